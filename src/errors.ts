@@ -1,0 +1,54 @@
+/**
+ * Every error this project raises on purpose, with a stable code users can match on.
+ * The table in docs/errors.md lists them; keep the two in step.
+ */
+
+export type ErrorCode =
+  | 'SVC_ERR_INVALID_OPTION'
+  | 'SVC_ERR_LISTEN'
+  | 'SVC_ERR_MALFORMED_JSON'
+  | 'SVC_ERR_UNSUPPORTED_MEDIA_TYPE'
+  | 'SVC_ERR_INVALID_ECHO_BODY'
+  | 'SVC_ERR_BODY_TOO_LARGE'
+  | 'SVC_ERR_BODY_TIMEOUT'
+  | 'SVC_ERR_REQUEST_TIMEOUT'
+  | 'SVC_ERR_NOT_FOUND'
+  | 'SVC_ERR_ITEM_NOT_FOUND'
+  | 'SVC_ERR_DOWNSTREAM'
+  | 'SVC_ERR_DOWNSTREAM_TIMEOUT'
+  | 'SVC_ERR_INTERNAL';
+
+/** Base class: a message for humans, a code for programs, an exit code for the CLI edge. */
+export class ServiceError extends Error {
+  readonly code: ErrorCode;
+  readonly exitCode: number;
+
+  constructor(code: ErrorCode, message: string, options: { exitCode?: number; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'ServiceError';
+    this.code = code;
+    this.exitCode = options.exitCode ?? 1;
+  }
+}
+
+/** A flag or environment value that cannot be used. Exit code 2, like any usage error. */
+export class InvalidOptionError extends ServiceError {
+  constructor(flag: string, env: string | undefined, value: string, expected: string) {
+    const source = env === undefined ? `--${flag}` : `--${flag} (${env})`;
+    super('SVC_ERR_INVALID_OPTION', `invalid value ${JSON.stringify(value)} for ${source}: ${expected}`, {
+      exitCode: 2,
+    });
+    this.name = 'InvalidOptionError';
+  }
+}
+
+/** An error that maps to one HTTP response; the wide event records its status. */
+export class HttpError extends ServiceError {
+  readonly statusCode: number;
+
+  constructor(statusCode: number, code: ErrorCode, message: string, cause?: unknown) {
+    super(code, message, { cause });
+    this.name = 'HttpError';
+    this.statusCode = statusCode;
+  }
+}

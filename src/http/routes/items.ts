@@ -1,0 +1,39 @@
+/** GET/PUT /items/:key — the item store, in memory or forwarded downstream. */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { HttpError } from '../../errors.js';
+import { withSlot } from '../../middleware.js';
+import type { ItemStore } from '../../store/store.js';
+
+type ItemRequest = FastifyRequest<{ Params: { key: string } }>;
+
+export function itemRoutes(api: FastifyInstance, store: ItemStore): void {
+  api.get(
+    '/items/:key',
+    { config: { operation: 'GetItem' } },
+    withSlot(async (request: ItemRequest, reply, slot) => {
+      const { key } = request.params;
+      const value = await store.get(key, { signal: request.telemetry.signal, metrics: slot.values });
+      slot.values.Found = value !== undefined;
+      if (value === undefined)
+        throw new HttpError(404, 'SVC_ERR_ITEM_NOT_FOUND', `no item with key ${JSON.stringify(key)}`);
+      slot.values.PayloadBytes = Buffer.byteLength(value);
+      reply.type('text/plain; charset=utf-8');
+      return value;
+    }),
+  );
+
+  api.put(
+    '/items/:key',
+    { config: { operation: 'SetItem' } },
+    withSlot(async (request: ItemRequest, reply, slot) => {
+      const body = request.body as Buffer | undefined;
+      slot.values.PayloadBytes = body?.length ?? 0;
+      await store.set(request.params.key, body?.toString('utf8') ?? '', {
+        signal: request.telemetry.signal,
+        metrics: slot.values,
+      });
+      reply.code(204);
+      return '';
+    }),
+  );
+}

@@ -1,0 +1,192 @@
+/**
+ * The per-request recorder: opens the wide event when a request arrives and closes it when its
+ * response is done, whatever happened in between (success, error, timeout, client gone).
+ * It also owns the request timeout, so every status it can cause is recorded.
+ *
+ * Only routes registered inside the same encapsulated fastify context are recorded; /health
+ * lives outside it.
+ */
+import type { ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { HttpError } from './errors.js';
+import { type ErrorKind, type HandlerMetrics, type Operation, RequestMetrics } from './metrics.js';
+import { openRecord, type RecordGuard, type RecordSink, type SlotGuard } from './record/index.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** This request's telemetry; set by the recorder for every recorded route. */
+    telemetry: RequestTelemetry;
+  }
+  interface FastifyContextConfig {
+    /** The wide event's `Operation` for this route; unset means `Other`. */
+    operation?: Operation;
+  }
+}
+
+type RequestRecord = RecordGuard<typeof RequestMetrics.fields, typeof RequestMetrics.slots>;
+export type HandlerSlot = SlotGuard<typeof HandlerMetrics.fields>;
+
+/** Longer paths are cut: the record is a log line, not a place for unbounded input. */
+const MAX_PATH_CHARS = 512;
+
+const round3 = (value: number): number => Math.round(value * 1000) / 1000;
+
+/** Error kind for a status, when the code that produced it did not set one. */
+export function errorKindFor(status: number): ErrorKind | undefined {
+  if (status < 400) return undefined;
+  if (status === 408 || status === 504) return 'Timeout';
+  if (status === 499) return 'ClientClosed';
+  if (status === 502 || status === 503) return 'Downstream';
+  return status < 500 ? 'InvalidRequest' : 'Internal';
+}
+
+/** What a handler sees of the request's telemetry. */
+export class RequestTelemetry {
+  readonly record: RequestRecord;
+  #controller: AbortController | undefined;
+
+  constructor(record: RequestRecord) {
+    this.record = record;
+  }
+
+  /** Aborted when the client goes away, the request times out, or shutdown gives up on it. */
+  get signal(): AbortSignal {
+    this.#controller ??= new AbortController();
+    return this.#controller.signal;
+  }
+
+  /** Opens the handler-owned slot of the wide event. */
+  openSlot(): HandlerSlot {
+    return this.record.openSlot('handler');
+  }
+
+  /** @internal */
+  abort(reason: Error): void {
+    this.#controller?.abort(reason);
+  }
+}
+
+export interface RecorderOptions {
+  readonly sink: RecordSink;
+  /** 408 when the response has not started after this long. */
+  readonly requestTimeoutMs: number;
+}
+
+export interface Recorder {
+  /** Requests currently in flight. */
+  readonly inFlight: number;
+  /** Shutdown began: responses not yet sent, and all later ones, close their connection. */
+  markDraining(): void;
+  /** The drain timed out: a request cut off by the server from now on is recorded as 503 `Aborted`. */
+  markAborting(): void;
+  /** Resolves once no request is in flight (every record of a cut connection is closed, too). */
+  idle(): Promise<void>;
+}
+
+/** Installs the recorder on `api` (an encapsulated context) and returns a handle for shutdown. */
+export function recordRequests(api: FastifyInstance, options: RecorderOptions): Recorder {
+  const { sink, requestTimeoutMs } = options;
+  let inFlight = 0;
+  let draining = false;
+  let aborting = false;
+  // Open responses, so a drain can ask each to close its keep-alive connection when done.
+  const open = new Set<ServerResponse>();
+  let idleWaiters: Array<() => void> = [];
+
+  api.decorateRequest('telemetry', null as unknown as RequestTelemetry);
+
+  api.addHook('onRequest', (request, reply, done) => {
+    const record = openRecord(RequestMetrics, sink);
+    const telemetry = new RequestTelemetry(record);
+    request.telemetry = telemetry;
+    const values = record.values;
+    values.RequestId = request.id;
+    values.Operation = request.routeOptions.config.operation ?? 'Other';
+    values.Path = pathOf(request.raw.url ?? '');
+    reply.header('x-request-id', request.id);
+    if (draining) reply.header('connection', 'close');
+    inFlight++;
+
+    const started = performance.now();
+    const timer = setTimeout(() => onTimeout(request, reply, requestTimeoutMs), requestTimeoutMs);
+    const res: ServerResponse = reply.raw;
+    open.add(res);
+    res.once('close', () => {
+      clearTimeout(timer);
+      open.delete(res);
+      values.Duration = round3(performance.now() - started);
+      values.InFlight = inFlight;
+      inFlight--;
+      let status = res.statusCode;
+      if (!res.writableFinished) {
+        // The response never completed: the client left, or shutdown cut the connection.
+        status = aborting ? 503 : 499;
+        values.ErrorKind = aborting ? 'Aborted' : 'ClientClosed';
+        telemetry.abort(new Error(aborting ? 'server aborted the request' : 'client closed the connection'));
+      }
+      values.StatusCode = String(status);
+      values.Success = status < 500;
+      values.ClientError = status >= 400 && status < 500;
+      values.ServerError = status >= 500;
+      values.ErrorKind ??= errorKindFor(status);
+      record.close();
+      if (inFlight === 0 && idleWaiters.length > 0) {
+        for (const resolve of idleWaiters) resolve();
+        idleWaiters = [];
+      }
+    });
+    done();
+  });
+
+  return {
+    get inFlight() {
+      return inFlight;
+    },
+    markDraining() {
+      draining = true;
+      for (const res of open) if (!res.headersSent) res.setHeader('connection', 'close');
+    },
+    markAborting() {
+      aborting = true;
+    },
+    idle() {
+      return inFlight === 0 ? Promise.resolve() : new Promise((resolve) => idleWaiters.push(resolve));
+    },
+  };
+}
+
+function onTimeout(request: FastifyRequest, reply: FastifyReply, timeoutMs: number): void {
+  const error = new HttpError(408, 'SVC_ERR_REQUEST_TIMEOUT', `request not answered within ${timeoutMs} ms`);
+  request.telemetry.abort(error);
+  if (reply.sent || reply.raw.headersSent) return;
+  reply.header('connection', 'close');
+  reply.send(error);
+}
+
+function pathOf(url: string): string {
+  const query = url.indexOf('?');
+  const path = query === -1 ? url : url.slice(0, query);
+  return path.length > MAX_PATH_CHARS ? path.slice(0, MAX_PATH_CHARS) : path;
+}
+
+/**
+ * Wraps a route handler: opens the handler slot, always closes it when the handler finishes,
+ * and ignores a late result when the response already went out (after a timeout).
+ */
+export function withSlot<Req extends FastifyRequest, Result>(
+  handler: (request: Req, reply: FastifyReply, slot: HandlerSlot) => Promise<Result>,
+): (request: Req, reply: FastifyReply) => Promise<Result | undefined> {
+  return async (request, reply) => {
+    const slot = request.telemetry.openSlot();
+    try {
+      const result = await handler(request, reply, slot);
+      return reply.sent ? undefined : result;
+    } catch (err) {
+      if (reply.sent || reply.raw.destroyed) return undefined;
+      throw err;
+    } finally {
+      slot.close();
+    }
+  };
+}

@@ -1,0 +1,96 @@
+/**
+ * metrique's JSON line shape:
+ * {"timestamp":1705312800000,"metrics":{"Duration":{"value":42.5,"unit":"Milliseconds"}},"properties":{"Operation":"GetItem"}}
+ * Units are omitted when absent, `metrics`/`properties` when empty; several observations
+ * become {"values":[...]}. Each record type is compiled once into key templates.
+ */
+import type { Formatter } from '../emitter.js';
+import type { AnyRecordType } from '../record-type.js';
+import { jsonNumber } from './number.js';
+
+interface CompiledField {
+  readonly name: string;
+  /** `"Name":` */
+  readonly key: string;
+  /** `,"unit":"Milliseconds"}` or `}` */
+  readonly close: string;
+  readonly flag: boolean;
+}
+
+interface CompiledLayout {
+  readonly metrics: readonly CompiledField[];
+  readonly properties: readonly CompiledField[];
+}
+
+export interface JsonFormatterOptions {
+  /** Properties added to every record (metrique's global fields), e.g. { service_name: 'api' }. */
+  readonly globals?: Readonly<Record<string, string>>;
+}
+
+function metricValue(field: CompiledField, value: unknown): string {
+  if (Array.isArray(value)) {
+    let list = '';
+    for (const item of value) list += (list === '' ? '' : ',') + scalar(field, item);
+    return `{"values":[${list}]${field.close}`;
+  }
+  return `{"value":${scalar(field, value)}${field.close}`;
+}
+
+function scalar(field: CompiledField, value: unknown): string {
+  if (typeof value === 'number') return jsonNumber(value);
+  if (typeof value === 'boolean') return value ? '1' : '0';
+  throw new TypeError(`${field.name}: expected a ${field.flag ? 'boolean' : 'number'}, got ${typeof value}`);
+}
+
+export class JsonFormatter implements Formatter {
+  #layouts = new WeakMap<AnyRecordType, CompiledLayout>();
+  #globals: string;
+
+  constructor(options: JsonFormatterOptions = {}) {
+    let globals = '';
+    for (const [name, value] of Object.entries(options.globals ?? {})) {
+      globals += `,${JSON.stringify(name)}:${JSON.stringify(value)}`;
+    }
+    this.#globals = globals;
+  }
+
+  format(type: AnyRecordType, values: Readonly<Record<string, unknown>>, timestampMs: number): string {
+    const layout = this.#layouts.get(type) ?? this.#compile(type);
+    let metrics = '';
+    for (const field of layout.metrics) {
+      const value = values[field.name];
+      if (value === undefined) continue;
+      metrics += (metrics === '' ? field.key : `,${field.key}`) + metricValue(field, value);
+    }
+    let properties = '';
+    for (const field of layout.properties) {
+      const value = values[field.name];
+      if (value === undefined) continue;
+      const text = typeof value === 'string' ? value : String(value);
+      properties += (properties === '' ? field.key : `,${field.key}`) + JSON.stringify(text);
+    }
+    if (this.#globals !== '') properties = properties === '' ? this.#globals.slice(1) : properties + this.#globals;
+
+    let line = `{"timestamp":${Math.trunc(timestampMs)}`;
+    if (metrics !== '') line += `,"metrics":{${metrics}}`;
+    if (properties !== '') line += `,"properties":{${properties}}`;
+    return `${line}}\n`;
+  }
+
+  #compile(type: AnyRecordType): CompiledLayout {
+    const metrics: CompiledField[] = [];
+    const properties: CompiledField[] = [];
+    for (const { name, spec } of type.layout) {
+      const compiled: CompiledField = {
+        name,
+        key: `${JSON.stringify(name)}:`,
+        close: spec.unit === undefined || spec.unit === 'None' ? '}' : `,"unit":${JSON.stringify(spec.unit)}}`,
+        flag: spec.kind === 'flag',
+      };
+      (spec.kind === 'property' ? properties : metrics).push(compiled);
+    }
+    const layout = { metrics, properties };
+    this.#layouts.set(type, layout);
+    return layout;
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * The runtime record: what the event loop, the heap and the garbage collector did in the last
+ * interval. The Node counterpart of the Tokio runtime bridge in the Rust template.
+ */
+import {
+  type EventLoopUtilization,
+  type IntervalHistogram,
+  monitorEventLoopDelay,
+  PerformanceObserver,
+  performance,
+} from 'node:perf_hooks';
+import { RuntimeMetrics } from '../metrics.js';
+import { openRecord, type RecordSink } from '../record/index.js';
+import type { TelemetryStats } from '../telemetry.js';
+
+const NS_PER_MS = 1e6;
+/** The delay monitor's timer period; its samples are whole periods, so this is subtracted. */
+const DELAY_RESOLUTION_MS = 10;
+/** libuv requests (as opposed to handles), as process.getActiveResourcesInfo() names them. */
+const REQUEST_RESOURCE = /Req(Wrap|Callback|Promise)?$|^(ShutdownWrap|WriteWrap|ConnectWrap|SendWrap)$/;
+
+const round3 = (value: number): number => Math.round(value * 1000) / 1000;
+/** How late the monitor's timer fired, in ms, from one of its samples (ns between two firings). */
+const lateBy = (sampleNs: number): number => round3(Math.max(0, sampleNs / NS_PER_MS - DELAY_RESOLUTION_MS));
+
+export interface RuntimeSamplerOptions {
+  readonly sink: RecordSink;
+  readonly intervalMs: number;
+  /** Telemetry pipeline counters; the record reports their change over each interval. */
+  readonly telemetryStats: () => TelemetryStats;
+}
+
+export class RuntimeSampler {
+  #options: RuntimeSamplerOptions;
+  #delay: IntervalHistogram;
+  #elu: EventLoopUtilization;
+  #gc: PerformanceObserver;
+  #gcCount = 0;
+  #gcPauseMs = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #lastStats: TelemetryStats;
+
+  constructor(options: RuntimeSamplerOptions) {
+    this.#options = options;
+    this.#delay = monitorEventLoopDelay({ resolution: DELAY_RESOLUTION_MS });
+    this.#elu = performance.eventLoopUtilization();
+    this.#gc = new PerformanceObserver((list) => {
+      for (const entry of list.getEntries()) {
+        this.#gcCount++;
+        this.#gcPauseMs += entry.duration;
+      }
+    });
+    this.#lastStats = options.telemetryStats();
+  }
+
+  start(): this {
+    this.#delay.enable();
+    this.#gc.observe({ entryTypes: ['gc'] });
+    if (this.#options.intervalMs > 0) {
+      this.#timer = setInterval(() => this.emit(), this.#options.intervalMs);
+      this.#timer.unref();
+    }
+    return this;
+  }
+
+  /** Emits one record for the interval since the previous one, and starts a new interval. */
+  emit(): void {
+    const record = openRecord(RuntimeMetrics, this.#options.sink);
+    const v = record.values;
+    const delay = this.#delay;
+    if (delay.count > 0) {
+      v.EventLoopDelayMin = lateBy(delay.min);
+      v.EventLoopDelayP50 = lateBy(delay.percentile(50));
+      v.EventLoopDelayP99 = lateBy(delay.percentile(99));
+      v.EventLoopDelayMax = lateBy(delay.max);
+    }
+    delay.reset();
+
+    const elu = performance.eventLoopUtilization(this.#elu);
+    this.#elu = performance.eventLoopUtilization();
+    v.EventLoopUtilization = round3(elu.utilization * 100);
+
+    const memory = process.memoryUsage();
+    v.HeapUsed = memory.heapUsed;
+    v.HeapTotal = memory.heapTotal;
+    v.Rss = memory.rss;
+
+    for (const resource of process.getActiveResourcesInfo()) {
+      if (REQUEST_RESOURCE.test(resource)) v.ActiveRequests++;
+      else v.ActiveHandles++;
+    }
+
+    v.GcCount = this.#gcCount;
+    v.GcPauseDuration = round3(this.#gcPauseMs);
+    this.#gcCount = 0;
+    this.#gcPauseMs = 0;
+
+    const stats = this.#options.telemetryStats();
+    v.MetricsDropped = stats.metricsDropped - this.#lastStats.metricsDropped;
+    v.LogsDropped = stats.logsDropped - this.#lastStats.logsDropped;
+    v.TelemetryWriteErrors = stats.writeErrors - this.#lastStats.writeErrors;
+    this.#lastStats = stats;
+
+    record.close();
+  }
+
+  stop(): void {
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.#timer = undefined;
+    this.#delay.disable();
+    this.#gc.disconnect();
+  }
+}

@@ -1,0 +1,238 @@
+/**
+ * Where the writer thread puts bytes. Runs only in the writer thread, so a slow or stuck
+ * destination stalls this thread, never request handling.
+ */
+import { closeSync, ftruncateSync, openSync, readSync, statfsSync, statSync, write as writeCb } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { createStream, type RotatingFileStream } from 'rotating-file-stream';
+import type { DestinationSpec } from './protocol.js';
+
+const fsWrite = promisify(writeCb);
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** How long a broken file stream rests before the writer reopens it. */
+const REOPEN_DELAY_MS = 1000;
+/** Keep this much free space untouched, so a full disk fails cleanly before a torn write. */
+const FREE_SPACE_MARGIN_BYTES = 4096;
+
+export interface DestinationEvents {
+  onError(err: NodeJS.ErrnoException): void;
+  onRecovered(): void;
+}
+
+export interface Destination {
+  /** Resolves undefined when every byte was written, or with the error that stopped it. */
+  write(data: Buffer): Promise<Error | undefined>;
+  /** Waits for pending writes and releases the destination. */
+  close(): Promise<void>;
+}
+
+export function openDestination(spec: DestinationSpec, events: DestinationEvents): Destination {
+  return spec.kind === 'fd' ? new FdDestination(spec.fd, events) : new RotatingFileDestination(spec, events);
+}
+
+/**
+ * stdout or stderr. Writes are serialised; a pipe whose reader is slow answers EAGAIN
+ * (or blocks a pool thread), which only delays this thread.
+ */
+class FdDestination implements Destination {
+  #fd: number;
+  #events: DestinationEvents;
+  #tail: Promise<unknown> = Promise.resolve();
+  #dead: Error | undefined;
+  #failing = false;
+
+  constructor(fd: number, events: DestinationEvents) {
+    this.#fd = fd;
+    this.#events = events;
+  }
+
+  write(data: Buffer): Promise<Error | undefined> {
+    const result = this.#tail.then(() => this.#writeAll(data));
+    this.#tail = result;
+    return result;
+  }
+
+  async #writeAll(data: Buffer): Promise<Error | undefined> {
+    if (this.#dead !== undefined) return this.#dead;
+    let offset = 0;
+    while (offset < data.length) {
+      try {
+        const { bytesWritten } = await fsWrite(this.#fd, data, offset, data.length - offset);
+        offset += bytesWritten;
+      } catch (err) {
+        const error = err as NodeJS.ErrnoException;
+        if (error.code === 'EAGAIN') {
+          await sleep(2);
+          continue;
+        }
+        // A closed pipe or descriptor does not come back: stop trying, keep counting.
+        if (error.code === 'EPIPE' || error.code === 'EBADF') this.#dead = error;
+        if (!this.#failing) this.#events.onError(error);
+        this.#failing = true;
+        return error;
+      }
+    }
+    if (this.#failing) {
+      this.#failing = false;
+      this.#events.onRecovered();
+    }
+    return undefined;
+  }
+
+  async close(): Promise<void> {
+    await this.#tail;
+  }
+}
+
+/** The rotated name of `file` for the period starting at `time`, e.g. metrics.log.2026-11-23T20-10Z. */
+export function rotatedName(file: string, time: Date, index: number): string {
+  const iso = time.toISOString(); // 2026-11-23T20:10:00.000Z
+  const stamp = `${iso.slice(0, 13)}-${iso.slice(14, 16)}Z`;
+  return index > 1 ? `${file}.${stamp}.${index}` : `${file}.${stamp}`;
+}
+
+/**
+ * A file rolled by rotating-file-stream. That library closes a stream for good after one
+ * write error, so this wrapper drops the broken stream, waits, and opens a new one: when the
+ * disk has room again, writing resumes. A free-space check before each write turns a full
+ * disk into a clean refusal instead of a torn, half-written batch.
+ */
+class RotatingFileDestination implements Destination {
+  #spec: Extract<DestinationSpec, { kind: 'rotating-file' }>;
+  #events: DestinationEvents;
+  #path: string;
+  #stream: RotatingFileStream | undefined;
+  #reopenAt = 0;
+  #failing = false;
+  #needsRepair = false;
+
+  constructor(spec: Extract<DestinationSpec, { kind: 'rotating-file' }>, events: DestinationEvents) {
+    this.#spec = spec;
+    this.#events = events;
+    this.#path = join(spec.dir, spec.file);
+  }
+
+  write(data: Buffer): Promise<Error | undefined> {
+    const refusal = this.#checkSpace(data.length);
+    if (refusal !== undefined) return Promise.resolve(this.#fail(refusal));
+    const stream = this.#ensureStream();
+    if (stream === undefined) {
+      return Promise.resolve(this.#fail(Object.assign(new Error('file is being reopened'), { code: 'EAGAIN' })));
+    }
+    return new Promise((resolve) => {
+      stream.write(data, (err) => {
+        if (err) {
+          this.#dropStream(stream);
+          resolve(this.#fail(err as NodeJS.ErrnoException));
+          return;
+        }
+        if (this.#failing) {
+          this.#failing = false;
+          this.#events.onRecovered();
+        }
+        resolve(undefined);
+      });
+    });
+  }
+
+  #checkSpace(bytes: number): NodeJS.ErrnoException | undefined {
+    let fs: ReturnType<typeof statfsSync>;
+    try {
+      fs = statfsSync(this.#spec.dir);
+    } catch {
+      // The directory is gone or unreadable: rotating-file-stream recreates it, or the write
+      // itself reports the real problem.
+      return undefined;
+    }
+    const free = fs.bavail * fs.bsize;
+    if (free >= bytes + FREE_SPACE_MARGIN_BYTES) return undefined;
+    return Object.assign(new Error(`no space left on device (${free} bytes free)`), { code: 'ENOSPC' });
+  }
+
+  #fail(err: NodeJS.ErrnoException): NodeJS.ErrnoException {
+    if (!this.#failing) {
+      this.#failing = true;
+      this.#events.onError(err);
+    }
+    return err;
+  }
+
+  #ensureStream(): RotatingFileStream | undefined {
+    if (this.#stream !== undefined) return this.#stream;
+    if (Date.now() < this.#reopenAt) return undefined;
+    if (this.#needsRepair) {
+      repairTail(this.#path);
+      this.#needsRepair = false;
+    }
+    const file = this.#spec.file;
+    const stream = createStream(
+      (time: Date | null | number, index?: number) =>
+        time instanceof Date ? rotatedName(file, time, index ?? 1) : file,
+      {
+        path: this.#spec.dir,
+        interval: this.#spec.interval,
+        intervalBoundary: true,
+        intervalUTC: true,
+        initialRotation: true,
+      },
+    );
+    stream.on('error', (err) => {
+      this.#dropStream(stream);
+      this.#fail(err as NodeJS.ErrnoException);
+    });
+    this.#stream = stream;
+    return stream;
+  }
+
+  #dropStream(stream: RotatingFileStream): void {
+    if (this.#stream !== stream) return;
+    this.#stream = undefined;
+    this.#reopenAt = Date.now() + REOPEN_DELAY_MS;
+    this.#needsRepair = true;
+    stream.destroy();
+  }
+
+  close(): Promise<void> {
+    const stream = this.#stream;
+    this.#stream = undefined;
+    if (stream === undefined || stream.destroyed) return Promise.resolve();
+    return new Promise((resolve) => {
+      stream.once('close', () => resolve());
+      stream.once('error', () => resolve());
+      stream.end();
+    });
+  }
+}
+
+/**
+ * After a failed write the file may end in half a line. Cut it back to the last newline so
+ * every line in the file stays parseable once writing resumes.
+ */
+export function repairTail(path: string): void {
+  let fd: number | undefined;
+  try {
+    const size = statSync(path).size;
+    if (size === 0) return;
+    fd = openSync(path, 'r+');
+    const chunk = Buffer.alloc(64 * 1024);
+    let end = size;
+    while (end > 0) {
+      const start = Math.max(0, end - chunk.length);
+      const read = readSync(fd, chunk, 0, end - start, start);
+      const newline = chunk.subarray(0, read).lastIndexOf(0x0a);
+      if (newline !== -1) {
+        const keep = start + newline + 1;
+        if (keep !== size) ftruncateSync(fd, keep);
+        return;
+      }
+      end = start;
+    }
+    ftruncateSync(fd, 0);
+  } catch {
+    // Nothing to repair (the file is gone, or unreadable); the next write reports any real problem.
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}

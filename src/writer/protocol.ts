@@ -1,0 +1,32 @@
+/** Messages between the request thread and the writer thread. */
+
+export type DestinationSpec =
+  | { readonly kind: 'fd'; readonly fd: 1 | 2; readonly name: string }
+  | {
+      readonly kind: 'rotating-file';
+      readonly dir: string;
+      readonly file: string;
+      /** rotating-file-stream interval, e.g. '1m' or '1h'. */
+      readonly interval: string;
+      readonly name: string;
+    };
+
+export type ToWorker =
+  | { readonly op: 'open'; readonly channel: number; readonly destination: DestinationSpec }
+  | { readonly op: 'write'; readonly channel: number; readonly data: string; readonly entries: number }
+  | { readonly op: 'flush'; readonly id: number }
+  | { readonly op: 'close' };
+
+export type FromWorker =
+  /** One per 'write', in order: how much of it reached the destination. */
+  | {
+      readonly op: 'written';
+      readonly channel: number;
+      readonly chars: number;
+      readonly entries: number;
+      readonly failedEntries: number;
+    }
+  | { readonly op: 'io-error'; readonly channel: number; readonly message: string; readonly code: string | undefined }
+  | { readonly op: 'recovered'; readonly channel: number }
+  | { readonly op: 'flushed'; readonly id: number }
+  | { readonly op: 'closed' };

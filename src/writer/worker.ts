@@ -1,0 +1,117 @@
+/**
+ * The writer thread: receives batches of lines and writes them to stdout, stderr or rotated
+ * files. Every batch is acknowledged with how much of it was written, so the request thread
+ * can bound its queue and count what was lost.
+ */
+import { writeSync } from 'node:fs';
+import { parentPort } from 'node:worker_threads';
+import { type Destination, openDestination } from './destinations.js';
+import type { DestinationSpec, FromWorker, ToWorker } from './protocol.js';
+
+const port = parentPort;
+if (port === null) throw new Error('writer worker must run in a worker thread');
+
+interface Channel {
+  readonly destination: Destination;
+  readonly spec: DestinationSpec;
+  /** Entries lost since the current failure began. */
+  lostInStreak: number;
+  failing: boolean;
+}
+
+const channels = new Map<number, Channel>();
+const pending = new Set<Promise<void>>();
+
+function post(message: FromWorker): void {
+  port?.postMessage(message);
+}
+
+/**
+ * When a file destination fails, the application log may be the thing that is failing, so the
+ * warning also goes straight to stderr (from this thread: it never blocks request handling).
+ */
+function warnOnStderr(spec: DestinationSpec, msg: string, extra: Record<string, unknown>): void {
+  if (spec.kind !== 'rotating-file') return;
+  const line = JSON.stringify({
+    level: 'warn',
+    time: new Date().toISOString(),
+    pid: process.pid,
+    target: 'service:telemetry',
+    destination: spec.name,
+    ...extra,
+    msg,
+  });
+  try {
+    writeSync(2, `${line}\n`);
+  } catch {
+    // stderr is gone too; the counters still say what was lost.
+  }
+}
+
+function open(id: number, spec: DestinationSpec): void {
+  const channel: Channel = {
+    spec,
+    lostInStreak: 0,
+    failing: false,
+    destination: openDestination(spec, {
+      onError(err) {
+        channel.failing = true;
+        channel.lostInStreak = 0;
+        post({ op: 'io-error', channel: id, message: err.message, code: err.code });
+        warnOnStderr(spec, `${spec.name}: write failed, dropping lines until it recovers`, {
+          code: err.code,
+          error: err.message,
+        });
+      },
+      onRecovered() {
+        channel.failing = false;
+        post({ op: 'recovered', channel: id });
+        warnOnStderr(spec, `${spec.name}: writing again`, { droppedEntries: channel.lostInStreak });
+      },
+    }),
+  };
+  channels.set(id, channel);
+}
+
+function write(id: number, data: string, entries: number): void {
+  const channel = channels.get(id);
+  if (channel === undefined) {
+    post({ op: 'written', channel: id, chars: data.length, entries, failedEntries: entries });
+    return;
+  }
+  const task = channel.destination.write(Buffer.from(data)).then(
+    (err) => {
+      const failedEntries = err === undefined ? 0 : entries;
+      if (err !== undefined) channel.lostInStreak += entries;
+      post({ op: 'written', channel: id, chars: data.length, entries, failedEntries });
+    },
+    () => {
+      post({ op: 'written', channel: id, chars: data.length, entries, failedEntries: entries });
+    },
+  );
+  pending.add(task);
+  void task.finally(() => pending.delete(task));
+}
+
+async function settle(): Promise<void> {
+  while (pending.size > 0) await Promise.all([...pending]);
+}
+
+port.on('message', (message: ToWorker) => {
+  switch (message.op) {
+    case 'open':
+      open(message.channel, message.destination);
+      break;
+    case 'write':
+      write(message.channel, message.data, message.entries);
+      break;
+    case 'flush':
+      void settle().then(() => post({ op: 'flushed', id: message.id }));
+      break;
+    case 'close':
+      void settle()
+        .then(() => Promise.all([...channels.values()].map((channel) => channel.destination.close())))
+        .then(() => post({ op: 'closed' }));
+      break;
+  }
+});

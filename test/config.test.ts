@@ -1,0 +1,127 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { loadRunConfig } from '../src/config.js';
+import { InvalidOptionError } from '../src/errors.js';
+
+describe('run configuration', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'service-config-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('defaults match the Rust template', () => {
+    const config = loadRunConfig({});
+    assert.equal(config.host, '127.0.0.1');
+    assert.equal(config.port, 3000);
+    assert.equal(config.logFilter.source, 'info,service=debug');
+    assert.equal(config.serviceName, 'service');
+    assert.equal(config.telemetryDir, undefined);
+    assert.equal(config.downstreamUrl, undefined);
+    assert.equal(config.metricsFormat, 'json');
+    assert.equal(config.requestTimeoutMs, 16000);
+    assert.equal(config.bodyTimeoutMs, 10000);
+    assert.equal(config.bodyLimitBytes, 1048576);
+    assert.equal(config.downstreamTimeoutMs, 5000);
+    assert.equal(config.drainTimeoutMs, 30000);
+    assert.equal(config.runtimeMetricsIntervalMs, 30000);
+    assert.ok(Object.isFrozen(config));
+  });
+
+  test('--port overrides only the port of --bind-addr; IPv6 and host names are accepted', () => {
+    assert.deepEqual(
+      [loadRunConfig({ bindAddr: '0.0.0.0:8080', port: '9090' })].map((c) => [c.host, c.port]),
+      [['0.0.0.0', 9090]],
+    );
+    const v6 = loadRunConfig({ bindAddr: '[::1]:4000' });
+    assert.deepEqual([v6.host, v6.port], ['::1', 4000]);
+    const named = loadRunConfig({ bindAddr: 'localhost:0' });
+    assert.deepEqual([named.host, named.port], ['localhost', 0]);
+  });
+
+  test('a telemetry directory is created when missing and resolved to an absolute path', () => {
+    const config = loadRunConfig({ telemetryDir: join(dir, 'a', 'b') });
+    assert.equal(config.telemetryDir, join(dir, 'a', 'b'));
+  });
+
+  test('the downstream URL keeps its path prefix', () => {
+    assert.equal(
+      loadRunConfig({ downstreamUrl: 'http://127.0.0.1:9/api/' }).downstreamUrl?.href,
+      'http://127.0.0.1:9/api/',
+    );
+  });
+
+  const file = join(dir, 'a-file');
+  writeFileSync(file, 'x');
+  const cases: Array<[string, Record<string, string>, string]> = [
+    [
+      'port out of range',
+      { port: '70000' },
+      'invalid value "70000" for --port (PORT): expected an integer port from 0 to 65535',
+    ],
+    [
+      'port not a number',
+      { port: '80a' },
+      'invalid value "80a" for --port (PORT): expected an integer port from 0 to 65535',
+    ],
+    [
+      'bind address without a port',
+      { bindAddr: 'localhost' },
+      'invalid value "localhost" for --bind-addr (BIND_ADDR): expected host:port, e.g. 127.0.0.1:3000, 0.0.0.0:8080 or [::1]:3000',
+    ],
+    [
+      'unknown log level',
+      { logFilter: 'info,service=chatty' },
+      'invalid value "info,service=chatty" for --log-filter (LOG_FILTER): unknown level "chatty"; expected one of trace, debug, info, warn, error, fatal, off',
+    ],
+    [
+      'a URL that is not http(s)',
+      { downstreamUrl: 'ftp://example.com' },
+      'invalid value "ftp://example.com" for --downstream-url (DOWNSTREAM_URL): expected an absolute http:// or https:// URL, e.g. http://127.0.0.1:3001',
+    ],
+    [
+      'not a URL at all',
+      { downstreamUrl: 'localhost:3000' },
+      'invalid value "localhost:3000" for --downstream-url (DOWNSTREAM_URL): expected an absolute http:// or https:// URL, e.g. http://127.0.0.1:3001',
+    ],
+    [
+      'a telemetry dir that is a file',
+      { telemetryDir: file },
+      `invalid value ${JSON.stringify(file)} for --telemetry-dir (TELEMETRY_DIR): expected a directory, found a file`,
+    ],
+    [
+      'a telemetry dir below a file',
+      { telemetryDir: join(file, 'sub') },
+      `invalid value ${JSON.stringify(join(file, 'sub'))} for --telemetry-dir (TELEMETRY_DIR): expected a directory path (a path component is a file)`,
+    ],
+    [
+      'an unknown metrics format',
+      { metricsFormat: 'xml' },
+      'invalid value "xml" for --metrics-format (METRICS_FORMAT): expected one of json',
+    ],
+    [
+      'a negative timeout',
+      { drainTimeoutMs: '-5' },
+      'invalid value "-5" for --drain-timeout-ms (DRAIN_TIMEOUT_MS): expected whole milliseconds from 0 to 3600000',
+    ],
+    [
+      'an empty service name',
+      { serviceName: ' ' },
+      'invalid value " " for --service-name (SERVICE_NAME): expected a non-empty name of at most 256 printable characters',
+    ],
+  ];
+  for (const [name, raw, message] of cases) {
+    test(`refuses ${name}`, () => {
+      assert.throws(
+        () => loadRunConfig(raw),
+        (err: unknown) => {
+          assert.ok(err instanceof InvalidOptionError);
+          assert.equal(err.code, 'SVC_ERR_INVALID_OPTION');
+          assert.equal(err.exitCode, 2);
+          assert.equal(err.message, message);
+          return true;
+        },
+      );
+    });
+  }
+});

@@ -1,0 +1,73 @@
+/**
+ * The HTTP app in-process, listening on a loopback port, with telemetry going to memory sinks.
+ * Requests still travel over real HTTP; only the writer thread is replaced.
+ */
+import type { AddressInfo } from 'node:net';
+import { type App, buildApp } from '../../src/http/app.js';
+import { parseLogFilter } from '../../src/log/filter.js';
+import { MemorySink } from '../../src/record/index.js';
+import { MemoryStore } from '../../src/store/memory-store.js';
+import type { ItemStore } from '../../src/store/store.js';
+import { initTelemetry, type TelemetryGuard } from '../../src/telemetry.js';
+import { isRequestRecord, type MetricLine } from './ndjson.js';
+import { waitFor } from './wait.js';
+
+export interface TestAppOptions {
+  readonly store?: ItemStore;
+  readonly bodyLimitBytes?: number;
+  readonly bodyTimeoutMs?: number;
+  readonly requestTimeoutMs?: number;
+  readonly serviceName?: string;
+}
+
+export interface TestApp {
+  readonly url: string;
+  readonly app: App;
+  readonly telemetry: TelemetryGuard;
+  readonly metrics: MemorySink;
+  readonly logs: MemorySink;
+  /** Request records so far. */
+  requests(): MetricLine[];
+  /** Waits until exactly `count` request records exist, then a little longer to catch extras. */
+  settledRequests(count: number): Promise<MetricLine[]>;
+  close(): Promise<void>;
+}
+
+export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
+  const metrics = new MemorySink();
+  const logs = new MemorySink();
+  const telemetry = initTelemetry({
+    serviceName: options.serviceName ?? 'test-service',
+    logFilter: parseLogFilter('info,service=debug'),
+    sinks: { metrics, logs },
+  });
+  const app = buildApp({
+    store: options.store ?? new MemoryStore(),
+    metrics: telemetry.metrics,
+    loggers: telemetry.logger,
+    bodyLimitBytes: options.bodyLimitBytes ?? 1024 * 1024,
+    bodyTimeoutMs: options.bodyTimeoutMs ?? 10000,
+    requestTimeoutMs: options.requestTimeoutMs ?? 16000,
+  });
+  await app.server.listen({ host: '127.0.0.1', port: 0 });
+  const { port } = app.server.server.address() as AddressInfo;
+  const requests = () => metrics.records<MetricLine>().filter(isRequestRecord);
+  return {
+    url: `http://127.0.0.1:${port}`,
+    app,
+    telemetry,
+    metrics,
+    logs,
+    requests,
+    async settledRequests(count) {
+      await waitFor(`${count} request record(s)`, () => (requests().length >= count ? true : undefined));
+      // Extra records would be a bug; give them a moment to show up.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      return requests();
+    },
+    async close() {
+      await app.server.close();
+      await telemetry.close();
+    },
+  };
+}

@@ -81,6 +81,13 @@ export const RUN_OPTIONS = Object.freeze({
     '<ms>',
     'How long SIGTERM/SIGINT waits for in-flight requests.',
   ),
+  telemetryBufferBytes: option(
+    'telemetry-buffer-bytes',
+    'TELEMETRY_BUFFER_BYTES',
+    String(16 * 1024 * 1024),
+    '<bytes>',
+    'Per destination, how much output may wait in memory for a slow disk or pipe; beyond it lines are dropped and counted.',
+  ),
   runtimeMetricsIntervalMs: option(
     'runtime-metrics-interval-ms',
     'RUNTIME_METRICS_INTERVAL_MS',
@@ -110,6 +117,8 @@ export interface RunConfig {
   readonly drainTimeoutMs: number;
   /** 0 when the runtime record is off. */
   readonly runtimeMetricsIntervalMs: number;
+  /** Per destination; counted in characters, which are bytes for the ASCII that JSON lines mostly are. */
+  readonly telemetryBufferBytes: number;
 }
 
 const HOUR_MS = 60 * 60 * 1000;
@@ -262,6 +271,14 @@ export function loadRunConfig(raw: RawRunOptions): RunConfig {
     downstreamTimeoutMs: milliseconds('downstreamTimeoutMs', required('downstreamTimeoutMs'), 1),
     drainTimeoutMs: milliseconds('drainTimeoutMs', required('drainTimeoutMs'), 0),
     runtimeMetricsIntervalMs: milliseconds('runtimeMetricsIntervalMs', required('runtimeMetricsIntervalMs'), 0),
+    telemetryBufferBytes: integer(
+      'telemetryBufferBytes',
+      required('telemetryBufferBytes'),
+      // At least one full CloudWatch event (1 MB) must fit.
+      1024 * 1024,
+      1024 * 1024 * 1024,
+      'expected a size in bytes from 1048576 to 1073741824',
+    ),
     // Last: it touches the disk, so only once everything else is known good.
     telemetryDir: telemetryDirText === undefined ? undefined : prepareTelemetryDir(telemetryDirText),
   });

@@ -5,6 +5,8 @@
  * full disk costs counted lines, never request latency or unbounded memory.
  */
 import { writeSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { LineSink } from '../record/sink.js';
 import type { DestinationSpec, FromWorker, ToWorker } from './protocol.js';
@@ -37,8 +39,20 @@ const DEFAULT_MAX_QUEUED_CHARS = 16 * 1024 * 1024;
 const DEFAULT_BATCH_CHARS = 64 * 1024;
 const DEFAULT_FLUSH_INTERVAL_MS = 10;
 
-// Running from sources (bin/dev.js, tests under tsx) the worker is a .ts file next to this one.
-const workerUrl = new URL(import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js', import.meta.url);
+const FROM_SOURCES = import.meta.url.endsWith('.ts');
+
+/**
+ * Starts the writer worker. From the sources (bin/dev.js) it is a .ts file, and a worker does not
+ * inherit the parent's TypeScript loader, so a two-line bootstrap registers tsx first.
+ */
+function startWorker(): Worker {
+  const name = 'telemetry-writer';
+  if (!FROM_SOURCES) return new Worker(new URL('./worker.js', import.meta.url), { name });
+  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api')).href;
+  const worker = new URL('./worker.ts', import.meta.url).href;
+  const bootstrap = `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(worker)}); });`;
+  return new Worker(bootstrap, { eval: true, name });
+}
 
 export class LineChannel implements LineSink {
   readonly name: string;
@@ -154,7 +168,7 @@ export class WriterThread {
 
   constructor(options: WriterOptions = {}) {
     this.#options = options;
-    this.#worker = new Worker(workerUrl, { name: 'telemetry-writer' });
+    this.#worker = startWorker();
     this.#worker.on('message', (message: FromWorker) => this.#receive(message));
     this.#worker.on('error', (err) => this.#die(err));
     this.#worker.on('exit', () => this.#die(undefined));

@@ -15,6 +15,9 @@ export interface ServiceProcess {
   readonly url: string;
   stdout(): string;
   stderr(): string;
+  /** Stops reading the child's stdout: once the pipe fills, its writes stall, as with a stuck consumer. */
+  pauseStdout(): void;
+  resumeStdout(): void;
   /** Sends `signal` and resolves with the exit code. */
   stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<number | null>;
   readonly exited: Promise<number | null>;
@@ -62,7 +65,7 @@ function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) {
     if (
-      !/^(BIND_ADDR|PORT|LOG_FILTER|SERVICE_NAME|TELEMETRY_DIR|DOWNSTREAM_URL|METRICS_FORMAT|.*_TIMEOUT_MS|BODY_LIMIT_BYTES|RUNTIME_METRICS_INTERVAL_MS|NODE_OPTIONS|NODE_TEST_CONTEXT)$/.test(
+      !/^(BIND_ADDR|PORT|LOG_FILTER|SERVICE_NAME|TELEMETRY_DIR|TELEMETRY_BUFFER_BYTES|DOWNSTREAM_URL|METRICS_FORMAT|.*_TIMEOUT_MS|BODY_LIMIT_BYTES|RUNTIME_METRICS_INTERVAL_MS|NODE_OPTIONS|NODE_TEST_CONTEXT)$/.test(
         key,
       )
     ) {
@@ -72,12 +75,16 @@ function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   return { ...env, ...extra };
 }
 
-/** Starts `service run --port 0 ...args` and waits for its "listening" line on stderr. */
+/**
+ * Starts `service run --port 0 ...args` and waits for its "listening" line on stderr.
+ * `bin` picks the entry point: the built CLI (default) or bin/dev.js, which runs the sources.
+ */
 export async function startService(
   args: readonly string[] = [],
   env: Record<string, string> = {},
+  bin: string = BIN,
 ): Promise<ServiceProcess> {
-  const child = spawn(process.execPath, [BIN, 'run', '--port', '0', ...args], {
+  const child = spawn(process.execPath, [bin, 'run', '--port', '0', ...args], {
     cwd: ROOT,
     env: cleanEnv(env),
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -103,7 +110,7 @@ export async function startService(
       const lines = parseLines<{ msg?: string; address?: string }>(stderr.slice(0, stderr.lastIndexOf('\n') + 1));
       return lines.find((line) => line.msg?.startsWith('listening on'))?.address;
     },
-    15000,
+    30000,
   );
 
   return {
@@ -112,6 +119,8 @@ export async function startService(
     exited,
     stdout: () => stdout,
     stderr: () => stderr,
+    pauseStdout: () => child.stdout?.pause(),
+    resumeStdout: () => child.stdout?.resume(),
     async stop(signal = 'SIGTERM', timeoutMs = 15000) {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
@@ -127,3 +136,5 @@ export async function stopAll(): Promise<void> {
   for (const child of running) child.kill('SIGKILL');
   running.clear();
 }
+
+export const DEV_BIN = fileURLToPath(new URL('../../../bin/dev.js', import.meta.url));

@@ -1,0 +1,89 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { JsonFormatter, MemorySink, RecordEmitter } from '../../src/record/index.js';
+import { RuntimeSampler } from '../../src/runtime/runtime-metrics.js';
+import type { TelemetryStats } from '../../src/telemetry.js';
+import { type MetricLine, metric } from '../helpers/ndjson.js';
+
+const stats = (metricsDropped: number, logsDropped: number, writeErrors: number): TelemetryStats => ({
+  metricsEmitted: 0,
+  metricsInvalid: 0,
+  metricsDropped,
+  logsDropped,
+  writeErrors,
+});
+
+describe('runtime record', () => {
+  test('reports the event loop, heap, handles, GC and telemetry losses per interval', async () => {
+    const sink = new MemorySink();
+    const emitter = new RecordEmitter(new JsonFormatter({ globals: { service_name: 'rt' } }), sink);
+    let current = stats(3, 1, 1);
+    const sampler = new RuntimeSampler({ sink: emitter, intervalMs: 0, telemetryStats: () => current }).start();
+    try {
+      // Block the loop for ~60 ms and churn the young generation so both show up.
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      const until = Date.now() + 60;
+      while (Date.now() < until) {}
+      let keep: unknown[] = [];
+      for (let i = 0; i < 200000; i++) keep.push({ i });
+      keep = [];
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      current = stats(10, 1, 2);
+      sampler.emit();
+      current = stats(10, 4, 2);
+      sampler.emit();
+    } finally {
+      sampler.stop();
+    }
+    const [first, second] = sink.records<MetricLine>();
+    assert.ok(first && second);
+    assert.equal(first.properties?.service_name, 'rt');
+    const units: Record<string, string> = {
+      EventLoopDelayMin: 'Milliseconds',
+      EventLoopDelayP50: 'Milliseconds',
+      EventLoopDelayP99: 'Milliseconds',
+      EventLoopDelayMax: 'Milliseconds',
+      EventLoopUtilization: 'Percent',
+      HeapUsed: 'Bytes',
+      HeapTotal: 'Bytes',
+      Rss: 'Bytes',
+      ActiveHandles: 'Count',
+      ActiveRequests: 'Count',
+      GcCount: 'Count',
+      GcPauseDuration: 'Milliseconds',
+      MetricsDropped: 'Count',
+      LogsDropped: 'Count',
+      TelemetryWriteErrors: 'Count',
+    };
+    for (const [name, unit] of Object.entries(units)) assert.equal(first.metrics?.[name]?.unit, unit, name);
+    assert.ok((metric(first, 'EventLoopDelayMax') ?? 0) >= 40, `max delay ${metric(first, 'EventLoopDelayMax')} ms`);
+    assert.ok((metric(first, 'EventLoopDelayMin') ?? -1) >= 0);
+    const utilization = metric(first, 'EventLoopUtilization') ?? -1;
+    assert.ok(utilization > 0 && utilization <= 100, `utilization ${utilization}`);
+    assert.ok((metric(first, 'HeapUsed') ?? 0) > 1e6);
+    assert.ok((metric(first, 'Rss') ?? 0) >= (metric(first, 'HeapTotal') ?? 0));
+    assert.ok((metric(first, 'GcCount') ?? 0) >= 1, 'allocating 200k objects triggers a scavenge');
+    assert.ok((metric(first, 'GcPauseDuration') ?? 0) > 0);
+    assert.deepEqual(
+      [metric(first, 'MetricsDropped'), metric(first, 'LogsDropped'), metric(first, 'TelemetryWriteErrors')],
+      [7, 0, 1],
+      'the first interval reports the change since the sampler started',
+    );
+    assert.deepEqual(
+      [metric(second, 'MetricsDropped'), metric(second, 'LogsDropped'), metric(second, 'GcCount')],
+      [0, 3, 0],
+    );
+  });
+
+  test('emits on its interval', async () => {
+    const sink = new MemorySink();
+    const emitter = new RecordEmitter(new JsonFormatter(), sink);
+    const sampler = new RuntimeSampler({ sink: emitter, intervalMs: 40, telemetryStats: () => stats(0, 0, 0) }).start();
+    await new Promise((resolve) => setTimeout(resolve, 230));
+    sampler.stop();
+    const count = sink.entries.length;
+    assert.ok(count >= 3 && count <= 6, `${count} records in 230 ms at a 40 ms interval`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(sink.entries.length, count, 'nothing after stop()');
+  });
+});

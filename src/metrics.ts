@@ -47,21 +47,31 @@ export const RequestMetrics = defineRecord(
   { slots: { handler: HandlerMetrics } },
 );
 
-export const ShutdownMetrics = defineRecord('ShutdownMetrics', {
-  Reason: field.property(),
-  /** 1 when every in-flight request finished within the drain timeout. */
-  Drained: field.flag(),
-  DrainDuration: field.duration(),
-  /** Requests in flight when the drain began. */
-  InFlight: field.count(),
-});
+/** Written once per process, so never dropped for a full queue (`critical`). */
+export const ShutdownMetrics = defineRecord(
+  'ShutdownMetrics',
+  {
+    Reason: field.property(),
+    /** 1 when every in-flight request finished within the drain timeout. */
+    Drained: field.flag(),
+    DrainDuration: field.duration(),
+    /** Requests in flight when the drain began. */
+    InFlight: field.count(),
+  },
+  { critical: true },
+);
 
-export const ExitMetrics = defineRecord('ExitMetrics', {
-  ExitCode: field.metric(),
-  /** Metric records lost over the whole run (queue full or destination failing). */
-  MetricsDropped: field.count(),
-  LogsDropped: field.count(),
-});
+/** The last record of a process; it carries the run's totals of lost telemetry. */
+export const ExitMetrics = defineRecord(
+  'ExitMetrics',
+  {
+    ExitCode: field.metric(),
+    /** Metric records lost over the whole run (queue full or destination failing). */
+    MetricsDropped: field.count(),
+    LogsDropped: field.count(),
+  },
+  { critical: true },
+);
 
 /** The Node analog of the Tokio runtime bridge, every `--runtime-metrics-interval-ms`. */
 export const RuntimeMetrics = defineRecord('RuntimeMetrics', {

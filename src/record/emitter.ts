@@ -41,7 +41,7 @@ export class RecordEmitter implements RecordSink {
       return;
     }
     this.#emitted++;
-    this.#sink.write(entry);
+    this.#sink.write(entry, type.critical);
   }
 
   stats(): EmitterStats {

@@ -28,6 +28,11 @@ export interface RecordType<S extends Shape = Shape, Slots extends SlotShape = S
   readonly slots: Slots;
   /** Every field this type can write: its own first, then each slot's, in declaration order. */
   readonly layout: readonly FieldLayout[];
+  /**
+   * A few records must not be lost to a full queue (the shutdown and exit records, one each per
+   * process): sinks accept these beyond their bound.
+   */
+  readonly critical: boolean;
   /** Fresh values: required fields at their zero value (0, false, ''), optional ones absent. */
   create(): Values<S>;
 }
@@ -54,7 +59,7 @@ function zero(spec: FieldSpec): unknown {
 export function defineRecord<S extends Shape, Slots extends SlotShape = Record<never, never>>(
   name: string,
   fields: S,
-  options: { slots?: Slots } = {},
+  options: { slots?: Slots; critical?: boolean } = {},
 ): RecordType<S, Slots> {
   const slots = (options.slots ?? {}) as Slots;
   const layout: FieldLayout[] = [];
@@ -81,6 +86,7 @@ export function defineRecord<S extends Shape, Slots extends SlotShape = Record<n
     fields,
     slots,
     layout: Object.freeze(layout),
+    critical: options.critical ?? false,
     create: () => ({ ...defaults }) as Values<S>,
   });
 }

@@ -1,7 +1,10 @@
 /** The narrow contract between formatted output and whatever carries it away. */
 export interface LineSink {
-  /** Takes one entry: one or more complete lines, each ending in a newline. Must never block. */
-  write(entry: string): void;
+  /**
+   * Takes one entry: one or more complete lines, each ending in a newline. Must never block.
+   * `critical` entries (a handful per process) are accepted even when the sink is over its bound.
+   */
+  write(entry: string, critical?: boolean): void;
 }
 
 /** Keeps every entry in memory; for tests and tools. */

@@ -84,8 +84,8 @@ export class LineChannel implements LineSink {
     this.#flushIntervalMs = options.flushIntervalMs ?? DEFAULT_FLUSH_INTERVAL_MS;
   }
 
-  write(entry: string): void {
-    if (this.#closed || this.#queuedChars + entry.length > this.#maxQueuedChars) {
+  write(entry: string, critical = false): void {
+    if (this.#closed || (!critical && this.#queuedChars + entry.length > this.#maxQueuedChars)) {
       this.#dropped++;
       return;
     }

@@ -55,6 +55,14 @@ describe('writer thread', () => {
     channel.write(entry);
     await writer.flush();
     assert.equal(channel.stats().written, 11);
+    // A critical entry (the exit record) is taken even over the bound.
+    for (let i = 0; i < 10; i++) channel.write(entry);
+    channel.write(entry);
+    assert.equal(channel.stats().dropped, 41);
+    channel.write(entry, true);
+    assert.equal(channel.stats().dropped, 41);
+    await writer.flush();
+    assert.equal(channel.stats().written, 22);
     await writer.close();
   });
 

@@ -117,7 +117,7 @@ export interface RunConfig {
   readonly drainTimeoutMs: number;
   /** 0 when the runtime record is off. */
   readonly runtimeMetricsIntervalMs: number;
-  /** Per destination; counted in characters, which are bytes for the ASCII that JSON lines mostly are. */
+  /** Per destination: bytes of output that may wait in memory for a slow destination. */
   readonly telemetryBufferBytes: number;
 }
 

@@ -61,7 +61,7 @@ export async function runService(config: RunConfig, hooks: RunHooks = {}): Promi
     telemetryDir: config.telemetryDir,
     metricsFormat: config.metricsFormat,
     sinks: hooks.sinks,
-    writer: { maxQueuedChars: config.telemetryBufferBytes },
+    writer: { maxQueuedBytes: config.telemetryBufferBytes },
   });
   const log = telemetry.logger.for('service');
 

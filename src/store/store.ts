@@ -3,7 +3,10 @@ import type { Values } from '../record/index.js';
 
 /** What a store call gets besides its arguments. */
 export interface StoreContext {
-  /** Aborted when the client goes away or the request times out. */
+  /**
+   * Aborted when the client goes away or the request times out. Created on first read, so a
+   * store that never looks (the memory store) costs no AbortController per request.
+   */
   readonly signal: AbortSignal;
   /** The handler's slot of the wide event; a store fills the Downstream* fields. */
   readonly metrics: Values<typeof HandlerMetrics.fields>;

@@ -13,7 +13,14 @@ export type DestinationSpec =
 
 export type ToWorker =
   | { readonly op: 'open'; readonly channel: number; readonly destination: DestinationSpec }
-  | { readonly op: 'write'; readonly channel: number; readonly data: string; readonly entries: number }
+  /** `data` is transferred, not copied; the thread hands it back in 'written' for reuse. */
+  | {
+      readonly op: 'write';
+      readonly channel: number;
+      readonly data: Uint8Array;
+      readonly length: number;
+      readonly entries: number;
+    }
   | { readonly op: 'flush'; readonly id: number }
   | { readonly op: 'close' };
 
@@ -22,7 +29,9 @@ export type FromWorker =
   | {
       readonly op: 'written';
       readonly channel: number;
-      readonly chars: number;
+      /** The batch's buffer, transferred back. */
+      readonly data: Uint8Array;
+      readonly length: number;
       readonly entries: number;
       readonly failedEntries: number;
     }

@@ -73,21 +73,22 @@ function open(id: number, spec: DestinationSpec): void {
   channels.set(id, channel);
 }
 
-function write(id: number, data: string, entries: number): void {
+function write(id: number, data: Uint8Array, length: number, entries: number): void {
+  const done = (failedEntries: number) =>
+    port?.postMessage({ op: 'written', channel: id, data, length, entries, failedEntries } satisfies FromWorker, [
+      data.buffer as ArrayBuffer,
+    ]);
   const channel = channels.get(id);
   if (channel === undefined) {
-    post({ op: 'written', channel: id, chars: data.length, entries, failedEntries: entries });
+    done(entries);
     return;
   }
-  const task = channel.destination.write(Buffer.from(data)).then(
+  const task = channel.destination.write(Buffer.from(data.buffer, data.byteOffset, length)).then(
     (err) => {
-      const failedEntries = err === undefined ? 0 : entries;
       if (err !== undefined) channel.lostInStreak += entries;
-      post({ op: 'written', channel: id, chars: data.length, entries, failedEntries });
+      done(err === undefined ? 0 : entries);
     },
-    () => {
-      post({ op: 'written', channel: id, chars: data.length, entries, failedEntries: entries });
-    },
+    () => done(entries),
   );
   pending.add(task);
   void task.finally(() => pending.delete(task));
@@ -103,7 +104,7 @@ port.on('message', (message: ToWorker) => {
       open(message.channel, message.destination);
       break;
     case 'write':
-      write(message.channel, message.data, message.entries);
+      write(message.channel, message.data, message.length, message.entries);
       break;
     case 'flush':
       void settle().then(() => post({ op: 'flushed', id: message.id }));

@@ -1,8 +1,9 @@
 /**
- * The request-thread side of the writer. Each channel batches lines in memory and hands whole
- * batches to one writer thread. The queue is bounded: once a channel holds `maxQueuedChars`
- * that the thread has not confirmed, new entries are dropped and counted. So a slow, stuck or
- * full disk costs counted lines, never request latency or unbounded memory.
+ * The request-thread side of the writer. Each channel encodes entries straight into a batch
+ * buffer; full batches are transferred (not copied) to one writer thread, which hands the buffer
+ * back once written, so steady state allocates nothing. The queue is bounded: once a channel holds
+ * `maxQueuedBytes` that the thread has not confirmed, new entries are dropped and counted. So a
+ * slow, stuck or full disk costs counted lines, never request latency or unbounded memory.
  */
 import { writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -12,10 +13,10 @@ import type { LineSink } from '../record/sink.js';
 import type { DestinationSpec, FromWorker, ToWorker } from './protocol.js';
 
 export interface WriterOptions {
-  /** Per channel: characters accepted but not yet confirmed written. Default 16 Mi (~16 MiB). */
-  readonly maxQueuedChars?: number;
-  /** A batch is sent at this size, or after `flushIntervalMs`, whichever comes first. */
-  readonly batchChars?: number;
+  /** Per channel: bytes accepted but not yet confirmed written. Default 16 MiB. */
+  readonly maxQueuedBytes?: number;
+  /** A batch is sent when its buffer is full, or after `flushIntervalMs`, whichever comes first. */
+  readonly batchBytes?: number;
   readonly flushIntervalMs?: number;
   /** Called once when a destination starts failing (the thread rate-limits it). */
   readonly onIoError?: (channel: LineChannel, message: string, code: string | undefined) => void;
@@ -31,13 +32,17 @@ export interface ChannelStats {
   readonly failed: number;
   /** Failure streaks that began (each reported once). */
   readonly ioErrors: number;
-  /** Characters waiting in memory or in flight to the writer thread. */
-  readonly queuedChars: number;
+  /** Bytes waiting in memory or in flight to the writer thread. */
+  readonly queuedBytes: number;
 }
 
-const DEFAULT_MAX_QUEUED_CHARS = 16 * 1024 * 1024;
-const DEFAULT_BATCH_CHARS = 64 * 1024;
-const DEFAULT_FLUSH_INTERVAL_MS = 10;
+const DEFAULT_MAX_QUEUED_BYTES = 16 * 1024 * 1024;
+const DEFAULT_BATCH_BYTES = 256 * 1024;
+const DEFAULT_FLUSH_INTERVAL_MS = 20;
+/** Spare batch buffers kept for reuse per channel; more come back only under a burst. */
+const MAX_SPARE_BUFFERS = 4;
+/** UTF-8 needs at most 3 bytes per UTF-16 code unit. */
+const MAX_BYTES_PER_CHAR = 3;
 
 const FROM_SOURCES = import.meta.url.endsWith('.ts');
 
@@ -59,12 +64,14 @@ export class LineChannel implements LineSink {
   readonly destination: DestinationSpec;
   #id: number;
   #thread: WriterThread;
-  #maxQueuedChars: number;
-  #batchChars: number;
+  #maxQueuedBytes: number;
+  #batchBytes: number;
   #flushIntervalMs: number;
-  #batch = '';
+  #spare: Buffer[] = [];
+  #batch: Buffer | undefined;
+  #used = 0;
   #batchEntries = 0;
-  #queuedChars = 0;
+  #queuedBytes = 0;
   #inFlightEntries = 0;
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
@@ -79,20 +86,34 @@ export class LineChannel implements LineSink {
     this.#id = id;
     this.name = destination.name;
     this.destination = destination;
-    this.#maxQueuedChars = options.maxQueuedChars ?? DEFAULT_MAX_QUEUED_CHARS;
-    this.#batchChars = options.batchChars ?? DEFAULT_BATCH_CHARS;
+    this.#maxQueuedBytes = options.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES;
+    this.#batchBytes = options.batchBytes ?? DEFAULT_BATCH_BYTES;
     this.#flushIntervalMs = options.flushIntervalMs ?? DEFAULT_FLUSH_INTERVAL_MS;
   }
 
   write(entry: string, critical = false): void {
-    if (this.#closed || (!critical && this.#queuedChars + entry.length > this.#maxQueuedChars)) {
+    if (this.#closed) {
       this.#dropped++;
       return;
     }
-    this.#batch += entry;
+    const room = this.#batch === undefined ? 0 : this.#batch.length - this.#used;
+    // Fast path: the entry fits even at 3 bytes a character, so no need to measure it first.
+    const fits = entry.length * MAX_BYTES_PER_CHAR <= room;
+    const bytes = fits ? entry.length : Buffer.byteLength(entry);
+    if (!critical && this.#queuedBytes + bytes > this.#maxQueuedBytes) {
+      this.#dropped++;
+      return;
+    }
+    if (!fits && bytes > room) {
+      this.send();
+      this.#batch = this.#takeBuffer(bytes);
+    }
+    const batch = this.#batch as Buffer;
+    const written = batch.write(entry, this.#used);
+    this.#used += written;
+    this.#queuedBytes += written;
     this.#batchEntries++;
-    this.#queuedChars += entry.length;
-    if (this.#batch.length >= this.#batchChars) {
+    if (batch.length - this.#used < 256) {
       this.send();
     } else if (this.#timer === undefined) {
       this.#timer = setTimeout(() => this.send(), this.#flushIntervalMs);
@@ -106,8 +127,17 @@ export class LineChannel implements LineSink {
       dropped: this.#dropped,
       failed: this.#failed,
       ioErrors: this.#ioErrors,
-      queuedChars: this.#queuedChars,
+      queuedBytes: this.#queuedBytes,
     };
+  }
+
+  #takeBuffer(minBytes: number): Buffer {
+    if (minBytes <= this.#batchBytes) {
+      const spare = this.#spare.pop();
+      if (spare !== undefined) return spare;
+    }
+    // Its own ArrayBuffer (never Node's shared pool), so it can be transferred.
+    return Buffer.allocUnsafeSlow(Math.max(this.#batchBytes, minBytes));
   }
 
   /** @internal hands the current batch to the writer thread */
@@ -116,25 +146,34 @@ export class LineChannel implements LineSink {
       clearTimeout(this.#timer);
       this.#timer = undefined;
     }
-    if (this.#batchEntries === 0) return;
-    const data = this.#batch;
+    const batch = this.#batch;
+    if (batch === undefined || this.#batchEntries === 0) return;
+    const length = this.#used;
     const entries = this.#batchEntries;
-    this.#batch = '';
+    this.#batch = undefined;
+    this.#used = 0;
     this.#batchEntries = 0;
-    if (!this.#thread.post({ op: 'write', channel: this.#id, data, entries })) {
-      this.#queuedChars -= data.length;
+    if (
+      !this.#thread.post({ op: 'write', channel: this.#id, data: batch, length, entries }, [
+        batch.buffer as ArrayBuffer,
+      ])
+    ) {
+      this.#queuedBytes -= length;
       this.#failed += entries;
       return;
     }
     this.#inFlightEntries += entries;
   }
 
-  /** @internal the writer thread confirmed one batch */
-  confirm(chars: number, entries: number, failedEntries: number): void {
-    this.#queuedChars -= chars;
+  /** @internal the writer thread confirmed one batch and returned its buffer */
+  confirm(data: Uint8Array, length: number, entries: number, failedEntries: number): void {
+    this.#queuedBytes -= length;
     this.#inFlightEntries -= entries;
     this.#written += entries - failedEntries;
     this.#failed += failedEntries;
+    if (data.byteLength === this.#batchBytes && this.#spare.length < MAX_SPARE_BUFFERS && !this.#closed) {
+      this.#spare.push(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+    }
   }
 
   /** @internal a failure streak began */
@@ -146,10 +185,11 @@ export class LineChannel implements LineSink {
   seal(abandonInFlight: boolean): void {
     this.send();
     this.#closed = true;
+    this.#spare = [];
     if (abandonInFlight && this.#inFlightEntries > 0) {
       this.#failed += this.#inFlightEntries;
       this.#inFlightEntries = 0;
-      this.#queuedChars = 0;
+      this.#queuedBytes = 0;
     }
   }
 }
@@ -186,9 +226,9 @@ export class WriterThread {
   }
 
   /** @internal */
-  post(message: ToWorker): boolean {
+  post(message: ToWorker, transfer: ArrayBuffer[] = []): boolean {
     if (!this.#alive) return false;
-    this.#worker.postMessage(message);
+    this.#worker.postMessage(message, transfer);
     return true;
   }
 
@@ -245,7 +285,7 @@ export class WriterThread {
   #receive(message: FromWorker): void {
     switch (message.op) {
       case 'written':
-        this.#channels[message.channel]?.confirm(message.chars, message.entries, message.failedEntries);
+        this.#channels[message.channel]?.confirm(message.data, message.length, message.entries, message.failedEntries);
         break;
       case 'io-error': {
         const channel = this.#channels[message.channel];

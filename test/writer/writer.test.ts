@@ -34,22 +34,22 @@ describe('writer thread', () => {
       [0, 1, 2],
     );
     assert.equal(lines.at(-1)?.i, 4999);
-    assert.deepEqual(channel.stats(), { written: 5000, dropped: 0, failed: 0, ioErrors: 0, queuedChars: 0 });
+    assert.deepEqual(channel.stats(), { written: 5000, dropped: 0, failed: 0, ioErrors: 0, queuedBytes: 0 });
     await writer.close();
   });
 
   test('the queue is bounded: what does not fit is dropped and counted, never buffered', async () => {
     const dir = fresh();
-    const writer = new WriterThread({ maxQueuedChars: 1000 });
+    const writer = new WriterThread({ maxQueuedBytes: 1000 });
     const channel = writer.channel({ kind: 'rotating-file', dir, file: 'm.log', interval: '1h', name: 'm.log' });
-    const entry = line(0, 83); // 100 characters with its newline
+    const entry = line(0, 83); // 100 bytes with its newline
     assert.equal(entry.length, 100);
     // All in one tick: the writer thread cannot confirm anything in between.
     for (let i = 0; i < 50; i++) channel.write(entry);
     assert.equal(channel.stats().dropped, 40);
-    assert.equal(channel.stats().queuedChars, 1000);
+    assert.equal(channel.stats().queuedBytes, 1000);
     await writer.flush();
-    assert.deepEqual(channel.stats(), { written: 10, dropped: 40, failed: 0, ioErrors: 0, queuedChars: 0 });
+    assert.deepEqual(channel.stats(), { written: 10, dropped: 40, failed: 0, ioErrors: 0, queuedBytes: 0 });
     assert.equal(parseLines(readFileSync(join(dir, 'm.log'), 'utf8')).length, 10);
     // Room again once confirmed.
     channel.write(entry);
@@ -74,7 +74,7 @@ describe('writer thread', () => {
     await writer.close();
     channel.write(line(100));
     assert.equal(parseLines(readFileSync(join(dir, 'a.log'), 'utf8')).length, 100);
-    assert.deepEqual(channel.stats(), { written: 100, dropped: 1, failed: 0, ioErrors: 0, queuedChars: 0 });
+    assert.deepEqual(channel.stats(), { written: 100, dropped: 1, failed: 0, ioErrors: 0, queuedBytes: 0 });
   });
 
   test('files roll on their interval and no line is lost across rotations', async () => {

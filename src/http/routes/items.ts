@@ -1,10 +1,20 @@
 /** GET/PUT /items/:key — the item store, in memory or forwarded downstream. */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { HttpError } from '../../errors.js';
-import { withSlot } from '../../middleware.js';
-import type { ItemStore } from '../../store/store.js';
+import { type HandlerSlot, withSlot } from '../../middleware.js';
+import type { ItemStore, StoreContext } from '../../store/store.js';
 
 type ItemRequest = FastifyRequest<{ Params: { key: string } }>;
+
+function storeContext(request: FastifyRequest, slot: HandlerSlot): StoreContext {
+  const telemetry = request.telemetry;
+  return {
+    get signal() {
+      return telemetry.signal;
+    },
+    metrics: slot.values,
+  };
+}
 
 export function itemRoutes(api: FastifyInstance, store: ItemStore): void {
   api.get(
@@ -12,7 +22,7 @@ export function itemRoutes(api: FastifyInstance, store: ItemStore): void {
     { config: { operation: 'GetItem' } },
     withSlot(async (request: ItemRequest, reply, slot) => {
       const { key } = request.params;
-      const value = await store.get(key, { signal: request.telemetry.signal, metrics: slot.values });
+      const value = await store.get(key, storeContext(request, slot));
       slot.values.Found = value !== undefined;
       if (value === undefined)
         throw new HttpError(404, 'SVC_ERR_ITEM_NOT_FOUND', `no item with key ${JSON.stringify(key)}`);
@@ -28,10 +38,7 @@ export function itemRoutes(api: FastifyInstance, store: ItemStore): void {
     withSlot(async (request: ItemRequest, reply, slot) => {
       const body = request.body as Buffer | undefined;
       slot.values.PayloadBytes = body?.length ?? 0;
-      await store.set(request.params.key, body?.toString('utf8') ?? '', {
-        signal: request.telemetry.signal,
-        metrics: slot.values,
-      });
+      await store.set(request.params.key, body?.toString('utf8') ?? '', storeContext(request, slot));
       reply.code(204);
       return '';
     }),

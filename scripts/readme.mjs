@@ -11,7 +11,10 @@ const COMMANDS = ['run'];
 export function commandReference() {
   const bin = new URL('../bin/run.js', import.meta.url).pathname;
   const sections = COMMANDS.map((id) => {
-    const help = execFileSync(process.execPath, [bin, id, '--help'], { encoding: 'utf8', env: { ...process.env, COLUMNS: '100' } });
+    const help = execFileSync(process.execPath, [bin, id, '--help'], {
+      encoding: 'utf8',
+      env: { ...process.env, COLUMNS: '100' },
+    });
     return `### \`service ${id}\`\n\n\`\`\`\n${help.trimEnd()}\n\`\`\``;
   });
   return `${START}\n${sections.join('\n\n')}\n${END}`;

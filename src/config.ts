@@ -88,6 +88,13 @@ export const RUN_OPTIONS = Object.freeze({
     '<bytes>',
     'Per destination, how much output may wait in memory for a slow disk or pipe; beyond it lines are dropped and counted.',
   ),
+  telemetryMaxFiles: option(
+    'telemetry-max-files',
+    'TELEMETRY_MAX_FILES',
+    '0',
+    '<count>',
+    'Rotated files to keep per log in --telemetry-dir, oldest deleted first (0 keeps all).',
+  ),
   runtimeMetricsIntervalMs: option(
     'runtime-metrics-interval-ms',
     'RUNTIME_METRICS_INTERVAL_MS',
@@ -119,6 +126,8 @@ export interface RunConfig {
   readonly runtimeMetricsIntervalMs: number;
   /** Per destination: bytes of output that may wait in memory for a slow destination. */
   readonly telemetryBufferBytes: number;
+  /** Rotated files kept per log file; 0 keeps all. */
+  readonly telemetryMaxFiles: number;
 }
 
 const HOUR_MS = 60 * 60 * 1000;
@@ -278,6 +287,13 @@ export function loadRunConfig(raw: RawRunOptions): RunConfig {
       1024 * 1024,
       1024 * 1024 * 1024,
       'expected a size in bytes from 1048576 to 1073741824',
+    ),
+    telemetryMaxFiles: integer(
+      'telemetryMaxFiles',
+      required('telemetryMaxFiles'),
+      0,
+      100000,
+      'expected a whole number of files from 0 (keep all) to 100000',
     ),
     // Last: it touches the disk, so only once everything else is known good.
     telemetryDir: telemetryDirText === undefined ? undefined : prepareTelemetryDir(telemetryDirText),

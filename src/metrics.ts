@@ -66,8 +66,10 @@ export const ExitMetrics = defineRecord(
   'ExitMetrics',
   {
     ExitCode: field.metric(),
-    /** Metric records lost over the whole run (queue full or destination failing). */
+    /** Metric records lost before this one was written (queue full or destination failing). */
     MetricsDropped: field.count(),
+    /** Records the formatter rejected, over the run. */
+    MetricsInvalid: field.count(),
     LogsDropped: field.count(),
   },
   { critical: true },
@@ -88,8 +90,9 @@ export const RuntimeMetrics = defineRecord('RuntimeMetrics', {
   ActiveRequests: field.count(),
   GcCount: field.count(),
   GcPauseDuration: field.duration(),
-  /** Telemetry about telemetry, for this interval: entries lost and write failures that began. */
+  /** Telemetry about telemetry, for this interval: entries lost, records rejected, write failures that began. */
   MetricsDropped: field.count(),
+  MetricsInvalid: field.count(),
   LogsDropped: field.count(),
   TelemetryWriteErrors: field.count(),
 });

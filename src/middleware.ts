@@ -3,15 +3,16 @@
  * response is done, whatever happened in between (success, error, timeout, client gone).
  * It also owns the request timeout, so every status it can cause is recorded.
  *
- * Only routes registered inside the same encapsulated fastify context are recorded; /health
- * lives outside it.
+ * Only routes registered inside the recorder's encapsulated fastify context are recorded (plus
+ * requests fastify rejects before routing); /health lives outside it.
  */
 import type { ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { HttpError } from './errors.js';
 import { type ErrorKind, type HandlerMetrics, type Operation, RequestMetrics } from './metrics.js';
 import { openRecord, type RecordGuard, type RecordSink, type SlotGuard } from './record/index.js';
+import { msSince } from './time.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -30,13 +31,10 @@ export type HandlerSlot = SlotGuard<typeof HandlerMetrics.fields>;
 /** Longer paths are cut: the record is a log line, not a place for unbounded input. */
 const MAX_PATH_CHARS = 512;
 
-const round3 = (value: number): number => Math.round(value * 1000) / 1000;
-
 /** Error kind for a status, when the code that produced it did not set one. */
 export function errorKindFor(status: number): ErrorKind | undefined {
   if (status < 400) return undefined;
   if (status === 408 || status === 504) return 'Timeout';
-  if (status === 499) return 'ClientClosed';
   if (status === 502 || status === 503) return 'Downstream';
   return status < 500 ? 'InvalidRequest' : 'Internal';
 }
@@ -45,14 +43,21 @@ export function errorKindFor(status: number): ErrorKind | undefined {
 export class RequestTelemetry {
   readonly record: RequestRecord;
   #controller: AbortController | undefined;
+  #abortReason: Error | undefined;
 
   constructor(record: RequestRecord) {
     this.record = record;
   }
 
-  /** Aborted when the client goes away, the request times out, or shutdown gives up on it. */
+  /**
+   * Aborted when the client goes away, the request times out, or shutdown gives up on it.
+   * Created on first read; if the request was already aborted by then, it comes back aborted.
+   */
   get signal(): AbortSignal {
-    this.#controller ??= new AbortController();
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.#abortReason !== undefined) this.#controller.abort(this.#abortReason);
+    }
     return this.#controller.signal;
   }
 
@@ -63,6 +68,7 @@ export class RequestTelemetry {
 
   /** @internal */
   abort(reason: Error): void {
+    this.#abortReason ??= reason;
     this.#controller?.abort(reason);
   }
 }
@@ -73,57 +79,67 @@ export interface RecorderOptions {
   readonly requestTimeoutMs: number;
 }
 
-export interface Recorder {
-  /** Requests currently in flight. */
-  readonly inFlight: number;
-  /** Shutdown began: responses not yet sent, and all later ones, close their connection. */
-  markDraining(): void;
-  /** The drain timed out: a request cut off by the server from now on is recorded as 503 `Aborted`. */
-  markAborting(): void;
-  /** Resolves once no request is in flight (every record of a cut connection is closed, too). */
-  idle(): Promise<void>;
-}
-
-/** Installs the recorder on `api` (an encapsulated context) and returns a handle for shutdown. */
-export function recordRequests(api: FastifyInstance, options: RecorderOptions): Recorder {
-  const { sink, requestTimeoutMs } = options;
-  let inFlight = 0;
-  let draining = false;
-  let aborting = false;
+/**
+ * Opens a RequestMetrics record per request and closes it when the response closes. Install
+ * `onRequest` as the hook of the recorded context; requests fastify rejects before routing (a bad
+ * URL, an over-long parameter) are handed to `track` from fastify's `frameworkErrors`.
+ */
+export class Recorder {
+  #sink: RecordSink;
+  #requestTimeoutMs: number;
+  #inFlight = 0;
+  #draining = false;
+  #aborting = false;
   // Open responses, so a drain can ask each to close its keep-alive connection when done.
-  const open = new Set<ServerResponse>();
-  let idleWaiters: Array<() => void> = [];
+  #open = new Set<ServerResponse>();
+  #idleWaiters: Array<() => void> = [];
 
-  api.decorateRequest('telemetry', null as unknown as RequestTelemetry);
+  constructor(options: RecorderOptions) {
+    this.#sink = options.sink;
+    this.#requestTimeoutMs = options.requestTimeoutMs;
+  }
 
-  api.addHook('onRequest', (request, reply, done) => {
-    const record = openRecord(RequestMetrics, sink);
+  /** Requests currently in flight. */
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  /** The fastify `onRequest` hook of the recorded context. */
+  readonly onRequest = (request: FastifyRequest, reply: FastifyReply, done: () => void): void => {
+    this.track(request, reply);
+    done();
+  };
+
+  /** Starts the wide event of `request`; it is emitted when the response closes, whatever happened. */
+  track(request: FastifyRequest, reply: FastifyReply): void {
+    const record = openRecord(RequestMetrics, this.#sink);
     const telemetry = new RequestTelemetry(record);
     request.telemetry = telemetry;
     const values = record.values;
     values.RequestId = request.id;
-    values.Operation = request.routeOptions.config.operation ?? 'Other';
+    values.Operation = request.routeOptions.config?.operation ?? 'Other';
     values.Path = pathOf(request.raw.url ?? '');
     reply.header('x-request-id', request.id);
-    if (draining) reply.header('connection', 'close');
-    inFlight++;
+    if (this.#draining) reply.header('connection', 'close');
+    this.#inFlight++;
 
     const started = performance.now();
-    const timer = setTimeout(() => onTimeout(request, reply, requestTimeoutMs), requestTimeoutMs);
+    const timeoutMs = this.#requestTimeoutMs;
+    const timer = setTimeout(() => onTimeout(request, reply, timeoutMs), timeoutMs);
     const res: ServerResponse = reply.raw;
-    open.add(res);
+    this.#open.add(res);
     res.once('close', () => {
       clearTimeout(timer);
-      open.delete(res);
-      values.Duration = round3(performance.now() - started);
-      values.InFlight = inFlight;
-      inFlight--;
+      this.#open.delete(res);
+      values.Duration = msSince(started);
+      values.InFlight = this.#inFlight;
+      this.#inFlight--;
       let status = res.statusCode;
       if (!res.writableFinished) {
         // The response never completed: the client left, or shutdown cut the connection.
-        status = aborting ? 503 : 499;
-        values.ErrorKind = aborting ? 'Aborted' : 'ClientClosed';
-        telemetry.abort(new Error(aborting ? 'server aborted the request' : 'client closed the connection'));
+        status = this.#aborting ? 503 : 499;
+        values.ErrorKind = this.#aborting ? 'Aborted' : 'ClientClosed';
+        telemetry.abort(new Error(this.#aborting ? 'server aborted the request' : 'client closed the connection'));
       }
       values.StatusCode = String(status);
       values.Success = status < 500;
@@ -131,29 +147,31 @@ export function recordRequests(api: FastifyInstance, options: RecorderOptions): 
       values.ServerError = status >= 500;
       values.ErrorKind ??= errorKindFor(status);
       record.close();
-      if (inFlight === 0 && idleWaiters.length > 0) {
-        for (const resolve of idleWaiters) resolve();
-        idleWaiters = [];
-      }
+      if (this.#inFlight === 0) this.#notifyIdle();
     });
-    done();
-  });
+  }
 
-  return {
-    get inFlight() {
-      return inFlight;
-    },
-    markDraining() {
-      draining = true;
-      for (const res of open) if (!res.headersSent) res.setHeader('connection', 'close');
-    },
-    markAborting() {
-      aborting = true;
-    },
-    idle() {
-      return inFlight === 0 ? Promise.resolve() : new Promise((resolve) => idleWaiters.push(resolve));
-    },
-  };
+  /** Shutdown began: responses not yet sent, and all later ones, close their connection. */
+  markDraining(): void {
+    this.#draining = true;
+    for (const res of this.#open) if (!res.headersSent) res.setHeader('connection', 'close');
+  }
+
+  /** The drain timed out: a request cut off by the server from now on is recorded as 503 `Aborted`. */
+  markAborting(): void {
+    this.#aborting = true;
+  }
+
+  /** Resolves once no request is in flight (every record of a cut connection closed, too). */
+  idle(): Promise<void> {
+    return this.#inFlight === 0 ? Promise.resolve() : new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  #notifyIdle(): void {
+    const waiters = this.#idleWaiters;
+    this.#idleWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
 }
 
 function onTimeout(request: FastifyRequest, reply: FastifyReply, timeoutMs: number): void {

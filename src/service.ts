@@ -2,19 +2,21 @@
  * The service's life: start telemetry, build the app, listen, announce, then wait for a signal
  * (or a fatal error) and shut down in order: drain, shutdown record, exit record, flush.
  */
-import { writeSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RunConfig } from './config.js';
 import { ServiceError } from './errors.js';
 import { type App, buildApp } from './http/app.js';
 import { ExitMetrics, ShutdownMetrics } from './metrics.js';
+import { ProcessEvents } from './process-events.js';
 import { type LineSink, openRecord } from './record/index.js';
 import { RuntimeSampler } from './runtime/runtime-metrics.js';
+import { stderrLine } from './stderr.js';
 import { DownstreamStore } from './store/downstream-store.js';
 import { MemoryStore } from './store/memory-store.js';
 import type { ItemStore } from './store/store.js';
 import { initTelemetry, type TelemetryGuard } from './telemetry.js';
+import { msSince } from './time.js';
 
 export interface RunHooks {
   /** Replace telemetry destinations (benchmarks, embedding). */
@@ -23,11 +25,8 @@ export interface RunHooks {
   readonly onListening?: (url: string) => void;
 }
 
-type Stop =
-  | { readonly kind: 'signal'; readonly signal: NodeJS.Signals }
-  | { readonly kind: 'fatal'; readonly error: unknown };
-
-const SIGNALS: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT'];
+/** How long the guard may take to write out what is queued at exit (a stuck disk must not hold us). */
+const TELEMETRY_CLOSE_TIMEOUT_MS = 5000;
 /** While draining, idle keep-alive connections are closed this often. */
 const IDLE_SWEEP_MS = 50;
 /** After the server closed, how long the last request records may take to close. */
@@ -59,22 +58,26 @@ export async function runService(config: RunConfig, hooks: RunHooks = {}): Promi
     serviceName: config.serviceName,
     logFilter: config.logFilter,
     telemetryDir: config.telemetryDir,
+    maxFiles: config.telemetryMaxFiles,
     metricsFormat: config.metricsFormat,
     sinks: hooks.sinks,
     writer: { maxQueuedBytes: config.telemetryBufferBytes },
   });
+  const events = new ProcessEvents();
+  try {
+    return await serve(config, hooks, telemetry, events);
+  } finally {
+    events.dispose();
+  }
+}
+
+async function serve(
+  config: RunConfig,
+  hooks: RunHooks,
+  telemetry: TelemetryGuard,
+  events: ProcessEvents,
+): Promise<number> {
   const log = telemetry.logger.for('service');
-
-  let resolveStop: (stop: Stop) => void = () => {};
-  const stopped = new Promise<Stop>((resolve) => {
-    resolveStop = resolve;
-  });
-  const onSignal = (signal: NodeJS.Signals) => resolveStop({ kind: 'signal', signal });
-  const onFatal = (error: unknown) => resolveStop({ kind: 'fatal', error });
-  for (const signal of SIGNALS) process.on(signal, onSignal);
-  process.on('uncaughtException', onFatal);
-  process.on('unhandledRejection', onFatal);
-
   const store = createStore(config, telemetry);
   const app = buildApp({
     store,
@@ -91,17 +94,17 @@ export async function runService(config: RunConfig, hooks: RunHooks = {}): Promi
   fastifyLog.level = 'warn';
   try {
     await app.server.listen({ host: config.host, port: config.port });
-    fastifyLog.level = fastifyLevel;
   } catch (err) {
-    fastifyLog.level = fastifyLevel;
     const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
     log.fatal({ err }, 'cannot listen');
-    await finish(telemetry, 1);
     await store.close();
+    await finish(telemetry, 1);
     throw new ServiceError('SVC_ERR_LISTEN', `cannot listen on ${config.host}:${config.port}: ${reason}`, {
       exitCode: 1,
       cause: err,
     });
+  } finally {
+    fastifyLog.level = fastifyLevel;
   }
 
   const url = listenUrl(app);
@@ -115,13 +118,9 @@ export async function runService(config: RunConfig, hooks: RunHooks = {}): Promi
   };
   const message = `listening on ${url}; logs to ${startup.logs}, metrics to ${startup.metrics}`;
   log.info(startup, message);
-  if (config.telemetryDir !== undefined) {
-    // Logs go to a file, so say once on stderr where everything is (the same line as in the log).
-    writeSync(
-      2,
-      `${JSON.stringify({ level: 'info', time: new Date().toISOString(), target: 'service', ...startup, msg: message })}\n`,
-    );
-  }
+  // Logs go to a file: say once on stderr where everything is (the same line as in the log).
+  if (config.telemetryDir !== undefined)
+    await stderrLine({ level: 'info', target: 'service', ...startup, msg: message });
   hooks.onListening?.(url);
 
   const runtime = new RuntimeSampler({
@@ -130,34 +129,28 @@ export async function runService(config: RunConfig, hooks: RunHooks = {}): Promi
     telemetryStats: () => telemetry.stats(),
   }).start();
 
-  const stop = await stopped;
-  const reason = stop.kind === 'signal' ? stop.signal : 'fatal';
+  const stop = await events.stopped;
   if (stop.kind === 'fatal') log.fatal({ err: stop.error }, 'fatal error, shutting down');
   else log.info({ signal: stop.signal, inFlight: app.recorder.inFlight }, 'shutting down');
-  // A second signal while draining stops waiting for in-flight requests.
-  const forced = new Promise<void>((resolve) => {
-    for (const signal of SIGNALS) process.once(signal, () => resolve());
-  });
 
+  // After a fatal error, in-flight requests are not waited for: the process is in an unknown state.
   const drainTimeoutMs = stop.kind === 'fatal' ? 0 : config.drainTimeoutMs;
-  const drain = await drainServer(app, drainTimeoutMs, forced);
+  const drain = await drainServer(app, drainTimeoutMs, events.hurried);
   runtime.stop();
   await store.close();
+  for (const error of events.lateErrors) log.fatal({ err: error }, 'fatal error while shutting down');
 
   const shutdown = openRecord(ShutdownMetrics, telemetry.metrics);
-  shutdown.values.Reason = reason;
+  shutdown.values.Reason = stop.kind === 'signal' ? stop.signal : 'fatal';
   shutdown.values.Drained = drain.drained;
   shutdown.values.DrainDuration = drain.durationMs;
   shutdown.values.InFlight = drain.inFlightAtStart;
   shutdown.close();
 
-  const exitCode = stop.kind === 'signal' && drain.drained ? 0 : 1;
+  const clean = stop.kind === 'signal' && drain.drained && events.lateErrors.length === 0;
+  const exitCode = clean ? 0 : 1;
   log.info({ drained: drain.drained, drainDurationMs: drain.durationMs, exitCode }, 'stopped');
   await finish(telemetry, exitCode);
-
-  for (const signal of SIGNALS) process.removeListener(signal, onSignal);
-  process.removeListener('uncaughtException', onFatal);
-  process.removeListener('unhandledRejection', onFatal);
   return exitCode;
 }
 
@@ -168,7 +161,7 @@ interface DrainResult {
 }
 
 /** Stops accepting, lets in-flight requests finish for up to `timeoutMs`, then cuts what is left. */
-async function drainServer(app: App, timeoutMs: number, forced: Promise<void>): Promise<DrainResult> {
+async function drainServer(app: App, timeoutMs: number, hurried: Promise<void>): Promise<DrainResult> {
   const started = performance.now();
   const inFlightAtStart = app.recorder.inFlight;
   const http = app.server.server;
@@ -178,7 +171,7 @@ async function drainServer(app: App, timeoutMs: number, forced: Promise<void>): 
   let timer: NodeJS.Timeout | undefined;
   const gaveUp = new Promise<boolean>((resolve) => {
     timer = setTimeout(() => resolve(false), timeoutMs);
-    void forced.then(() => resolve(false));
+    void hurried.then(() => resolve(false));
   });
   const drained = await Promise.race([closed, gaveUp]);
   clearTimeout(timer);
@@ -190,7 +183,7 @@ async function drainServer(app: App, timeoutMs: number, forced: Promise<void>): 
   }
   // The server reports closed before the last responses do; their records come first.
   await Promise.race([app.recorder.idle(), sleep(RECORDS_SETTLE_MS, undefined, { ref: false })]);
-  return { drained, durationMs: Math.round((performance.now() - started) * 1000) / 1000, inFlightAtStart };
+  return { drained, durationMs: msSince(started), inFlightAtStart };
 }
 
 /** Writes the exit record and flushes everything through the guard. */
@@ -199,14 +192,19 @@ async function finish(telemetry: TelemetryGuard, exitCode: number): Promise<void
   const exit = openRecord(ExitMetrics, telemetry.metrics);
   exit.values.ExitCode = exitCode;
   exit.values.MetricsDropped = stats.metricsDropped;
+  exit.values.MetricsInvalid = stats.metricsInvalid;
   exit.values.LogsDropped = stats.logsDropped;
   exit.close();
-  await telemetry.close();
+  await telemetry.close(TELEMETRY_CLOSE_TIMEOUT_MS);
+  // The exit record cannot count what was lost while it was being written out; this line can.
   const after = telemetry.stats();
   if (after.metricsDropped > 0 || after.logsDropped > 0) {
-    writeSync(
-      2,
-      `${JSON.stringify({ level: 'warn', target: 'service:telemetry', metricsDropped: after.metricsDropped, logsDropped: after.logsDropped, msg: 'some telemetry was lost during this run' })}\n`,
-    );
+    await stderrLine({
+      level: 'warn',
+      target: 'service:telemetry',
+      metricsDropped: after.metricsDropped,
+      logsDropped: after.logsDropped,
+      msg: 'some telemetry was lost during this run',
+    });
   }
 }

@@ -11,12 +11,19 @@ import type { LogFilter } from './log/filter.js';
 import { Loggers } from './log/logger.js';
 import { type Formatter, JsonFormatter, type LineSink, RecordEmitter } from './record/index.js';
 import type { DestinationSpec } from './writer/protocol.js';
-import { type LineChannel, type WriterOptions, WriterThread } from './writer/writer-thread.js';
+import {
+  DEFAULT_CLOSE_TIMEOUT_MS,
+  type LineChannel,
+  type WriterOptions,
+  WriterThread,
+} from './writer/writer-thread.js';
 
 export interface TelemetryOptions {
   readonly serviceName: string;
   readonly logFilter: LogFilter;
   readonly telemetryDir?: string | undefined;
+  /** Rotated files kept per log file in `telemetryDir`; 0 (the default) keeps all. */
+  readonly maxFiles?: number;
   readonly metricsFormat?: MetricsFormat;
   /** Replaces a destination with a sink of your own (tests, benchmarks, embedding). */
   readonly sinks?: { readonly metrics?: LineSink; readonly logs?: LineSink };
@@ -68,14 +75,15 @@ export class TelemetryGuard {
   /** @internal use initTelemetry */
   constructor(options: TelemetryOptions) {
     const dir = options.telemetryDir;
+    const maxFiles = options.maxFiles ?? 0;
     const metricsSpec: DestinationSpec =
       dir === undefined
         ? { kind: 'fd', fd: 1, name: 'stdout' }
-        : { kind: 'rotating-file', dir, file: METRICS_LOG, interval: '1m', name: METRICS_LOG };
+        : { kind: 'rotating-file', dir, file: METRICS_LOG, interval: '1m', maxFiles, name: METRICS_LOG };
     const logsSpec: DestinationSpec =
       dir === undefined
         ? { kind: 'fd', fd: 2, name: 'stderr' }
-        : { kind: 'rotating-file', dir, file: APPLICATION_LOG, interval: '1h', name: APPLICATION_LOG };
+        : { kind: 'rotating-file', dir, file: APPLICATION_LOG, interval: '1h', maxFiles, name: APPLICATION_LOG };
 
     const needsWriter = options.sinks?.metrics === undefined || options.sinks?.logs === undefined;
     if (needsWriter) {
@@ -141,7 +149,7 @@ export class TelemetryGuard {
   }
 
   /** Flushes and closes every destination; later entries are dropped and counted. Idempotent. */
-  close(timeoutMs = 5000): Promise<void> {
+  close(timeoutMs = DEFAULT_CLOSE_TIMEOUT_MS): Promise<void> {
     this.#closing ??= this.#writer?.close(timeoutMs) ?? Promise.resolve();
     return this.#closing;
   }

@@ -15,16 +15,21 @@ describe('README', () => {
 
   test('the flags table lists every run option with its environment variable and default', () => {
     for (const spec of Object.values(RUN_OPTIONS)) {
-      const row = readme.split('\n').find((line) => line.startsWith(`| \`--${spec.flag}\` |`));
+      const row = readme.split('\n').find((line) => line.split('|')[1]?.trim() === `\`--${spec.flag}\``);
       assert.ok(row, `no row for --${spec.flag}`);
       assert.ok(row.includes(`\`${spec.env}\``), `--${spec.flag}: env ${spec.env} missing`);
-      if (spec.default !== undefined) assert.ok(row.includes(`\`${spec.default}\``), `--${spec.flag}: default ${spec.default} missing`);
+      if (spec.default !== undefined)
+        assert.ok(row.includes(`\`${spec.default}\``), `--${spec.flag}: default ${spec.default} missing`);
     }
   });
 
   test('the quick start is exactly two commands: install-and-run, and test', () => {
-    const quickStart = readme.slice(readme.indexOf('## Quick start'), readme.indexOf('## Routes'));
-    const block = quickStart.slice(quickStart.indexOf('```sh') + 5, quickStart.indexOf('```', quickStart.indexOf('```sh') + 5));
+    const quickStart = readme.slice(readme.indexOf('## Quick start'), readme.indexOf('## Try it'));
+    assert.equal(quickStart.split('```sh').length, 2, 'one code block in the quick start');
+    const block = quickStart.slice(
+      quickStart.indexOf('```sh') + 5,
+      quickStart.indexOf('```', quickStart.indexOf('```sh') + 5),
+    );
     const commands = block
       .split('\n')
       .map((line) => line.replace(/#.*$/, '').trim())

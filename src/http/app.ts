@@ -5,7 +5,7 @@
  */
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Loggers } from '../log/logger.js';
-import { type Recorder, recordRequests } from '../middleware.js';
+import { Recorder, type RequestTelemetry } from '../middleware.js';
 import type { RecordSink } from '../record/index.js';
 import type { ItemStore } from '../store/store.js';
 import { bufferBodyParser } from './body.js';
@@ -26,11 +26,12 @@ export interface AppOptions {
 
 export interface App {
   readonly server: FastifyInstance;
-  /** Ready once `server.ready()` (or `listen`) has resolved. */
   readonly recorder: Recorder;
 }
 
 export function buildApp(options: AppOptions): App {
+  const recorder = new Recorder({ sink: options.metrics, requestTimeoutMs: options.requestTimeoutMs });
+  const handleError = errorHandler(options.loggers.for('service:http'));
   const server = Fastify({
     loggerInstance: options.loggers.for('fastify') as FastifyBaseLogger,
     // The wide event replaces per-request log lines; fastify's would cost throughput for nothing.
@@ -42,19 +43,25 @@ export function buildApp(options: AppOptions): App {
     // Requests that arrive while draining are served (and recorded), not refused unrecorded.
     return503OnClosing: false,
     routerOptions: { maxParamLength: 1024 },
+    // A bad URL or an over-long parameter is refused before routing, outside the recorded
+    // context: record it here, so every status the service sends has its wide event.
+    frameworkErrors: (error, request, reply) => {
+      recorder.track(request, reply);
+      handleError(error, request, reply);
+    },
   });
+  server.decorateRequest('telemetry', null as unknown as RequestTelemetry);
 
   healthRoute(server);
 
-  let recorder: Recorder | undefined;
   server.register(async (api) => {
-    recorder = recordRequests(api, { sink: options.metrics, requestTimeoutMs: options.requestTimeoutMs });
+    api.addHook('onRequest', recorder.onRequest);
     api.removeAllContentTypeParsers();
     api.addContentTypeParser(
       '*',
       bufferBodyParser({ limitBytes: options.bodyLimitBytes, timeoutMs: options.bodyTimeoutMs }),
     );
-    api.setErrorHandler(errorHandler(options.loggers.for('service:http')));
+    api.setErrorHandler(handleError);
     api.setNotFoundHandler((request, reply) => {
       reply.code(404).send({
         statusCode: 404,
@@ -67,11 +74,5 @@ export function buildApp(options: AppOptions): App {
     echoRoute(api);
   });
 
-  return {
-    server,
-    get recorder(): Recorder {
-      if (recorder === undefined) throw new Error('the app is not ready yet: await server.ready() first');
-      return recorder;
-    },
-  };
+  return { server, recorder };
 }

@@ -12,6 +12,7 @@ import {
 import { RuntimeMetrics } from '../metrics.js';
 import { openRecord, type RecordSink } from '../record/index.js';
 import type { TelemetryStats } from '../telemetry.js';
+import { round3 } from '../time.js';
 
 const NS_PER_MS = 1e6;
 /** The delay monitor's timer period; its samples are whole periods, so this is subtracted. */
@@ -19,7 +20,6 @@ const DELAY_RESOLUTION_MS = 10;
 /** libuv requests (as opposed to handles), as process.getActiveResourcesInfo() names them. */
 const REQUEST_RESOURCE = /Req(Wrap|Callback|Promise)?$|^(ShutdownWrap|WriteWrap|ConnectWrap|SendWrap)$/;
 
-const round3 = (value: number): number => Math.round(value * 1000) / 1000;
 /** How late the monitor's timer fired, in ms, from one of its samples (ns between two firings). */
 const lateBy = (sampleNs: number): number => round3(Math.max(0, sampleNs / NS_PER_MS - DELAY_RESOLUTION_MS));
 
@@ -53,13 +53,13 @@ export class RuntimeSampler {
     this.#lastStats = options.telemetryStats();
   }
 
+  /** Starts measuring, and emitting every `intervalMs`; with an interval of 0 it does nothing. */
   start(): this {
+    if (this.#options.intervalMs <= 0) return this;
     this.#delay.enable();
     this.#gc.observe({ entryTypes: ['gc'] });
-    if (this.#options.intervalMs > 0) {
-      this.#timer = setInterval(() => this.emit(), this.#options.intervalMs);
-      this.#timer.unref();
-    }
+    this.#timer = setInterval(() => this.emit(), this.#options.intervalMs);
+    this.#timer.unref();
     return this;
   }
 
@@ -97,6 +97,7 @@ export class RuntimeSampler {
 
     const stats = this.#options.telemetryStats();
     v.MetricsDropped = stats.metricsDropped - this.#lastStats.metricsDropped;
+    v.MetricsInvalid = stats.metricsInvalid - this.#lastStats.metricsInvalid;
     v.LogsDropped = stats.logsDropped - this.#lastStats.logsDropped;
     v.TelemetryWriteErrors = stats.writeErrors - this.#lastStats.writeErrors;
     this.#lastStats = stats;

@@ -12,6 +12,7 @@ import { type Dispatcher, Pool } from 'undici';
 import { HttpError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import type { DownstreamErrorKind } from '../metrics.js';
+import { msSince } from '../time.js';
 import type { ItemStore, StoreContext } from './store.js';
 
 export interface DownstreamStoreOptions {
@@ -25,7 +26,7 @@ export interface DownstreamStoreOptions {
   readonly undiciLogger: Logger;
   /** Retries of a 503 answer. Default 2. */
   readonly retries?: number;
-  /** Open connections to the downstream, at most. Default 128. */
+  /** Open connections to the downstream, at most. Default DEFAULT_CONNECTIONS (128). */
   readonly connections?: number;
 }
 
@@ -56,8 +57,8 @@ const CONNECT_CODES = new Set([
 const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED']);
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
 const RETRY_BACKOFF_MS = 50;
-
-const round3 = (value: number): number => Math.round(value * 1000) / 1000;
+const DEFAULT_CONNECTIONS = 128;
+const PROBE_TIMEOUT_MS = 2000;
 
 function errorCode(err: unknown): string | undefined {
   const own = (err as { code?: unknown } | undefined)?.code;
@@ -104,13 +105,14 @@ export class DownstreamStore implements ItemStore {
     this.url = options.url;
     this.#retries = options.retries ?? 2;
     this.#basePath = options.url.pathname.replace(/\/+$/, '');
-    // Our own per-attempt timer decides timeouts; undici's are a loose backstop only.
+    // Our own per-attempt timer decides timeouts (a connect that hangs included, so it is a 504
+    // Timeout, not a race between two timers); undici's are a loose backstop only.
     const backstopMs = options.timeoutMs * 2;
     this.#pool = new Pool(options.url.origin, {
-      connections: options.connections ?? 128,
+      connections: options.connections ?? DEFAULT_CONNECTIONS,
       headersTimeout: backstopMs,
       bodyTimeout: backstopMs,
-      connect: { timeout: options.timeoutMs },
+      connect: { timeout: backstopMs },
     });
     this.#unsubscribe = logUndiciEvents(options.undiciLogger);
   }
@@ -125,7 +127,7 @@ export class DownstreamStore implements ItemStore {
   }
 
   /** Startup check of {url}/health. Only warns: the downstream may come up after us. */
-  async probe(timeoutMs = 2000): Promise<void> {
+  async probe(timeoutMs = PROBE_TIMEOUT_MS): Promise<void> {
     const log = this.#options.logger;
     const signal = AbortSignal.timeout(timeoutMs);
     try {
@@ -176,7 +178,7 @@ export class DownstreamStore implements ItemStore {
         ? new HttpError(504, 'SVC_ERR_DOWNSTREAM_TIMEOUT', `downstream timed out: ${failure.message}`, err)
         : new HttpError(502, 'SVC_ERR_DOWNSTREAM', `downstream failed: ${failure.message}`, err);
     } finally {
-      metrics.DownstreamDuration = round3(performance.now() - started);
+      metrics.DownstreamDuration = msSince(started);
     }
   }
 

@@ -4,8 +4,9 @@
  */
 import { closeSync, ftruncateSync, openSync, readSync, statfsSync, statSync, write as writeCb } from 'node:fs';
 import { join } from 'node:path';
+import type { Writable } from 'node:stream';
 import { promisify } from 'node:util';
-import { createStream, type RotatingFileStream } from 'rotating-file-stream';
+import { createStream } from 'rotating-file-stream';
 import type { DestinationSpec } from './protocol.js';
 
 const fsWrite = promisify(writeCb);
@@ -28,13 +29,26 @@ export interface Destination {
   close(): Promise<void>;
 }
 
-export function openDestination(spec: DestinationSpec, events: DestinationEvents): Destination {
-  return spec.kind === 'fd' ? new FdDestination(spec.fd, events) : new RotatingFileDestination(spec, events);
+type FileSpec = Extract<DestinationSpec, { kind: 'rotating-file' }>;
+
+/** Seams for tests: how a file stream is opened, and how long a broken one rests. */
+export interface DestinationHooks {
+  readonly openStream?: (spec: FileSpec) => Writable;
+  readonly reopenDelayMs?: number;
+}
+
+export function openDestination(
+  spec: DestinationSpec,
+  events: DestinationEvents,
+  hooks: DestinationHooks = {},
+): Destination {
+  return spec.kind === 'fd' ? new FdDestination(spec.fd, events) : new RotatingFileDestination(spec, events, hooks);
 }
 
 /**
- * stdout or stderr. Writes are serialised; a pipe whose reader is slow answers EAGAIN
- * (or blocks a pool thread), which only delays this thread.
+ * stdout or stderr. Writes are serialised, one at a time. A pipe whose reader is slow answers
+ * EAGAIN (retried here) or, if blocking, holds one libuv pool thread until it drains: at most one
+ * pool thread per destination, and never the event loop of the request thread.
  */
 class FdDestination implements Destination {
   #fd: number;
@@ -100,17 +114,21 @@ export function rotatedName(file: string, time: Date, index: number): string {
  * disk into a clean refusal instead of a torn, half-written batch.
  */
 class RotatingFileDestination implements Destination {
-  #spec: Extract<DestinationSpec, { kind: 'rotating-file' }>;
+  #spec: FileSpec;
   #events: DestinationEvents;
+  #openStream: (spec: FileSpec) => Writable;
+  #reopenDelayMs: number;
   #path: string;
-  #stream: RotatingFileStream | undefined;
+  #stream: Writable | undefined;
   #reopenAt = 0;
   #failing = false;
   #needsRepair = false;
 
-  constructor(spec: Extract<DestinationSpec, { kind: 'rotating-file' }>, events: DestinationEvents) {
+  constructor(spec: FileSpec, events: DestinationEvents, hooks: DestinationHooks) {
     this.#spec = spec;
     this.#events = events;
+    this.#openStream = hooks.openStream ?? rotatingStream;
+    this.#reopenDelayMs = hooks.reopenDelayMs ?? REOPEN_DELAY_MS;
     this.#path = join(spec.dir, spec.file);
   }
 
@@ -159,25 +177,14 @@ class RotatingFileDestination implements Destination {
     return err;
   }
 
-  #ensureStream(): RotatingFileStream | undefined {
+  #ensureStream(): Writable | undefined {
     if (this.#stream !== undefined) return this.#stream;
     if (Date.now() < this.#reopenAt) return undefined;
     if (this.#needsRepair) {
       repairTail(this.#path);
       this.#needsRepair = false;
     }
-    const file = this.#spec.file;
-    const stream = createStream(
-      (time: Date | null | number, index?: number) =>
-        time instanceof Date ? rotatedName(file, time, index ?? 1) : file,
-      {
-        path: this.#spec.dir,
-        interval: this.#spec.interval,
-        intervalBoundary: true,
-        intervalUTC: true,
-        initialRotation: true,
-      },
-    );
+    const stream = this.#openStream(this.#spec);
     stream.on('error', (err) => {
       this.#dropStream(stream);
       this.#fail(err as NodeJS.ErrnoException);
@@ -186,10 +193,10 @@ class RotatingFileDestination implements Destination {
     return stream;
   }
 
-  #dropStream(stream: RotatingFileStream): void {
+  #dropStream(stream: Writable): void {
     if (this.#stream !== stream) return;
     this.#stream = undefined;
-    this.#reopenAt = Date.now() + REOPEN_DELAY_MS;
+    this.#reopenAt = Date.now() + this.#reopenDelayMs;
     this.#needsRepair = true;
     stream.destroy();
   }
@@ -204,6 +211,27 @@ class RotatingFileDestination implements Destination {
       stream.end();
     });
   }
+}
+
+/** The real thing: rotating-file-stream, on the spec's interval, keeping `maxFiles` rotated files if set. */
+function rotatingStream(spec: FileSpec): Writable {
+  const retention =
+    spec.maxFiles > 0
+      ? // rotating-file-stream tracks what it keeps in a history file; hide it from `metrics.log*` globs.
+        { maxFiles: spec.maxFiles, history: `.${spec.file}.history` }
+      : {};
+  return createStream(
+    (time: Date | null | number, index?: number) =>
+      time instanceof Date ? rotatedName(spec.file, time, index ?? 1) : spec.file,
+    {
+      path: spec.dir,
+      interval: spec.interval,
+      intervalBoundary: true,
+      intervalUTC: true,
+      initialRotation: true,
+      ...retention,
+    },
+  );
 }
 
 /**

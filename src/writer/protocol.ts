@@ -8,6 +8,8 @@ export type DestinationSpec =
       readonly file: string;
       /** rotating-file-stream interval, e.g. '1m' or '1h'. */
       readonly interval: string;
+      /** Rotated files to keep (the oldest are deleted); 0 keeps them all. */
+      readonly maxFiles: number;
       readonly name: string;
     };
 

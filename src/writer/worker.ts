@@ -3,8 +3,8 @@
  * files. Every batch is acknowledged with how much of it was written, so the request thread
  * can bound its queue and count what was lost.
  */
-import { writeSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
+import { stderrLine } from '../stderr.js';
 import { type Destination, openDestination } from './destinations.js';
 import type { DestinationSpec, FromWorker, ToWorker } from './protocol.js';
 
@@ -32,20 +32,7 @@ function post(message: FromWorker): void {
  */
 function warnOnStderr(spec: DestinationSpec, msg: string, extra: Record<string, unknown>): void {
   if (spec.kind !== 'rotating-file') return;
-  const line = JSON.stringify({
-    level: 'warn',
-    time: new Date().toISOString(),
-    pid: process.pid,
-    target: 'service:telemetry',
-    destination: spec.name,
-    ...extra,
-    msg,
-  });
-  try {
-    writeSync(2, `${line}\n`);
-  } catch {
-    // stderr is gone too; the counters still say what was lost.
-  }
+  void stderrLine({ level: 'warn', target: 'service:telemetry', destination: spec.name, ...extra, msg });
 }
 
 function open(id: number, spec: DestinationSpec): void {

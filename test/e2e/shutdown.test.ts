@@ -14,6 +14,7 @@ import {
   parseLines,
   readRotated,
 } from '../helpers/ndjson.js';
+import { openSocket, readUntilClose } from '../helpers/raw-http.js';
 import { startService, stopAll } from '../helpers/service-process.js';
 
 describe('graceful shutdown', () => {
@@ -67,10 +68,34 @@ describe('graceful shutdown', () => {
     assert.equal(lines.at(-1), exit[0], 'the exit record is the last line');
   });
 
-  test('a request still running at SIGTERM finishes within the drain; one that outlasts it is cut and recorded', async () => {
-    // PUT a body slowly: the handler cannot finish before the body does.
+  test('a request still running at SIGTERM finishes within the drain, and its connection closes', async () => {
+    const service = await startService();
+    const socket = await openSocket(service.url);
+    const reply = readUntilClose(socket, 10000);
+    // The body arrives in two parts, the second after SIGTERM: the handler cannot finish before it.
+    socket.write('PUT /items/late HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    service.child.kill('SIGTERM');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    socket.write('defghij');
+    const raw = await reply;
+    assert.match(raw, /^HTTP\/1\.1 204 /);
+    assert.match(raw, /connection: close/i);
+    assert.equal(await service.stop(), 0);
+    const lines = parseLines<MetricLine>(service.stdout());
+    const requests = lines.filter(isRequestRecord);
+    assert.equal(requests.length, 1);
+    assert.equal(requests[0]?.properties?.StatusCode, '204');
+    assert.equal(metric(requests[0] ?? { timestamp: 0 }, 'PayloadBytes'), 10);
+    const [shutdown] = lines.filter(isShutdownRecord);
+    assert.equal(metric(shutdown ?? { timestamp: 0 }, 'Drained'), 1);
+    assert.equal(metric(shutdown ?? { timestamp: 0 }, 'InFlight'), 1);
+    assert.ok((metric(shutdown ?? { timestamp: 0 }, 'DrainDuration') ?? 0) >= 150);
+  });
+
+  test('a request that outlasts the drain timeout is cut, recorded as 503 Aborted, and the exit code is 1', async () => {
+    // PUT a body that never completes: the handler cannot finish.
     const service = await startService(['--drain-timeout-ms', '300', '--body-timeout-ms', '60000']);
-    const { openSocket, readUntilClose } = await import('../helpers/raw-http.js');
     const socket = await openSocket(service.url);
     const reply = readUntilClose(socket, 10000);
     socket.write('PUT /items/slow HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc');

@@ -28,7 +28,7 @@ export interface TestApp {
   readonly logs: MemorySink;
   /** Request records so far. */
   requests(): MetricLine[];
-  /** Waits until exactly `count` request records exist, then a little longer to catch extras. */
+  /** Waits for `count` request records in all, then a little longer, and fails if more show up. */
   settledRequests(count: number): Promise<MetricLine[]>;
   close(): Promise<void>;
 }
@@ -63,7 +63,9 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
       await waitFor(`${count} request record(s)`, () => (requests().length >= count ? true : undefined));
       // Extra records would be a bug; give them a moment to show up.
       await new Promise((resolve) => setTimeout(resolve, 50));
-      return requests();
+      const found = requests();
+      if (found.length !== count) throw new Error(`expected exactly ${count} request records, found ${found.length}`);
+      return found;
     },
     async close() {
       await app.server.close();

@@ -158,6 +158,30 @@ describe('routes: one wide event per request', () => {
     assert.equal(metric(record ?? { timestamp: 0 }, 'PayloadBytes'), undefined, 'no handler ran, so no slot');
   });
 
+  test('requests fastify refuses before routing are recorded too: bad URL 400, over-long key 414', async () => {
+    const start = app.requests().length;
+    const badUrl = await call(`${app.url}/items/%zz`);
+    assert.equal(badUrl.status, 400);
+    assert.equal(JSON.parse(badUrl.text).code, 'FST_ERR_BAD_URL');
+    const longKey = await call(`${app.url}/items/${'k'.repeat(2000)}`);
+    assert.equal(longKey.status, 414);
+    const records = (await app.settledRequests(start + 2)).slice(start);
+    assert.deepEqual(
+      records.map((r) => [
+        r.properties?.Operation,
+        r.properties?.StatusCode,
+        r.properties?.ErrorKind,
+        metric(r, 'ClientError'),
+      ]),
+      [
+        ['Other', '400', 'InvalidRequest', 1],
+        ['Other', '414', 'InvalidRequest', 1],
+      ],
+    );
+    assert.equal(records[0]?.properties?.RequestId, badUrl.headers['x-request-id']);
+    assert.equal(records[1]?.properties?.Path?.length, 512, 'paths are cut at 512 characters');
+  });
+
   test('a sane x-request-id is honoured and echoed; an insane one is replaced', async () => {
     const start = app.requests().length;
     const kept = await call(`${app.url}/items/alpha`, { headers: { 'x-request-id': 'req-42.abc' } });

@@ -5,9 +5,14 @@ import { RuntimeSampler } from '../../src/runtime/runtime-metrics.js';
 import type { TelemetryStats } from '../../src/telemetry.js';
 import { type MetricLine, metric } from '../helpers/ndjson.js';
 
-const stats = (metricsDropped: number, logsDropped: number, writeErrors: number): TelemetryStats => ({
+const stats = (
+  metricsDropped: number,
+  logsDropped: number,
+  writeErrors: number,
+  metricsInvalid = 0,
+): TelemetryStats => ({
   metricsEmitted: 0,
-  metricsInvalid: 0,
+  metricsInvalid,
   metricsDropped,
   logsDropped,
   writeErrors,
@@ -17,8 +22,8 @@ describe('runtime record', () => {
   test('reports the event loop, heap, handles, GC and telemetry losses per interval', async () => {
     const sink = new MemorySink();
     const emitter = new RecordEmitter(new JsonFormatter({ globals: { service_name: 'rt' } }), sink);
-    let current = stats(3, 1, 1);
-    const sampler = new RuntimeSampler({ sink: emitter, intervalMs: 0, telemetryStats: () => current }).start();
+    let current = stats(3, 1, 1, 2);
+    const sampler = new RuntimeSampler({ sink: emitter, intervalMs: 60000, telemetryStats: () => current }).start();
     try {
       // Block the loop for ~60 ms and churn the young generation so both show up.
       await new Promise((resolve) => setTimeout(resolve, 30));
@@ -28,9 +33,9 @@ describe('runtime record', () => {
       for (let i = 0; i < 200000; i++) keep.push({ i });
       keep = [];
       await new Promise((resolve) => setTimeout(resolve, 50));
-      current = stats(10, 1, 2);
+      current = stats(10, 1, 2, 5);
       sampler.emit();
-      current = stats(10, 4, 2);
+      current = stats(10, 4, 2, 5);
       sampler.emit();
     } finally {
       sampler.stop();
@@ -52,6 +57,7 @@ describe('runtime record', () => {
       GcCount: 'Count',
       GcPauseDuration: 'Milliseconds',
       MetricsDropped: 'Count',
+      MetricsInvalid: 'Count',
       LogsDropped: 'Count',
       TelemetryWriteErrors: 'Count',
     };
@@ -65,13 +71,23 @@ describe('runtime record', () => {
     assert.ok((metric(first, 'GcCount') ?? 0) >= 1, 'allocating 200k objects triggers a scavenge');
     assert.ok((metric(first, 'GcPauseDuration') ?? 0) > 0);
     assert.deepEqual(
-      [metric(first, 'MetricsDropped'), metric(first, 'LogsDropped'), metric(first, 'TelemetryWriteErrors')],
-      [7, 0, 1],
+      [
+        metric(first, 'MetricsDropped'),
+        metric(first, 'MetricsInvalid'),
+        metric(first, 'LogsDropped'),
+        metric(first, 'TelemetryWriteErrors'),
+      ],
+      [7, 3, 0, 1],
       'the first interval reports the change since the sampler started',
     );
     assert.deepEqual(
-      [metric(second, 'MetricsDropped'), metric(second, 'LogsDropped'), metric(second, 'GcCount')],
-      [0, 3, 0],
+      [
+        metric(second, 'MetricsDropped'),
+        metric(second, 'MetricsInvalid'),
+        metric(second, 'LogsDropped'),
+        metric(second, 'GcCount'),
+      ],
+      [0, 0, 3, 0],
     );
   });
 
@@ -85,5 +101,17 @@ describe('runtime record', () => {
     assert.ok(count >= 3 && count <= 6, `${count} records in 230 ms at a 40 ms interval`);
     await new Promise((resolve) => setTimeout(resolve, 100));
     assert.equal(sink.entries.length, count, 'nothing after stop()');
+  });
+
+  test('an interval of 0 turns the record (and its measuring) off', async () => {
+    const sink = new MemorySink();
+    const sampler = new RuntimeSampler({
+      sink: new RecordEmitter(new JsonFormatter(), sink),
+      intervalMs: 0,
+      telemetryStats: () => stats(0, 0, 0),
+    }).start();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    sampler.stop();
+    assert.deepEqual(sink.entries, []);
   });
 });

@@ -4,10 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { repairTail, rotatedName } from '../../src/writer/destinations.js';
+import type { DestinationSpec } from '../../src/writer/protocol.js';
 import { WriterThread } from '../../src/writer/writer-thread.js';
 import { parseLines, readRotated } from '../helpers/ndjson.js';
 
 const line = (i: number, pad = 0) => `${JSON.stringify({ i, pad: 'x'.repeat(pad) })}\n`;
+
+function fileSpec(dir: string, file: string, interval: string, maxFiles = 0): DestinationSpec {
+  return { kind: 'rotating-file', dir, file, interval, maxFiles, name: file };
+}
 
 describe('writer thread', () => {
   const root = mkdtempSync(join(tmpdir(), 'service-writer-'));
@@ -18,13 +23,7 @@ describe('writer thread', () => {
   test('everything written before flush() is in the file, in order', async () => {
     const dir = fresh();
     const writer = new WriterThread();
-    const channel = writer.channel({
-      kind: 'rotating-file',
-      dir,
-      file: 'metrics.log',
-      interval: '1m',
-      name: 'metrics.log',
-    });
+    const channel = writer.channel(fileSpec(dir, 'metrics.log', '1m'));
     for (let i = 0; i < 5000; i++) channel.write(line(i));
     await writer.flush();
     const lines = parseLines<{ i: number }>(readFileSync(join(dir, 'metrics.log'), 'utf8'));
@@ -41,7 +40,7 @@ describe('writer thread', () => {
   test('the queue is bounded: what does not fit is dropped and counted, never buffered', async () => {
     const dir = fresh();
     const writer = new WriterThread({ maxQueuedBytes: 1000 });
-    const channel = writer.channel({ kind: 'rotating-file', dir, file: 'm.log', interval: '1h', name: 'm.log' });
+    const channel = writer.channel(fileSpec(dir, 'm.log', '1h'));
     const entry = line(0, 83); // 100 bytes with its newline
     assert.equal(entry.length, 100);
     // All in one tick: the writer thread cannot confirm anything in between.
@@ -69,7 +68,7 @@ describe('writer thread', () => {
   test('close() writes out everything queued; later entries are dropped and counted', async () => {
     const dir = fresh();
     const writer = new WriterThread({ flushIntervalMs: 60000 });
-    const channel = writer.channel({ kind: 'rotating-file', dir, file: 'a.log', interval: '1h', name: 'a.log' });
+    const channel = writer.channel(fileSpec(dir, 'a.log', '1h'));
     for (let i = 0; i < 100; i++) channel.write(line(i));
     await writer.close();
     channel.write(line(100));
@@ -80,13 +79,7 @@ describe('writer thread', () => {
   test('files roll on their interval and no line is lost across rotations', async () => {
     const dir = fresh();
     const writer = new WriterThread();
-    const channel = writer.channel({
-      kind: 'rotating-file',
-      dir,
-      file: 'metrics.log',
-      interval: '1s',
-      name: 'metrics.log',
-    });
+    const channel = writer.channel(fileSpec(dir, 'metrics.log', '1s'));
     const started = Date.now();
     let i = 0;
     while (Date.now() - started < 2300) {
@@ -105,6 +98,27 @@ describe('writer thread', () => {
       all.map((l) => l.i).sort((a, b) => a - b),
       Array.from({ length: i }, (_, k) => k),
     );
+  });
+
+  test('--telemetry-max-files keeps only the newest rotated files', async () => {
+    const dir = fresh();
+    const writer = new WriterThread();
+    const channel = writer.channel(fileSpec(dir, 'metrics.log', '1s', 2));
+    const started = Date.now();
+    let i = 0;
+    while (Date.now() - started < 4300) {
+      channel.write(line(i++));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await writer.close();
+    const rotated = readdirSync(dir).filter((f) => f.startsWith('metrics.log.'));
+    assert.equal(rotated.length, 2, `kept ${rotated.join(', ')}`);
+    // The history file that tracks them is hidden from metrics.log* globs.
+    assert.ok(readdirSync(dir).includes('.metrics.log.history'));
+    const kept = readRotated<{ i: number }>(dir, 'metrics.log').map((l) => l.i);
+    assert.ok(kept.length < i && kept.length > 0);
+    assert.equal(Math.max(...kept), i - 1, 'the newest lines are the ones kept');
+    assert.ok(Math.min(...kept) > 0, 'the oldest were deleted');
   });
 
   test('rotated names carry the UTC start of their period', () => {

@@ -1,6 +1,6 @@
 import { BaseCommand } from '../src/cli/base-command.js';
 import { optionFlags, optionValues } from '../src/cli/option-flags.js';
-import { loadRunConfig, RUN_OPTIONS } from '../src/config.js';
+import { loadRunConfig, RUN_OPTIONS } from '../src/config/index.js';
 import { runService } from '../src/service.js';
 
 export default class Run extends BaseCommand {

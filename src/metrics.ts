@@ -44,7 +44,8 @@ export const RequestMetrics = defineRecord(
     ClientError: field.flag(),
     ServerError: field.flag(),
   },
-  { slots: { handler: HandlerMetrics } },
+  // High volume: the only record type --metrics-sample-rate thins out.
+  { slots: { handler: HandlerMetrics }, sampled: true },
 );
 
 /** Written once per process, so never dropped for a full queue (`critical`). */
@@ -70,6 +71,8 @@ export const ExitMetrics = defineRecord(
     MetricsDropped: field.count(),
     /** Records the formatter rejected, over the run. */
     MetricsInvalid: field.count(),
+    /** Request records left out by sampling, over the run. */
+    MetricsSampledOut: field.count(),
     LogsDropped: field.count(),
   },
   { critical: true },
@@ -93,6 +96,11 @@ export const RuntimeMetrics = defineRecord('RuntimeMetrics', {
   /** Telemetry about telemetry, for this interval: entries lost, records rejected, write failures that began. */
   MetricsDropped: field.count(),
   MetricsInvalid: field.count(),
+  /** Request records left out by --metrics-sample-rate (the kept ones carry their weight). */
+  MetricsSampledOut: field.count(),
   LogsDropped: field.count(),
   TelemetryWriteErrors: field.count(),
 });
+
+/** Every record type this service emits (config checks EMF dimension names against them). */
+export const EMITTED_RECORDS = Object.freeze([RequestMetrics, RuntimeMetrics, ShutdownMetrics, ExitMetrics]);

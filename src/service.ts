@@ -4,7 +4,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { RunConfig } from './config.js';
+import type { RunConfig } from './config/index.js';
 import { ServiceError } from './errors.js';
 import { type App, buildApp } from './http/app.js';
 import { ExitMetrics, ShutdownMetrics } from './metrics.js';
@@ -59,7 +59,13 @@ export async function runService(config: RunConfig, hooks: RunHooks = {}): Promi
     logFilter: config.logFilter,
     telemetryDir: config.telemetryDir,
     maxFiles: config.telemetryMaxFiles,
-    metricsFormat: config.metricsFormat,
+    metrics: {
+      format: config.metricsFormat,
+      emf: config.emf,
+      endpoint: config.metricsEndpoint,
+      sampleRate: config.metricsSampleRate,
+      archiveDir: config.metricsArchiveDir,
+    },
     sinks: hooks.sinks,
     writer: { maxQueuedBytes: config.telemetryBufferBytes },
   });
@@ -193,17 +199,19 @@ async function finish(telemetry: TelemetryGuard, exitCode: number): Promise<void
   exit.values.ExitCode = exitCode;
   exit.values.MetricsDropped = stats.metricsDropped;
   exit.values.MetricsInvalid = stats.metricsInvalid;
+  exit.values.MetricsSampledOut = stats.metricsSampledOut;
   exit.values.LogsDropped = stats.logsDropped;
   exit.close();
   await telemetry.close(TELEMETRY_CLOSE_TIMEOUT_MS);
   // The exit record cannot count what was lost while it was being written out; this line can.
   const after = telemetry.stats();
-  if (after.metricsDropped > 0 || after.logsDropped > 0) {
+  if (after.metricsDropped > 0 || after.logsDropped > 0 || after.archiveDropped > 0) {
     await stderrLine({
       level: 'warn',
       target: 'service:telemetry',
       metricsDropped: after.metricsDropped,
       logsDropped: after.logsDropped,
+      archiveDropped: after.archiveDropped,
       msg: 'some telemetry was lost during this run',
     });
   }

@@ -3,13 +3,14 @@
  *
  * Without a telemetry directory, logs go to stderr and metrics to stdout (separate streams, as
  * container log capture wants). With one, `application.log` rolls hourly and `metrics.log` every
- * minute. Either way, bytes are written by one writer thread, so a slow destination never blocks
- * request handling; see src/writer/.
+ * minute. A metrics endpoint (a CloudWatch agent over TCP or UDP) replaces stdout/metrics.log for
+ * metrics; an archive directory adds an unsampled copy. Either way, bytes are written by one writer
+ * thread, so a slow destination never blocks request handling; see src/writer/.
  */
-import type { MetricsFormat } from './config.js';
+import type { EmfConfig, MetricsEndpoint, MetricsFormat } from './config/index.js';
 import type { LogFilter } from './log/filter.js';
 import { Loggers } from './log/logger.js';
-import { type Formatter, JsonFormatter, type LineSink, RecordEmitter } from './record/index.js';
+import { EmfFormatter, type Formatter, JsonFormatter, type LineSink, RecordEmitter } from './record/index.js';
 import type { DestinationSpec } from './writer/protocol.js';
 import {
   DEFAULT_CLOSE_TIMEOUT_MS,
@@ -24,10 +25,23 @@ export interface TelemetryOptions {
   readonly telemetryDir?: string | undefined;
   /** Rotated files kept per log file in `telemetryDir`; 0 (the default) keeps all. */
   readonly maxFiles?: number;
-  readonly metricsFormat?: MetricsFormat;
+  readonly metrics?: MetricsOutput;
   /** Replaces a destination with a sink of your own (tests, benchmarks, embedding). */
   readonly sinks?: { readonly metrics?: LineSink; readonly logs?: LineSink };
   readonly writer?: Omit<WriterOptions, 'onIoError' | 'onRecovered'>;
+}
+
+/** How metric records are shaped and where they go, besides the telemetry directory. */
+export interface MetricsOutput {
+  /** Default json. */
+  readonly format?: MetricsFormat;
+  /** Required when format is emf. */
+  readonly emf?: EmfConfig | undefined;
+  readonly endpoint?: MetricsEndpoint | undefined;
+  /** Fraction of request records kept; default 1. */
+  readonly sampleRate?: number;
+  /** Directory for the unsampled archive, metrics-archive.log. */
+  readonly archiveDir?: string | undefined;
 }
 
 export interface TelemetryStats {
@@ -37,6 +51,10 @@ export interface TelemetryStats {
   /** Metric entries lost: queue full, or the destination failing. */
   readonly metricsDropped: number;
   readonly logsDropped: number;
+  /** Request records left out by sampling (by design; the kept ones are weighted up). */
+  readonly metricsSampledOut: number;
+  /** Entries lost from the unsampled archive, when there is one. */
+  readonly archiveDropped: number;
   /** Failure streaks that began on any destination. */
   readonly writeErrors: number;
 }
@@ -46,16 +64,26 @@ const TELEMETRY_TARGET = 'service:telemetry';
 
 export const APPLICATION_LOG = 'application.log';
 export const METRICS_LOG = 'metrics.log';
+export const METRICS_ARCHIVE_LOG = 'metrics-archive.log';
 
-function createFormatter(format: MetricsFormat, serviceName: string): Formatter {
-  switch (format) {
-    case 'json':
-      return new JsonFormatter({ globals: { service_name: serviceName } });
-  }
+function createFormatter(output: MetricsOutput, serviceName: string): Formatter {
+  const globals = { service_name: serviceName };
+  if ((output.format ?? 'json') === 'json') return new JsonFormatter({ globals });
+  const emf = output.emf;
+  if (emf === undefined) throw new TypeError('metrics format emf needs its EMF settings');
+  return new EmfFormatter({
+    namespace: emf.namespace,
+    dimensions: emf.dimensions,
+    logGroupName: emf.logGroupName,
+    validation: emf.validation,
+    globals,
+  });
 }
 
 function describe(spec: DestinationSpec): string {
-  return spec.kind === 'fd' ? (spec.fd === 1 ? 'stdout' : 'stderr') : `${spec.dir}/${spec.file}`;
+  if (spec.kind === 'fd') return spec.fd === 1 ? 'stdout' : 'stderr';
+  if (spec.kind === 'socket') return spec.name;
+  return `${spec.dir}/${spec.file}`;
 }
 
 /**
@@ -70,22 +98,28 @@ export class TelemetryGuard {
   #writer: WriterThread | undefined;
   #metricsChannel: LineChannel | undefined;
   #logsChannel: LineChannel | undefined;
+  #archiveChannel: LineChannel | undefined;
   #closing: Promise<void> | undefined;
 
   /** @internal use initTelemetry */
   constructor(options: TelemetryOptions) {
     const dir = options.telemetryDir;
     const maxFiles = options.maxFiles ?? 0;
+    const output = options.metrics ?? {};
+    const endpoint = output.endpoint;
     const metricsSpec: DestinationSpec =
-      dir === undefined
-        ? { kind: 'fd', fd: 1, name: 'stdout' }
-        : { kind: 'rotating-file', dir, file: METRICS_LOG, interval: '1m', maxFiles, name: METRICS_LOG };
+      endpoint !== undefined
+        ? { kind: 'socket', ...endpoint, name: `${endpoint.protocol}://${endpoint.host}:${endpoint.port}` }
+        : dir === undefined
+          ? { kind: 'fd', fd: 1, name: 'stdout' }
+          : { kind: 'rotating-file', dir, file: METRICS_LOG, interval: '1m', maxFiles, name: METRICS_LOG };
     const logsSpec: DestinationSpec =
       dir === undefined
         ? { kind: 'fd', fd: 2, name: 'stderr' }
         : { kind: 'rotating-file', dir, file: APPLICATION_LOG, interval: '1h', maxFiles, name: APPLICATION_LOG };
 
-    const needsWriter = options.sinks?.metrics === undefined || options.sinks?.logs === undefined;
+    const needsWriter =
+      options.sinks?.metrics === undefined || options.sinks?.logs === undefined || output.archiveDir !== undefined;
     if (needsWriter) {
       this.#writer = new WriterThread({
         ...options.writer,
@@ -110,12 +144,24 @@ export class TelemetryGuard {
       metricsSink = this.#metricsChannel;
     }
 
+    if (output.archiveDir !== undefined && this.#writer !== undefined) {
+      this.#archiveChannel = this.#writer.channel({
+        kind: 'rotating-file',
+        dir: output.archiveDir,
+        file: METRICS_ARCHIVE_LOG,
+        interval: '1m',
+        maxFiles,
+        name: METRICS_ARCHIVE_LOG,
+      });
+    }
+
     this.logger = new Loggers(options.logFilter, logsSink as LineSink, options.serviceName);
     let lastInvalidWarningMs = 0;
-    this.metrics = new RecordEmitter(
-      createFormatter(options.metricsFormat ?? 'json', options.serviceName),
-      metricsSink as LineSink,
-      (type, err) => {
+    this.metrics = new RecordEmitter(createFormatter(output, options.serviceName), metricsSink as LineSink, {
+      sampleRate: output.sampleRate,
+      archive: this.#archiveChannel,
+      // At most one line a second, naming the record type and the problem; the count is in the runtime record.
+      onInvalid: (type, err) => {
         const now = Date.now();
         if (now - lastInvalidWarningMs < INVALID_WARNING_INTERVAL_MS) return;
         lastInvalidWarningMs = now;
@@ -123,7 +169,7 @@ export class TelemetryGuard {
           .for(TELEMETRY_TARGET)
           .error({ record: type.name, error: (err as Error).message }, `dropped an invalid ${type.name} record`);
       },
-    );
+    });
     this.destinations = {
       logs: options.sinks?.logs === undefined ? describe(logsSpec) : 'custom sink',
       metrics: options.sinks?.metrics === undefined ? describe(metricsSpec) : 'custom sink',
@@ -133,13 +179,16 @@ export class TelemetryGuard {
   stats(): TelemetryStats {
     const metrics = this.#metricsChannel?.stats();
     const logs = this.#logsChannel?.stats();
+    const archive = this.#archiveChannel?.stats();
     const emitter = this.metrics.stats();
     return {
       metricsEmitted: emitter.emitted,
       metricsInvalid: emitter.invalid,
+      metricsSampledOut: emitter.sampledOut,
+      archiveDropped: archive === undefined ? 0 : archive.dropped + archive.failed,
       metricsDropped: metrics === undefined ? 0 : metrics.dropped + metrics.failed,
       logsDropped: logs === undefined ? 0 : logs.dropped + logs.failed,
-      writeErrors: (metrics?.ioErrors ?? 0) + (logs?.ioErrors ?? 0),
+      writeErrors: (metrics?.ioErrors ?? 0) + (logs?.ioErrors ?? 0) + (archive?.ioErrors ?? 0),
     };
   }
 

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { loadRunConfig } from '../src/config.js';
+import { loadRunConfig } from '../src/config/index.js';
 import { InvalidOptionError } from '../src/errors.js';
 
 describe('run configuration', () => {
@@ -42,6 +42,40 @@ describe('run configuration', () => {
   test('a telemetry directory is created when missing and resolved to an absolute path', () => {
     const config = loadRunConfig({ telemetryDir: join(dir, 'a', 'b') });
     assert.equal(config.telemetryDir, join(dir, 'a', 'b'));
+  });
+
+  test('EMF settings: namespace from the service name, dimension sets, validation by NODE_ENV', () => {
+    const dev = loadRunConfig(
+      { metricsFormat: 'emf', serviceName: 'items', emfDimensions: 'Operation;Operation,StatusCode;' },
+      undefined,
+    );
+    assert.deepEqual(dev.emf, {
+      namespace: 'items',
+      dimensions: [['Operation'], ['Operation', 'StatusCode'], []],
+      logGroupName: undefined,
+      validation: 'strict',
+    });
+    assert.equal(loadRunConfig({ metricsFormat: 'emf' }, 'production').emf?.validation, 'off');
+    assert.equal(
+      loadRunConfig({ metricsFormat: 'emf', emfValidation: 'strict' }, 'production').emf?.validation,
+      'strict',
+    );
+    assert.equal(loadRunConfig({}).emf, undefined);
+  });
+
+  test('metrics endpoint: the agent port by default; sample rate', () => {
+    assert.deepEqual(loadRunConfig({ metricsEndpoint: 'tcp://localhost' }).metricsEndpoint, {
+      protocol: 'tcp',
+      host: 'localhost',
+      port: 25888,
+    });
+    assert.deepEqual(loadRunConfig({ metricsEndpoint: 'udp://[::1]:9999' }).metricsEndpoint, {
+      protocol: 'udp',
+      host: '::1',
+      port: 9999,
+    });
+    assert.equal(loadRunConfig({ metricsSampleRate: '0.1' }).metricsSampleRate, 0.1);
+    assert.equal(loadRunConfig({}).metricsSampleRate, 1);
   });
 
   test('the downstream URL keeps its path prefix', () => {
@@ -97,7 +131,7 @@ describe('run configuration', () => {
     [
       'an unknown metrics format',
       { metricsFormat: 'xml' },
-      'invalid value "xml" for --metrics-format (METRICS_FORMAT): expected one of json',
+      'invalid value "xml" for --metrics-format (METRICS_FORMAT): expected one of json, emf',
     ],
     [
       'a negative timeout',
@@ -110,6 +144,53 @@ describe('run configuration', () => {
       'invalid value " " for --service-name (SERVICE_NAME): expected a non-empty name of at most 256 printable characters',
     ],
   ];
+  cases.push(
+    [
+      'EMF options without --metrics-format emf',
+      { emfNamespace: 'Ns' },
+      'invalid value "Ns" for --emf-namespace (EMF_NAMESPACE): only applies with --metrics-format emf',
+    ],
+    [
+      'a metric as a dimension',
+      { metricsFormat: 'emf', emfDimensions: 'Operation,Duration' },
+      'invalid value "Operation,Duration" for --emf-dimensions (EMF_DIMENSIONS): Duration is a metric; dimensions must be properties (DownstreamError, DownstreamErrorKind, ErrorKind, Operation, Path, Reason, RequestId, StatusCode, service_name)',
+    ],
+    [
+      'an unknown dimension',
+      { metricsFormat: 'emf', emfDimensions: 'Operation;Region' },
+      'invalid value "Operation;Region" for --emf-dimensions (EMF_DIMENSIONS): unknown dimension Region; expected one of DownstreamError, DownstreamErrorKind, ErrorKind, Operation, Path, Reason, RequestId, StatusCode, service_name',
+    ],
+    [
+      'more than 30 dimension keys in a set',
+      { metricsFormat: 'emf', emfDimensions: Array.from({ length: 31 }, () => 'Operation').join(',') },
+      `invalid value "${Array.from({ length: 31 }, () => 'Operation').join(',')}" for --emf-dimensions (EMF_DIMENSIONS): expected at most 30 keys per set, found 31`,
+    ],
+    [
+      'a namespace CloudWatch reserves',
+      { metricsFormat: 'emf', emfNamespace: 'AWS/Lambda' },
+      'invalid value "AWS/Lambda" for --emf-namespace (EMF_NAMESPACE): expected 1 to 255 characters from A-Z a-z 0-9 . - _ / # : and space, not starting with AWS/',
+    ],
+    [
+      'an unknown validation mode',
+      { metricsFormat: 'emf', emfValidation: 'loose' },
+      'invalid value "loose" for --emf-validation (EMF_VALIDATION): expected strict or off',
+    ],
+    [
+      'an endpoint that is not tcp or udp',
+      { metricsEndpoint: 'http://127.0.0.1:25888' },
+      'invalid value "http://127.0.0.1:25888" for --metrics-endpoint (METRICS_ENDPOINT): expected tcp://host:port or udp://host:port (port 25888 if omitted), e.g. tcp://127.0.0.1:25888',
+    ],
+    [
+      'a sample rate of 0',
+      { metricsSampleRate: '0' },
+      'invalid value "0" for --metrics-sample-rate (METRICS_SAMPLE_RATE): expected a fraction greater than 0 and at most 1, e.g. 0.1',
+    ],
+    [
+      'a sample rate above 1',
+      { metricsSampleRate: '1.5' },
+      'invalid value "1.5" for --metrics-sample-rate (METRICS_SAMPLE_RATE): expected a fraction greater than 0 and at most 1, e.g. 0.1',
+    ],
+  );
   for (const [name, raw, message] of cases) {
     test(`refuses ${name}`, () => {
       assert.throws(

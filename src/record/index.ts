@@ -1,11 +1,13 @@
-export type { EmitterStats, Formatter } from './emitter.js';
+export type { EmitterOptions, EmitterStats, Formatter } from './emitter.js';
 export { RecordEmitter } from './emitter.js';
 export type { FieldKind, FieldSpec, Unit } from './fields.js';
 export { field, highResolution, optional } from './fields.js';
+export type { EmfOptions, EmfValidation } from './format/emf.js';
+export { EMF_LIMITS, EmfFormatter, EmfValidationError } from './format/emf.js';
 export { JsonFormatter } from './format/json.js';
 export type { RecordSink } from './guard.js';
 export { openRecord, RecordGuard, SlotGuard } from './guard.js';
-export type { AnyRecordType, FieldLayout, RecordType, Shape, Values } from './record-type.js';
+export type { AnyRecordType, FieldLayout, RecordOptions, RecordType, Shape, Values } from './record-type.js';
 export { defineRecord } from './record-type.js';
 export type { LineSink } from './sink.js';
 export { discardSink, MemorySink } from './sink.js';

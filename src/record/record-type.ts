@@ -33,6 +33,13 @@ export interface RecordType<S extends Shape = Shape, Slots extends SlotShape = S
    * process): sinks accept these beyond their bound.
    */
   readonly critical: boolean;
+  /** High-volume records a sampler may thin out (request records); the rest are always kept. */
+  readonly sampled: boolean;
+  /**
+   * Dimension sets this type declares for formats that have dimensions (EMF); crossed with the
+   * formatter's own sets. Empty means none of its own.
+   */
+  readonly dimensions: readonly (readonly string[])[];
   /** Fresh values: required fields at their zero value (0, false, ''), optional ones absent. */
   create(): Values<S>;
 }
@@ -42,6 +49,13 @@ export type SlotShape = Readonly<Record<string, RecordType<any, any>>>;
 // biome-ignore lint/suspicious/noExplicitAny: used where the concrete type does not matter
 export type AnyRecordType = RecordType<any, any>;
 export type ShapeOf<T> = T extends RecordType<infer S, SlotShape> ? S : never;
+
+export interface RecordOptions<Slots extends SlotShape> {
+  readonly slots?: Slots;
+  readonly critical?: boolean;
+  readonly sampled?: boolean;
+  readonly dimensions?: readonly (readonly string[])[];
+}
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -59,7 +73,7 @@ function zero(spec: FieldSpec): unknown {
 export function defineRecord<S extends Shape, Slots extends SlotShape = Record<never, never>>(
   name: string,
   fields: S,
-  options: { slots?: Slots; critical?: boolean } = {},
+  options: RecordOptions<Slots> = {},
 ): RecordType<S, Slots> {
   const slots = (options.slots ?? {}) as Slots;
   const layout: FieldLayout[] = [];
@@ -87,6 +101,8 @@ export function defineRecord<S extends Shape, Slots extends SlotShape = Record<n
     slots,
     layout: Object.freeze(layout),
     critical: options.critical ?? false,
+    sampled: options.sampled ?? false,
+    dimensions: Object.freeze((options.dimensions ?? []).map((set) => Object.freeze([...set]))),
     create: () => ({ ...defaults }) as Values<S>,
   });
 }

@@ -98,6 +98,7 @@ export class RuntimeSampler {
     const stats = this.#options.telemetryStats();
     v.MetricsDropped = stats.metricsDropped - this.#lastStats.metricsDropped;
     v.MetricsInvalid = stats.metricsInvalid - this.#lastStats.metricsInvalid;
+    v.MetricsSampledOut = stats.metricsSampledOut - this.#lastStats.metricsSampledOut;
     v.LogsDropped = stats.logsDropped - this.#lastStats.logsDropped;
     v.TelemetryWriteErrors = stats.writeErrors - this.#lastStats.writeErrors;
     this.#lastStats = stats;

@@ -8,6 +8,7 @@ import type { Writable } from 'node:stream';
 import { promisify } from 'node:util';
 import { createStream } from 'rotating-file-stream';
 import type { DestinationSpec } from './protocol.js';
+import { openSocketDestination } from './socket-destinations.js';
 
 const fsWrite = promisify(writeCb);
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -42,7 +43,9 @@ export function openDestination(
   events: DestinationEvents,
   hooks: DestinationHooks = {},
 ): Destination {
-  return spec.kind === 'fd' ? new FdDestination(spec.fd, events) : new RotatingFileDestination(spec, events, hooks);
+  if (spec.kind === 'fd') return new FdDestination(spec.fd, events);
+  if (spec.kind === 'socket') return openSocketDestination(spec, events);
+  return new RotatingFileDestination(spec, events, hooks);
 }
 
 /**

@@ -2,6 +2,14 @@
 
 export type DestinationSpec =
   | { readonly kind: 'fd'; readonly fd: 1 | 2; readonly name: string }
+  /** A CloudWatch agent (or any line collector) over TCP or UDP. */
+  | {
+      readonly kind: 'socket';
+      readonly protocol: 'tcp' | 'udp';
+      readonly host: string;
+      readonly port: number;
+      readonly name: string;
+    }
   | {
       readonly kind: 'rotating-file';
       readonly dir: string;

@@ -42,6 +42,18 @@ describe('service run: bad input', () => {
       'Error: invalid value "/etc/hostname" for --telemetry-dir (TELEMETRY_DIR): expected a directory, found a file',
     ],
     ['an unknown flag', ['run', '--prot', '3000'], {}, 'Error: Nonexistent flag: --prot (see --help)'],
+    [
+      'EMF_DIMENSIONS naming a metric',
+      ['run', '--metrics-format', 'emf'],
+      { EMF_DIMENSIONS: 'Duration' },
+      'Error: invalid value "Duration" for --emf-dimensions (EMF_DIMENSIONS): Duration is a metric; dimensions must be properties (DownstreamError, DownstreamErrorKind, ErrorKind, Operation, Path, Reason, RequestId, StatusCode, service_name)',
+    ],
+    [
+      '--metrics-sample-rate out of range',
+      ['run', '--metrics-sample-rate', '2'],
+      {},
+      'Error: invalid value "2" for --metrics-sample-rate (METRICS_SAMPLE_RATE): expected a fraction greater than 0 and at most 1, e.g. 0.1',
+    ],
   ];
 
   for (const [name, args, env, expected] of cases) {

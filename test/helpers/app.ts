@@ -8,7 +8,7 @@ import { parseLogFilter } from '../../src/log/filter.js';
 import { MemorySink } from '../../src/record/index.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
 import type { ItemStore } from '../../src/store/store.js';
-import { initTelemetry, type TelemetryGuard } from '../../src/telemetry.js';
+import { initTelemetry, type MetricsOutput, type TelemetryGuard } from '../../src/telemetry.js';
 import { isRequestRecord, type MetricLine } from './ndjson.js';
 import { waitFor } from './wait.js';
 
@@ -18,6 +18,8 @@ export interface TestAppOptions {
   readonly bodyTimeoutMs?: number;
   readonly requestTimeoutMs?: number;
   readonly serviceName?: string;
+  /** Metric format and the rest; JSON by default. */
+  readonly metrics?: MetricsOutput;
 }
 
 export interface TestApp {
@@ -39,6 +41,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const telemetry = initTelemetry({
     serviceName: options.serviceName ?? 'test-service',
     logFilter: parseLogFilter('info,service=debug'),
+    metrics: options.metrics,
     sinks: { metrics, logs },
   });
   const app = buildApp({
@@ -51,7 +54,11 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   });
   await app.server.listen({ host: '127.0.0.1', port: 0 });
   const { port } = app.server.server.address() as AddressInfo;
-  const requests = () => metrics.records<MetricLine>().filter(isRequestRecord);
+  // JSON keeps properties under "properties"; EMF keeps them at the top level.
+  const requests = () =>
+    metrics
+      .records<MetricLine & { Operation?: string }>()
+      .filter((r) => isRequestRecord(r) || r.Operation !== undefined);
   return {
     url: `http://127.0.0.1:${port}`,
     app,

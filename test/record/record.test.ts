@@ -31,9 +31,9 @@ const Parent = defineRecord(
 function pipeline(globals: Record<string, string> = {}) {
   const sink = new MemorySink();
   const invalid: string[] = [];
-  const emitter = new RecordEmitter(new JsonFormatter({ globals }), sink, (type, err) =>
-    invalid.push(`${type.name}: ${(err as Error).message}`),
-  );
+  const emitter = new RecordEmitter(new JsonFormatter({ globals }), sink, {
+    onInvalid: (type, err) => invalid.push(`${type.name}: ${(err as Error).message}`),
+  });
   return { sink, emitter, invalid };
 }
 
@@ -149,7 +149,7 @@ describe('record model', () => {
     (record.values as Record<string, unknown>).Duration = 'fast';
     assert.doesNotThrow(() => record.close());
     assert.deepEqual(sink.entries, []);
-    assert.deepEqual(emitter.stats(), { emitted: 0, invalid: 1 });
+    assert.deepEqual(emitter.stats(), { emitted: 0, invalid: 1, sampledOut: 0 });
     assert.deepEqual(invalid, ['Parent: Duration: expected a number, got string']);
   });
 });

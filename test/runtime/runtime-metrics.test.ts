@@ -13,6 +13,8 @@ const stats = (
 ): TelemetryStats => ({
   metricsEmitted: 0,
   metricsInvalid,
+  metricsSampledOut: 0,
+  archiveDropped: 0,
   metricsDropped,
   logsDropped,
   writeErrors,

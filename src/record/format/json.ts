@@ -2,7 +2,9 @@
  * metrique's JSON line shape:
  * {"timestamp":1705312800000,"metrics":{"Duration":{"value":42.5,"unit":"Milliseconds"}},"properties":{"Operation":"GetItem"}}
  * Units are omitted when absent, `metrics`/`properties` when empty; several observations
- * become {"values":[...]}. Each record type is compiled once into key templates.
+ * become {"values":[...]}. A sampled record standing for `weight` records carries
+ * {"values":[...],"counts":[weight,...]}, so sums over the stream stay unbiased.
+ * Each record type is compiled once into key templates.
  */
 import type { Formatter } from '../emitter.js';
 import type { AnyRecordType } from '../record-type.js';
@@ -27,13 +29,14 @@ export interface JsonFormatterOptions {
   readonly globals?: Readonly<Record<string, string>>;
 }
 
-function metricValue(field: CompiledField, value: unknown): string {
-  if (Array.isArray(value)) {
-    let list = '';
-    for (const item of value) list += (list === '' ? '' : ',') + scalar(field, item);
-    return `{"values":[${list}]${field.close}`;
-  }
-  return `{"value":${scalar(field, value)}${field.close}`;
+function metricValue(field: CompiledField, value: unknown, weight: number): string {
+  if (!Array.isArray(value) && weight === 1) return `{"value":${scalar(field, value)}${field.close}`;
+  const items: readonly unknown[] = Array.isArray(value) ? value : [value];
+  let list = '';
+  for (const item of items) list += (list === '' ? '' : ',') + scalar(field, item);
+  if (weight === 1) return `{"values":[${list}]${field.close}`;
+  const counts = new Array<number>(items.length).fill(weight).join(',');
+  return `{"values":[${list}],"counts":[${counts}]${field.close}`;
 }
 
 function scalar(field: CompiledField, value: unknown): string {
@@ -45,8 +48,10 @@ function scalar(field: CompiledField, value: unknown): string {
 export class JsonFormatter implements Formatter {
   #layouts = new WeakMap<AnyRecordType, CompiledLayout>();
   #globals: string;
+  #globalNames: ReadonlySet<string>;
 
   constructor(options: JsonFormatterOptions = {}) {
+    this.#globalNames = new Set(Object.keys(options.globals ?? {}));
     let globals = '';
     for (const [name, value] of Object.entries(options.globals ?? {})) {
       globals += `,${JSON.stringify(name)}:${JSON.stringify(value)}`;
@@ -54,13 +59,13 @@ export class JsonFormatter implements Formatter {
     this.#globals = globals;
   }
 
-  format(type: AnyRecordType, values: Readonly<Record<string, unknown>>, timestampMs: number): string {
+  format(type: AnyRecordType, values: Readonly<Record<string, unknown>>, timestampMs: number, weight = 1): string {
     const layout = this.#layouts.get(type) ?? this.#compile(type);
     let metrics = '';
     for (const field of layout.metrics) {
       const value = values[field.name];
       if (value === undefined) continue;
-      metrics += (metrics === '' ? field.key : `,${field.key}`) + metricValue(field, value);
+      metrics += (metrics === '' ? field.key : `,${field.key}`) + metricValue(field, value, weight);
     }
     let properties = '';
     for (const field of layout.properties) {
@@ -78,6 +83,10 @@ export class JsonFormatter implements Formatter {
   }
 
   #compile(type: AnyRecordType): CompiledLayout {
+    for (const { name } of type.layout) {
+      if (this.#globalNames.has(name))
+        throw new TypeError(`${type.name}: field ${name} clashes with a global property`);
+    }
     const metrics: CompiledField[] = [];
     const properties: CompiledField[] = [];
     for (const { name, spec } of type.layout) {

@@ -1,0 +1,147 @@
+/** The options that shape metric output: format, CloudWatch EMF, the agent endpoint, sampling. */
+import { EMITTED_RECORDS } from '../metrics.js';
+import { EMF_LIMITS, type EmfValidation } from '../record/index.js';
+import type { RawRunOptions } from './options.js';
+import { invalid } from './parsers.js';
+
+export const METRICS_FORMATS = ['json', 'emf'] as const;
+export type MetricsFormat = (typeof METRICS_FORMATS)[number];
+
+export interface EmfConfig {
+  readonly namespace: string;
+  readonly dimensions: readonly (readonly string[])[];
+  readonly logGroupName: string | undefined;
+  readonly validation: EmfValidation;
+}
+
+export interface MetricsEndpoint {
+  readonly protocol: 'tcp' | 'udp';
+  readonly host: string;
+  readonly port: number;
+}
+
+/** The CloudWatch agent's default port for EMF over TCP and UDP. */
+export const CLOUDWATCH_AGENT_PORT = 25888;
+/** The property every record carries (see src/telemetry.ts); it can be a dimension. */
+export const SERVICE_NAME_PROPERTY = 'service_name';
+
+const NAMESPACE = /^[0-9A-Za-z.\-_/#: ]{1,255}$/;
+const LOG_GROUP = /^[.\-_/#A-Za-z0-9]{1,512}$/;
+const FRACTION = /^(?:0?\.\d+|0|1|1\.0*)$/;
+
+export function parseMetricsFormat(text: string): MetricsFormat {
+  const format = text.trim().toLowerCase();
+  if (!(METRICS_FORMATS as readonly string[]).includes(format)) {
+    throw invalid('metricsFormat', text, `expected one of ${METRICS_FORMATS.join(', ')}`);
+  }
+  return format as MetricsFormat;
+}
+
+/** Property and metric names of the records the service emits, for checking dimension names. */
+function knownFields(): { properties: Set<string>; metrics: Set<string> } {
+  const properties = new Set<string>([SERVICE_NAME_PROPERTY]);
+  const metrics = new Set<string>();
+  for (const type of EMITTED_RECORDS) {
+    for (const { name, spec } of type.layout) (spec.kind === 'property' ? properties : metrics).add(name);
+  }
+  return { properties, metrics };
+}
+
+/** `Operation;Operation,StatusCode` → [["Operation"], ["Operation", "StatusCode"]]; an empty set is allowed. */
+export function parseDimensionSets(text: string): string[][] {
+  const { properties, metrics } = knownFields();
+  const sets = text.split(';').map((part) => (part.trim() === '' ? [] : part.split(',').map((key) => key.trim())));
+  for (const set of sets) {
+    if (set.length > EMF_LIMITS.dimensionKeysPerSet) {
+      throw invalid(
+        'emfDimensions',
+        text,
+        `expected at most ${EMF_LIMITS.dimensionKeysPerSet} keys per set, found ${set.length}`,
+      );
+    }
+    const seen = new Set<string>();
+    for (const key of set) {
+      if (key === '')
+        throw invalid('emfDimensions', text, 'expected dimension names between the commas, found an empty one');
+      if (seen.has(key)) throw invalid('emfDimensions', text, `expected each key once per set, found ${key} twice`);
+      seen.add(key);
+      if (metrics.has(key)) {
+        throw invalid(
+          'emfDimensions',
+          text,
+          `${key} is a metric; dimensions must be properties (${[...properties].sort().join(', ')})`,
+        );
+      }
+      if (!properties.has(key)) {
+        throw invalid(
+          'emfDimensions',
+          text,
+          `unknown dimension ${key}; expected one of ${[...properties].sort().join(', ')}`,
+        );
+      }
+    }
+  }
+  return sets;
+}
+
+export function parseEmfConfig(
+  raw: RawRunOptions,
+  format: MetricsFormat,
+  serviceName: string,
+  nodeEnv: string | undefined,
+): EmfConfig | undefined {
+  if (format !== 'emf') {
+    for (const name of ['emfNamespace', 'emfDimensions', 'emfLogGroup', 'emfValidation'] as const) {
+      const text = raw[name];
+      if (text !== undefined) throw invalid(name, text, 'only applies with --metrics-format emf');
+    }
+    return undefined;
+  }
+  const namespace = raw.emfNamespace ?? serviceName;
+  if (!NAMESPACE.test(namespace) || namespace.trim() === '' || namespace.startsWith('AWS/')) {
+    throw invalid(
+      'emfNamespace',
+      namespace,
+      'expected 1 to 255 characters from A-Z a-z 0-9 . - _ / # : and space, not starting with AWS/',
+    );
+  }
+  const logGroupName = raw.emfLogGroup;
+  if (logGroupName !== undefined && !LOG_GROUP.test(logGroupName)) {
+    throw invalid('emfLogGroup', logGroupName, 'expected 1 to 512 characters from A-Z a-z 0-9 . - _ / #');
+  }
+  const validationText = raw.emfValidation ?? (nodeEnv === 'production' ? 'off' : 'strict');
+  if (validationText !== 'strict' && validationText !== 'off') {
+    throw invalid('emfValidation', validationText, 'expected strict or off');
+  }
+  return Object.freeze({
+    namespace,
+    dimensions: raw.emfDimensions === undefined ? [] : parseDimensionSets(raw.emfDimensions),
+    logGroupName,
+    validation: validationText,
+  });
+}
+
+export function parseMetricsEndpoint(text: string): MetricsEndpoint {
+  const expected = `expected tcp://host:port or udp://host:port (port ${CLOUDWATCH_AGENT_PORT} if omitted), e.g. tcp://127.0.0.1:25888`;
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw invalid('metricsEndpoint', text, expected);
+  }
+  const protocol = url.protocol.slice(0, -1);
+  if ((protocol !== 'tcp' && protocol !== 'udp') || url.hostname === '')
+    throw invalid('metricsEndpoint', text, expected);
+  if ((url.pathname !== '' && url.pathname !== '/') || url.search !== '' || url.hash !== '' || url.username !== '') {
+    throw invalid('metricsEndpoint', text, expected);
+  }
+  const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+  return Object.freeze({ protocol, host, port: url.port === '' ? CLOUDWATCH_AGENT_PORT : Number(url.port) });
+}
+
+export function parseSampleRate(text: string): number {
+  const rate = FRACTION.test(text.trim()) ? Number(text) : Number.NaN;
+  if (!(rate > 0 && rate <= 1))
+    throw invalid('metricsSampleRate', text, 'expected a fraction greater than 0 and at most 1, e.g. 0.1');
+  return rate;
+}

@@ -1,0 +1,109 @@
+/** Value parsers for run options: each takes the option's name (for the error) and its text. */
+import { accessSync, constants, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { join, resolve } from 'node:path';
+import { InvalidOptionError } from '../errors.js';
+import { RUN_OPTIONS, type RunOptionName } from './options.js';
+
+const HOUR_MS = 60 * 60 * 1000;
+
+export function invalid(name: RunOptionName, value: string, expected: string): InvalidOptionError {
+  const spec = RUN_OPTIONS[name];
+  return new InvalidOptionError(spec.flag, spec.env, value, expected);
+}
+
+export function integer(name: RunOptionName, text: string, min: number, max: number, expected: string): number {
+  const trimmed = text.trim();
+  const value = /^\d+$/.test(trimmed) ? Number(trimmed) : Number.NaN;
+  if (!Number.isSafeInteger(value) || value < min || value > max) throw invalid(name, text, expected);
+  return value;
+}
+
+export function parsePort(name: RunOptionName, text: string): number {
+  return integer(name, text, 0, 65535, 'expected an integer port from 0 to 65535');
+}
+
+const HOSTNAME =
+  /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+
+export function parseBindAddr(text: string): { host: string; port: number } {
+  const expected = 'expected host:port, e.g. 127.0.0.1:3000, 0.0.0.0:8080 or [::1]:3000';
+  const match = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d+)$/.exec(text.trim());
+  if (match === null) throw invalid('bindAddr', text, expected);
+  const host = match[1] ?? match[2] ?? '';
+  const hostOk = match[1] !== undefined ? isIP(host) === 6 : isIP(host) === 4 || HOSTNAME.test(host);
+  if (!hostOk) throw invalid('bindAddr', text, expected);
+  const port = Number(match[3]);
+  if (port > 65535) throw invalid('bindAddr', text, expected);
+  return { host, port };
+}
+
+export function parseServiceName(text: string): string {
+  // It becomes a property on every record (and a possible EMF dimension value): keep it printable.
+  if (text.trim() === '' || text.length > 256 || /[\p{Cc}]/u.test(text)) {
+    throw invalid('serviceName', text, 'expected a non-empty name of at most 256 printable characters');
+  }
+  return text;
+}
+
+export function parseDownstreamUrl(text: string): URL {
+  const expected = 'expected an absolute http:// or https:// URL, e.g. http://127.0.0.1:3001';
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw invalid('downstreamUrl', text, expected);
+  }
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.hostname === '') {
+    throw invalid('downstreamUrl', text, expected);
+  }
+  if (url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') {
+    throw invalid('downstreamUrl', text, 'expected a base URL without query, fragment or credentials');
+  }
+  return url;
+}
+
+/** Creates the directory if needed and proves it writable by writing a probe file. */
+export function prepareDir(name: RunOptionName, text: string): string {
+  if (text.trim() === '') throw invalid(name, text, 'expected a directory path');
+  const dir = resolve(text);
+  let existing: ReturnType<typeof statSync>;
+  try {
+    existing = statSync(dir, { throwIfNoEntry: false });
+  } catch (err) {
+    throw invalid(name, text, `expected a directory path (${describeFsError(err)})`);
+  }
+  if (existing !== undefined && !existing.isDirectory()) {
+    throw invalid(name, text, 'expected a directory, found a file');
+  }
+  if (existing === undefined) {
+    try {
+      mkdirSync(dir, { recursive: true });
+    } catch (err) {
+      throw invalid(name, text, `expected a directory that can be created (${describeFsError(err)})`);
+    }
+  }
+  const probe = join(dir, `.write-probe-${process.pid}`);
+  try {
+    accessSync(dir, constants.W_OK);
+    writeFileSync(probe, '');
+  } catch (err) {
+    throw invalid(name, text, `expected a writable directory (${describeFsError(err)})`);
+  } finally {
+    rmSync(probe, { force: true });
+  }
+  return dir;
+}
+
+function describeFsError(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ENOTDIR' || code === 'EEXIST') return 'a path component is a file';
+  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
+  if (code === 'EROFS') return 'read-only file system';
+  if (code === 'ENOSPC') return 'no space left on device';
+  return code ?? String(err);
+}
+
+export function milliseconds(name: RunOptionName, text: string, min: number): number {
+  return integer(name, text, min, HOUR_MS, `expected whole milliseconds from ${min} to ${HOUR_MS}`);
+}

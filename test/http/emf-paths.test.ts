@@ -112,4 +112,36 @@ describe('EMF, strict, on every path', () => {
     assert.equal(bad.DownstreamErrorKind, 'Connect');
     assert.equal(bad.DownstreamSuccess, 0);
   });
+
+  test('a record strict validation refuses is dropped, counted, and logged at most once a second', async () => {
+    const strict = await startTestApp({
+      metrics: {
+        format: 'emf',
+        emf: {
+          namespace: 'T',
+          dimensions: [['Operation', 'ErrorKind']],
+          logGroupName: undefined,
+          validation: 'strict',
+        },
+      },
+    });
+    try {
+      // Successful requests have no ErrorKind, so this dimension set cannot be satisfied.
+      for (let i = 0; i < 20; i++)
+        assert.equal((await call(`${strict.url}/items/k`, { method: 'PUT', body: 'v' })).status, 204);
+      assert.equal((await call(`${strict.url}/items/missing`)).status, 404, 'the service itself is unaffected');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.equal(strict.telemetry.stats().metricsInvalid, 20);
+      assert.equal(strict.metrics.entries.length, 1, 'only the 404, which has an ErrorKind, was written');
+      const warnings = strict.logs
+        .records<{ level: string; msg: string; record?: string; error?: string }>()
+        .filter((l) => l.msg === 'dropped an invalid RequestMetrics record');
+      assert.equal(warnings.length, 1, 'rate-limited to one line a second');
+      assert.equal(warnings[0]?.level, 'error');
+      assert.equal(warnings[0]?.record, 'RequestMetrics');
+      assert.equal(warnings[0]?.error, 'RequestMetrics: dimension ErrorKind is missing');
+    } finally {
+      await strict.close();
+    }
+  });
 });

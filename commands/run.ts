@@ -1,7 +1,6 @@
 import { BaseCommand } from '../src/cli/base-command.js';
 import { optionFlags, optionValues } from '../src/cli/option-flags.js';
 import { loadRunConfig, RUN_OPTIONS } from '../src/config/index.js';
-import { runService } from '../src/service.js';
 
 export default class Run extends BaseCommand {
   static override summary = 'Start the HTTP service: one wide event per request, logs, rotation, graceful shutdown.';
@@ -35,6 +34,9 @@ export default class Run extends BaseCommand {
   async run(): Promise<void> {
     const { flags } = await this.parse(Run);
     const config = loadRunConfig(optionValues(RUN_OPTIONS, flags));
+    // Loaded here, not at the top: oclif imports every command to list them, and `service load`
+    // should not pay for fastify and pino at startup.
+    const { runService } = await import('../src/service.js');
     const exitCode = await runService(config);
     // The guard has flushed everything; leave now rather than wait on stray handles.
     process.exit(exitCode);

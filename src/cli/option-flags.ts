@@ -5,13 +5,18 @@ type StringFlag = Interfaces.OptionFlag<string | undefined>;
 
 /**
  * oclif flags for a table of options: each a string flag with its environment variable,
- * so validation (and its error messages) stays in one place, src/config.ts.
+ * so validation (and its error messages) stays in one place, src/config/.
  */
 export function optionFlags(options: Readonly<Record<string, OptionSpec>>): Record<string, StringFlag> {
   const flags: Record<string, StringFlag> = {};
   for (const spec of Object.values(options)) {
     const def = spec.default === undefined ? '' : ` [default: ${spec.default}]`;
-    flags[spec.flag] = Flags.string({ summary: `${spec.summary}${def}`, env: spec.env, helpValue: spec.helpValue });
+    flags[spec.flag] = Flags.string({
+      summary: `${spec.summary}${def}`,
+      env: spec.env,
+      helpValue: spec.helpValue,
+      ...(spec.char === undefined ? {} : { char: spec.char as Interfaces.AlphabetLowercase }),
+    });
   }
   return flags;
 }

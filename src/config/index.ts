@@ -28,7 +28,8 @@ import {
 
 export type { EmfConfig, MetricsEndpoint, MetricsFormat } from './metrics-options.js';
 export { METRICS_FORMATS } from './metrics-options.js';
-export type { OptionSpec, RawRunOptions, RunOptionName } from './options.js';
+export type { OptionSpec } from './option-spec.js';
+export type { RawRunOptions, RunOptionName } from './options.js';
 export { RUN_OPTIONS } from './options.js';
 
 export interface RunConfig {

@@ -1,18 +1,6 @@
 /** Every `service run` option in one table: flag, environment variable, default, help text. */
+import { option } from './option-spec.js';
 
-export interface OptionSpec {
-  readonly flag: string;
-  readonly env: string;
-  readonly default: string | undefined;
-  readonly summary: string;
-  readonly helpValue: string;
-}
-
-function option(flag: string, env: string, def: string | undefined, helpValue: string, summary: string): OptionSpec {
-  return Object.freeze({ flag, env, default: def, summary, helpValue });
-}
-
-/** Every `service run` option: flag name, environment variable, default, help text. */
 export const RUN_OPTIONS = Object.freeze({
   bindAddr: option('bind-addr', 'BIND_ADDR', '127.0.0.1:3000', '<host:port>', 'Address to listen on.'),
   port: option('port', 'PORT', undefined, '<port>', 'Overrides only the port of --bind-addr (0 picks a free one).'),

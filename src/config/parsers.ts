@@ -2,14 +2,14 @@
 import { accessSync, constants, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
-import { InvalidOptionError } from '../errors.js';
+import type { InvalidOptionError } from '../errors.js';
+import { invalidOption } from './option-spec.js';
 import { RUN_OPTIONS, type RunOptionName } from './options.js';
 
 const HOUR_MS = 60 * 60 * 1000;
 
 export function invalid(name: RunOptionName, value: string, expected: string): InvalidOptionError {
-  const spec = RUN_OPTIONS[name];
-  return new InvalidOptionError(spec.flag, spec.env, value, expected);
+  return invalidOption(RUN_OPTIONS[name], value, expected);
 }
 
 export function integer(name: RunOptionName, text: string, min: number, max: number, expected: string): number {

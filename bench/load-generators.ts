@@ -1,0 +1,136 @@
+/**
+ * `service load` against the load generators users reach for, on the same server, with the same
+ * connections and duration, taking turns: autocannon (npm) and wrk (Debian's package, if
+ * installed). The server is a minimal node:http server in its own process, so the generators'
+ * own speed is what differs. Server and generator share this machine's cores, as they would on a
+ * developer's laptop.
+ *
+ *   npm run bench:load -- [--rounds 5] [--duration 5] [--connections 50]
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { cpuSeconds, startServer } from './lib/process.js';
+import { fixed, median } from './lib/stats.js';
+
+const { values } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '5' },
+    duration: { type: 'string', default: '5' },
+    connections: { type: 'string', default: '50' },
+  },
+});
+const rounds = Number(values.rounds);
+const durationS = Number(values.duration);
+const connections = Number(values.connections);
+
+const HELLO = fileURLToPath(new URL('./servers/hello.js', import.meta.url));
+const SERVICE = fileURLToPath(new URL('../../bin/run.js', import.meta.url));
+const AUTOCANNON = fileURLToPath(new URL('../../node_modules/autocannon/autocannon.js', import.meta.url));
+
+/** CPU seconds the last generator run used (sampled from /proc while it ran; a slight undercount). */
+let lastCpuSeconds = Number.NaN;
+
+function run(command: string, args: readonly string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let cpu = Number.NaN;
+    const sampler = setInterval(() => {
+      cpu = cpuSeconds(child.pid) ?? cpu;
+    }, 50);
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearInterval(sampler);
+      lastCpuSeconds = cpu;
+      if (code === 0) resolve(out);
+      else reject(new Error(`${command} exited with ${code}`));
+    });
+  });
+}
+
+function hasWrk(): boolean {
+  try {
+    execFileSync('wrk', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch (err) {
+    // wrk --version exits 1 after printing its version; only a missing binary throws ENOENT.
+    return (err as NodeJS.ErrnoException).code !== 'ENOENT';
+  }
+}
+
+type Generator = 'service load' | 'autocannon' | 'wrk';
+
+const generators: Record<Generator, (url: string) => Promise<number>> = {
+  'service load': async (url) => {
+    const out = await run(process.execPath, [
+      SERVICE,
+      'load',
+      url,
+      '-c',
+      String(connections),
+      '-d',
+      `${durationS}s`,
+      '--json',
+    ]);
+    return (JSON.parse(out) as { throughputRps: number }).throughputRps;
+  },
+  autocannon: async (url) => {
+    const out = await run(process.execPath, [
+      AUTOCANNON,
+      '-c',
+      String(connections),
+      '-d',
+      String(durationS),
+      '-j',
+      url,
+    ]);
+    const result = JSON.parse(out) as { requests: { total: number }; duration: number };
+    return result.requests.total / result.duration;
+  },
+  wrk: async (url) => {
+    const out = await run('wrk', ['-t1', `-c${connections}`, `-d${durationS}s`, url]);
+    const match = /Requests\/sec:\s+([\d.]+)/.exec(out);
+    if (match === null) throw new Error(`cannot read wrk's output:\n${out}`);
+    return Number(match[1]);
+  },
+};
+
+const names: Generator[] = hasWrk() ? ['service load', 'autocannon', 'wrk'] : ['service load', 'autocannon'];
+if (!names.includes('wrk'))
+  process.stderr.write('wrk is not installed (apt-get install wrk); comparing with autocannon only\n');
+
+const server = await startServer(HELLO, []);
+const rates = new Map<Generator, number[]>(names.map((n) => [n, []]));
+const cpuPerRequestUs = new Map<Generator, number[]>(names.map((n) => [n, []]));
+try {
+  for (let round = 0; round < rounds; round++) {
+    for (let i = 0; i < names.length; i++) {
+      const name = names[(i + round) % names.length] as Generator;
+      const rps = await generators[name](server.url);
+      rates.get(name)?.push(rps);
+      const cpuUs = (lastCpuSeconds * 1e6) / (rps * durationS);
+      cpuPerRequestUs.get(name)?.push(cpuUs);
+      process.stderr.write(
+        `round ${round + 1}/${rounds} ${name.padEnd(12)} ${fixed(rps, 0)} req/s, ${fixed(cpuUs, 1)} µs CPU/req\n`,
+      );
+    }
+  }
+} finally {
+  await server.stop();
+}
+
+const ratio = (a: Generator, b: Generator) =>
+  median((rates.get(a) ?? []).map((r, i) => r / (rates.get(b)?.[i] ?? Number.NaN)));
+console.log(
+  `\nhello-world node:http server, ${connections} connections, ${durationS} s x ${rounds} rounds, medians (node ${process.version})\n`,
+);
+console.log('| generator | req/s | service load vs it | generator CPU µs/req |');
+console.log('|---|---:|---:|---:|');
+for (const name of names) {
+  const vs = name === 'service load' ? '' : fixed(ratio('service load', name));
+  console.log(
+    `| ${name} | ${fixed(median(rates.get(name) ?? []), 0)} | ${vs} | ${fixed(median(cpuPerRequestUs.get(name) ?? []), 1)} |`,
+  );
+}

@@ -1,0 +1,267 @@
+/** `service load` options: flags (with LOAD_* environment variables) → one validated, frozen object. */
+import type { Threshold } from '../load/thresholds.js';
+import { parseThresholds } from '../load/thresholds.js';
+import { type KeyDistribution, MIX_OPS, type MixOp } from '../load/workload.js';
+import { invalidArgument, invalidFlag, invalidOption, option } from './option-spec.js';
+
+export const DEFAULT_LOAD_URL = 'http://127.0.0.1:3000';
+
+export const LOAD_OPTIONS = Object.freeze({
+  connections: option('connections', 'LOAD_CONNECTIONS', '50', '<n>', 'Connections to open.', 'c'),
+  pipelining: option('pipelining', 'LOAD_PIPELINING', '1', '<n>', 'Requests in flight per connection.', 'p'),
+  duration: option(
+    'duration',
+    'LOAD_DURATION',
+    undefined,
+    '<time>',
+    'How long to send, e.g. 10s, 500ms, 2m [default: 10s unless --requests is given].',
+    'd',
+  ),
+  requests: option('requests', 'LOAD_REQUESTS', undefined, '<n>', 'How many requests to send in all.', 'n'),
+  rate: option(
+    'rate',
+    'LOAD_RATE',
+    undefined,
+    '<per-second>',
+    'Open model: send this many requests a second on a fixed schedule, timing each from its intended send time. Needs --duration or --requests.',
+    'r',
+  ),
+  timeout: option(
+    'timeout',
+    'LOAD_TIMEOUT',
+    '10s',
+    '<time>',
+    'Give up on a request after this long (counted as a timeout).',
+    't',
+  ),
+  method: option('method', 'LOAD_METHOD', 'GET', '<method>', 'HTTP method, for a single URL.', 'm'),
+  body: option('body', 'LOAD_BODY', undefined, '<text>', 'Request body, for a single URL.', 'b'),
+  mix: option(
+    'mix',
+    'LOAD_MIX',
+    undefined,
+    '<ops>',
+    "Drive this service's items API instead of one URL: op weights such as get=9,put=1 (ops: get, put, echo).",
+  ),
+  keys: option('keys', 'LOAD_KEYS', '10000', '<n>', 'With --mix: distinct item keys.'),
+  valueSize: option('value-size', 'LOAD_VALUE_SIZE', '256', '<bytes>', 'With --mix: bytes per PUT value.'),
+  keyDist: option(
+    'key-dist',
+    'LOAD_KEY_DIST',
+    'uniform',
+    '<dist>',
+    'With --mix: uniform, zipf, or zipf:<exponent> (zipf means zipf:1).',
+  ),
+  seed: option('seed', 'LOAD_SEED', undefined, '<n>', 'With --mix: seed the key sequence, for repeatable runs.'),
+  maxInFlight: option(
+    'max-in-flight',
+    'LOAD_MAX_IN_FLIGHT',
+    '10000',
+    '<n>',
+    'Open model: requests outstanding at most; past it the generator falls behind schedule, and reports it.',
+  ),
+  failOn: option(
+    'fail-on',
+    'LOAD_FAIL_ON',
+    undefined,
+    '<conditions>',
+    'Exit 1 when any condition holds, e.g. "p99>200ms,errors>1%" (p50 p90 p99 p99.9 max mean in ms/s/us; errors non2xx as a count or %; rps).',
+  ),
+});
+
+export type LoadOptionName = keyof typeof LOAD_OPTIONS;
+export type RawLoadOptions = { readonly [K in LoadOptionName]?: string | undefined };
+
+export type LoadWorkload =
+  | {
+      readonly kind: 'single';
+      readonly method: string;
+      readonly path: string;
+      readonly headers: Readonly<Record<string, string>>;
+      readonly body: string | undefined;
+    }
+  | {
+      readonly kind: 'mix';
+      readonly basePath: string;
+      readonly weights: ReadonlyArray<readonly [MixOp, number]>;
+      readonly keys: number;
+      readonly valueBytes: number;
+      readonly distribution: KeyDistribution;
+      readonly seed: number;
+    };
+
+export interface LoadConfig {
+  readonly url: URL;
+  readonly origin: string;
+  readonly workload: LoadWorkload;
+  readonly connections: number;
+  readonly pipelining: number;
+  readonly durationMs: number | undefined;
+  readonly requests: number | undefined;
+  readonly ratePerSecond: number | undefined;
+  readonly timeoutMs: number;
+  readonly maxInFlight: number;
+  readonly thresholds: readonly Threshold[];
+}
+
+const DEFAULT_DURATION_MS = 10_000;
+const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/;
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const METHOD = /^[A-Z]+$/;
+const HEADER = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+):\s*(.*)$/;
+
+function invalid(name: LoadOptionName, value: string, expected: string) {
+  return invalidOption(LOAD_OPTIONS[name], value, expected);
+}
+
+function duration(name: LoadOptionName, text: string): number {
+  const match = DURATION.exec(text.trim());
+  const value = match === null ? Number.NaN : Number(match[1]) * (UNIT_MS[match[2] ?? 's'] ?? 1000);
+  if (!(value >= 1) || value > 24 * 3_600_000) {
+    throw invalid(name, text, 'expected a duration such as 10s, 500ms or 2m (from 1ms to 24h)');
+  }
+  return Math.round(value);
+}
+
+function wholeNumber(name: LoadOptionName, text: string, min: number, max: number): number {
+  const value = /^\d+$/.test(text.trim()) ? Number(text) : Number.NaN;
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    throw invalid(name, text, `expected a whole number from ${min} to ${max}`);
+  }
+  return value;
+}
+
+function parseUrl(text: string): URL {
+  const expected = 'expected an absolute http:// or https:// URL, e.g. http://127.0.0.1:3000/health';
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw invalidArgument('URL', text, expected);
+  }
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.hostname === '') {
+    throw invalidArgument('URL', text, expected);
+  }
+  return url;
+}
+
+function parseMix(text: string): Array<[MixOp, number]> {
+  const expected = `expected op=weight pairs such as get=9,put=1, with ops from ${MIX_OPS.join(', ')}`;
+  const weights: Array<[MixOp, number]> = [];
+  for (const part of text
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p !== '')) {
+    const match = /^([a-z]+)=(\d+(?:\.\d+)?)$/.exec(part);
+    if (match === null) throw invalid('mix', text, expected);
+    const op = match[1] as MixOp;
+    if (!MIX_OPS.includes(op)) throw invalid('mix', text, `unknown op ${JSON.stringify(match[1])}; ${expected}`);
+    weights.push([op, Number(match[2])]);
+  }
+  if (weights.length === 0 || weights.every(([, w]) => w === 0)) throw invalid('mix', text, expected);
+  return weights.filter(([, w]) => w > 0);
+}
+
+function parseKeyDistribution(text: string): KeyDistribution {
+  const trimmed = text.trim();
+  if (trimmed === 'uniform') return { kind: 'uniform' };
+  const match = /^zipf(?::(\d+(?:\.\d+)?))?$/.exec(trimmed);
+  const exponent = match === null ? Number.NaN : Number(match[1] ?? '1');
+  if (!(exponent > 0 && exponent <= 10)) {
+    throw invalid(
+      'keyDist',
+      text,
+      'expected uniform, zipf, or zipf:<exponent> with an exponent above 0 and at most 10',
+    );
+  }
+  return { kind: 'zipf', exponent };
+}
+
+function parseHeaders(lines: readonly string[]): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const line of lines) {
+    const match = HEADER.exec(line);
+    if (match === null) {
+      throw invalidFlag('header', line, 'expected "Name: value"');
+    }
+    headers[(match[1] ?? '').toLowerCase()] = match[2] ?? '';
+  }
+  return headers;
+}
+
+/** Validates everything `service load` is given; throws InvalidOptionError on the first bad value. */
+export function loadLoadConfig(
+  raw: RawLoadOptions,
+  urlText: string | undefined,
+  headerLines: readonly string[] = [],
+): LoadConfig {
+  const value = (name: LoadOptionName) => raw[name] ?? LOAD_OPTIONS[name].default;
+  const url = parseUrl(urlText ?? DEFAULT_LOAD_URL);
+
+  let ratePerSecond: number | undefined;
+  if (raw.rate !== undefined) {
+    ratePerSecond = Number(raw.rate.trim());
+    if (!/^\d+(?:\.\d+)?$/.test(raw.rate.trim()) || !(ratePerSecond > 0) || ratePerSecond > 1_000_000) {
+      throw invalid('rate', raw.rate, 'expected requests a second, a number above 0 and at most 1000000');
+    }
+  }
+  const requests =
+    raw.requests === undefined ? undefined : wholeNumber('requests', raw.requests, 1, Number.MAX_SAFE_INTEGER);
+  let durationMs = raw.duration === undefined ? undefined : duration('duration', raw.duration);
+  if (ratePerSecond !== undefined && durationMs === undefined && requests === undefined) {
+    throw invalid('rate', raw.rate ?? '', 'an open-model run needs an end: add --duration (e.g. 30s) or --requests');
+  }
+  if (durationMs === undefined && requests === undefined) durationMs = DEFAULT_DURATION_MS;
+
+  let workload: LoadWorkload;
+  if (raw.mix !== undefined) {
+    for (const name of ['method', 'body'] as const) {
+      const text = raw[name];
+      if (text !== undefined) throw invalid(name, text, 'does not apply with --mix, which makes its own requests');
+    }
+    if (headerLines.length > 0) throw invalid('mix', raw.mix, 'takes no --header: it makes its own requests');
+    workload = {
+      kind: 'mix',
+      basePath: url.pathname.replace(/\/+$/, ''),
+      weights: parseMix(raw.mix),
+      keys: wholeNumber('keys', value('keys') ?? '', 1, 10_000_000),
+      valueBytes: wholeNumber('valueSize', value('valueSize') ?? '', 0, 16 * 1024 * 1024),
+      distribution: parseKeyDistribution(value('keyDist') ?? ''),
+      seed: raw.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : wholeNumber('seed', raw.seed, 0, 2 ** 31),
+    };
+  } else {
+    const method = (value('method') ?? '').trim().toUpperCase();
+    if (!METHOD.test(method))
+      throw invalid('method', value('method') ?? '', 'expected an HTTP method such as GET, PUT or POST');
+    workload = {
+      kind: 'single',
+      method,
+      path: `${url.pathname}${url.search}`,
+      headers: parseHeaders(headerLines),
+      body: raw.body,
+    };
+  }
+
+  let thresholds: Threshold[] = [];
+  if (raw.failOn !== undefined) {
+    try {
+      thresholds = parseThresholds(raw.failOn);
+    } catch (err) {
+      throw invalid('failOn', raw.failOn, (err as Error).message);
+    }
+  }
+
+  return Object.freeze({
+    url,
+    origin: url.origin,
+    workload,
+    connections: wholeNumber('connections', value('connections') ?? '', 1, 10_000),
+    pipelining: wholeNumber('pipelining', value('pipelining') ?? '', 1, 1_000),
+    durationMs,
+    requests,
+    ratePerSecond,
+    timeoutMs: duration('timeout', value('timeout') ?? ''),
+    maxInFlight: wholeNumber('maxInFlight', value('maxInFlight') ?? '', 1, 1_000_000),
+    thresholds,
+  });
+}

@@ -1,0 +1,60 @@
+/** One `service load` run: workload from the config, the engine, then the numbers everything reports. */
+import type { LoadConfig } from '../config/load.js';
+import { type Progress, runLoad } from './engine.js';
+import { type Summary, summarize } from './summary.js';
+import { evaluateThresholds, type ThresholdOutcome } from './thresholds.js';
+import { ItemsMix, SingleRequest, type Workload } from './workload.js';
+
+export interface LoadOutcome {
+  readonly summary: Summary;
+  readonly thresholds: readonly ThresholdOutcome[];
+  /** True when a --fail-on condition held. */
+  readonly failed: boolean;
+}
+
+function buildWorkload(config: LoadConfig): { workload: Workload; description: string } {
+  const w = config.workload;
+  if (w.kind === 'mix') {
+    const dist = w.distribution.kind === 'zipf' ? `zipf ${w.distribution.exponent}` : 'uniform';
+    return {
+      workload: new ItemsMix(w),
+      description: `items mix ${w.weights.map(([op, weight]) => `${op}=${weight}`).join(',')} over ${w.keys} keys (${dist}), ${w.valueBytes}-byte values, seed ${w.seed}`,
+    };
+  }
+  const body = w.body === undefined ? undefined : Buffer.from(w.body);
+  const headers = Object.keys(w.headers).length === 0 ? undefined : { ...w.headers };
+  return {
+    workload: new SingleRequest({ method: w.method, path: w.path, headers, body }),
+    description: `${w.method} ${w.path}${body === undefined ? '' : ` with a ${body.length}-byte body`}`,
+  };
+}
+
+export async function runLoadTest(
+  config: LoadConfig,
+  options: { onProgress?: (progress: Progress) => void; signal?: AbortSignal } = {},
+): Promise<LoadOutcome> {
+  const { workload, description } = buildWorkload(config);
+  const result = await runLoad(
+    {
+      origin: config.origin,
+      workload,
+      connections: config.connections,
+      pipelining: config.pipelining,
+      durationMs: config.durationMs,
+      requests: config.requests,
+      ratePerSecond: config.ratePerSecond,
+      timeoutMs: config.timeoutMs,
+      maxInFlight: config.maxInFlight,
+      onProgress: options.onProgress,
+    },
+    options.signal,
+  );
+  const summary = summarize(result, {
+    target: config.url.href,
+    workload: description,
+    connections: config.connections,
+    pipelining: config.pipelining,
+  });
+  const thresholds = evaluateThresholds(config.thresholds, summary);
+  return { summary, thresholds, failed: thresholds.some((t) => t.failed) };
+}

@@ -1,16 +1,21 @@
 /**
  * `service load` against the load generators users reach for, on the same server, with the same
  * connections and duration, taking turns: autocannon (npm) and wrk (Debian's package, if
- * installed). The server is a minimal node:http server in its own process, so the generators'
- * own speed is what differs. Server and generator share this machine's cores, as they would on a
- * developer's laptop.
+ * installed). Server and generator share this machine's cores, as they would on a developer's
+ * laptop, so a generator's own CPU cost shows in the throughput it reaches.
  *
- *   npm run bench:load -- [--rounds 5] [--duration 5] [--connections 50]
+ *   --server hello    a minimal node:http server (the default): the generators' own cost dominates
+ *   --server service  `service run` itself, GET /items/:key with telemetry to files
+ *
+ *   npm run bench:load -- [--server hello|service] [--rounds 5] [--duration 5] [--connections 50]
  */
 import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { cpuSeconds, startServer } from './lib/process.js';
+import { cpuSeconds, startServer, startServiceProcess } from './lib/process.js';
 import { fixed, median } from './lib/stats.js';
 
 const { values } = parseArgs({
@@ -18,8 +23,10 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '5' },
     duration: { type: 'string', default: '5' },
     connections: { type: 'string', default: '50' },
+    server: { type: 'string', default: 'hello' },
   },
 });
+if (values.server !== 'hello' && values.server !== 'service') throw new Error('--server is hello or service');
 const rounds = Number(values.rounds);
 const durationS = Number(values.duration);
 const connections = Number(values.connections);
@@ -101,14 +108,21 @@ const names: Generator[] = hasWrk() ? ['service load', 'autocannon', 'wrk'] : ['
 if (!names.includes('wrk'))
   process.stderr.write('wrk is not installed (apt-get install wrk); comparing with autocannon only\n');
 
-const server = await startServer(HELLO, []);
+const telemetryDir = mkdtempSync(join(tmpdir(), 'bench-load-'));
+const server =
+  values.server === 'hello' ? await startServer(HELLO, []) : await startServiceProcess(SERVICE, telemetryDir);
+let target = server.url;
+if (values.server === 'service') {
+  await fetch(`${server.url}/items/bench`, { method: 'PUT', body: 'x'.repeat(64) });
+  target = `${server.url}/items/bench`;
+}
 const rates = new Map<Generator, number[]>(names.map((n) => [n, []]));
 const cpuPerRequestUs = new Map<Generator, number[]>(names.map((n) => [n, []]));
 try {
   for (let round = 0; round < rounds; round++) {
     for (let i = 0; i < names.length; i++) {
       const name = names[(i + round) % names.length] as Generator;
-      const rps = await generators[name](server.url);
+      const rps = await generators[name](target);
       rates.get(name)?.push(rps);
       const cpuUs = (lastCpuSeconds * 1e6) / (rps * durationS);
       cpuPerRequestUs.get(name)?.push(cpuUs);
@@ -119,12 +133,13 @@ try {
   }
 } finally {
   await server.stop();
+  rmSync(telemetryDir, { recursive: true, force: true });
 }
 
 const ratio = (a: Generator, b: Generator) =>
   median((rates.get(a) ?? []).map((r, i) => r / (rates.get(b)?.[i] ?? Number.NaN)));
 console.log(
-  `\nhello-world node:http server, ${connections} connections, ${durationS} s x ${rounds} rounds, medians (node ${process.version})\n`,
+  `\n${values.server === 'hello' ? 'hello-world node:http server' : 'service run, GET /items/:key'}, ${connections} connections, ${durationS} s x ${rounds} rounds, medians (node ${process.version})\n`,
 );
 console.log('| generator | req/s | service load vs it | generator CPU µs/req |');
 console.log('|---|---:|---:|---:|');

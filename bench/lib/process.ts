@@ -45,3 +45,28 @@ export function cpuSeconds(pid: number | undefined): number | undefined {
     return undefined;
   }
 }
+
+/** Starts `service run` on a free port with telemetry going to `dir`; its URL comes from the stderr startup line. */
+export async function startServiceProcess(bin: string, dir: string): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [bin, 'run', '--port', '0', '--telemetry-dir', dir], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    let err = '';
+    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+      err += chunk;
+      const match = /"address":"(http:[^"]+)"/.exec(err);
+      if (match?.[1] !== undefined) resolve(match[1]);
+    });
+    child.once('exit', (code) => reject(new Error(`service exited with ${code} before listening`)));
+  });
+  return {
+    child,
+    url,
+    stop: () =>
+      new Promise((resolve) => {
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}

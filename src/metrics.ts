@@ -73,6 +73,7 @@ export const ExitMetrics = defineRecord(
     MetricsInvalid: field.count(),
     /** Request records left out by sampling, over the run. */
     MetricsSampledOut: field.count(),
+    MetricsArchiveDropped: field.count(),
     LogsDropped: field.count(),
   },
   { critical: true },
@@ -98,6 +99,8 @@ export const RuntimeMetrics = defineRecord('RuntimeMetrics', {
   MetricsInvalid: field.count(),
   /** Request records left out by --metrics-sample-rate (the kept ones carry their weight). */
   MetricsSampledOut: field.count(),
+  /** Entries lost from the unsampled archive (--metrics-archive-dir). */
+  MetricsArchiveDropped: field.count(),
   LogsDropped: field.count(),
   TelemetryWriteErrors: field.count(),
 });

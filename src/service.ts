@@ -200,6 +200,7 @@ async function finish(telemetry: TelemetryGuard, exitCode: number): Promise<void
   exit.values.MetricsDropped = stats.metricsDropped;
   exit.values.MetricsInvalid = stats.metricsInvalid;
   exit.values.MetricsSampledOut = stats.metricsSampledOut;
+  exit.values.MetricsArchiveDropped = stats.archiveDropped;
   exit.values.LogsDropped = stats.logsDropped;
   exit.close();
   await telemetry.close(TELEMETRY_CLOSE_TIMEOUT_MS);

@@ -65,6 +65,8 @@ const TELEMETRY_TARGET = 'service:telemetry';
 export const APPLICATION_LOG = 'application.log';
 export const METRICS_LOG = 'metrics.log';
 export const METRICS_ARCHIVE_LOG = 'metrics-archive.log';
+/** Under the 65,507-byte UDP payload limit, with room for the newline. */
+const UDP_MAX_EVENT_BYTES = 65_000;
 
 function createFormatter(output: MetricsOutput, serviceName: string): Formatter {
   const globals = { service_name: serviceName };
@@ -77,6 +79,8 @@ function createFormatter(output: MetricsOutput, serviceName: string): Formatter 
     logGroupName: emf.logGroupName,
     validation: emf.validation,
     globals,
+    // A datagram holds at most ~64 KB: over UDP, split events to fit.
+    maxEventBytes: output.endpoint?.protocol === 'udp' ? UDP_MAX_EVENT_BYTES : undefined,
   });
 }
 

@@ -153,17 +153,22 @@ describe('run configuration', () => {
     [
       'a metric as a dimension',
       { metricsFormat: 'emf', emfDimensions: 'Operation,Duration' },
-      'invalid value "Operation,Duration" for --emf-dimensions (EMF_DIMENSIONS): Duration is a metric; dimensions must be properties (DownstreamError, DownstreamErrorKind, ErrorKind, Operation, Path, Reason, RequestId, StatusCode, service_name)',
+      'invalid value "Operation,Duration" for --emf-dimensions (EMF_DIMENSIONS): Duration is a metric; dimensions must be properties (Operation, Path, Reason, RequestId, StatusCode, service_name)',
     ],
     [
       'an unknown dimension',
       { metricsFormat: 'emf', emfDimensions: 'Operation;Region' },
-      'invalid value "Operation;Region" for --emf-dimensions (EMF_DIMENSIONS): unknown dimension Region; expected one of DownstreamError, DownstreamErrorKind, ErrorKind, Operation, Path, Reason, RequestId, StatusCode, service_name',
+      'invalid value "Operation;Region" for --emf-dimensions (EMF_DIMENSIONS): unknown dimension Region; expected one of Operation, Path, Reason, RequestId, StatusCode, service_name',
     ],
     [
       'more than 30 dimension keys in a set',
       { metricsFormat: 'emf', emfDimensions: Array.from({ length: 31 }, () => 'Operation').join(',') },
       `invalid value "${Array.from({ length: 31 }, () => 'Operation').join(',')}" for --emf-dimensions (EMF_DIMENSIONS): expected at most 30 keys per set, found 31`,
+    ],
+    [
+      'a dimension only some records have',
+      { metricsFormat: 'emf', emfDimensions: 'Operation,ErrorKind' },
+      'invalid value "Operation,ErrorKind" for --emf-dimensions (EMF_DIMENSIONS): ErrorKind is only set on some records; dimensions must always be present (Operation, Path, Reason, RequestId, StatusCode, service_name)',
     ],
     [
       'a namespace CloudWatch reserves',
@@ -183,12 +188,12 @@ describe('run configuration', () => {
     [
       'a sample rate of 0',
       { metricsSampleRate: '0' },
-      'invalid value "0" for --metrics-sample-rate (METRICS_SAMPLE_RATE): expected a fraction greater than 0 and at most 1, e.g. 0.1',
+      'invalid value "0" for --metrics-sample-rate (METRICS_SAMPLE_RATE): expected a fraction from 0.000001 to 1, e.g. 0.1',
     ],
     [
       'a sample rate above 1',
       { metricsSampleRate: '1.5' },
-      'invalid value "1.5" for --metrics-sample-rate (METRICS_SAMPLE_RATE): expected a fraction greater than 0 and at most 1, e.g. 0.1',
+      'invalid value "1.5" for --metrics-sample-rate (METRICS_SAMPLE_RATE): expected a fraction from 0.000001 to 1, e.g. 0.1',
     ],
   );
   for (const [name, raw, message] of cases) {

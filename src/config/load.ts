@@ -53,13 +53,6 @@ export const LOAD_OPTIONS = Object.freeze({
     'With --mix: uniform, zipf, or zipf:<exponent> (zipf means zipf:1).',
   ),
   seed: option('seed', 'LOAD_SEED', undefined, '<n>', 'With --mix: seed the key sequence, for repeatable runs.'),
-  maxInFlight: option(
-    'max-in-flight',
-    'LOAD_MAX_IN_FLIGHT',
-    '10000',
-    '<n>',
-    'Open model: requests outstanding at most; past it the generator falls behind schedule, and reports it.',
-  ),
   failOn: option(
     'fail-on',
     'LOAD_FAIL_ON',
@@ -100,11 +93,12 @@ export interface LoadConfig {
   readonly requests: number | undefined;
   readonly ratePerSecond: number | undefined;
   readonly timeoutMs: number;
-  readonly maxInFlight: number;
   readonly thresholds: readonly Threshold[];
 }
 
 const DEFAULT_DURATION_MS = 10_000;
+/** Requests for every key are built up front (two per key): keep that within memory. */
+const MAX_KEYS = 1_000_000;
 const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/;
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 const METHOD = /^[A-Z]+$/;
@@ -212,6 +206,9 @@ export function loadLoadConfig(
     throw invalid('rate', raw.rate ?? '', 'an open-model run needs an end: add --duration (e.g. 30s) or --requests');
   }
   if (durationMs === undefined && requests === undefined) durationMs = DEFAULT_DURATION_MS;
+  if (ratePerSecond !== undefined && durationMs !== undefined && Math.floor((durationMs * ratePerSecond) / 1000) < 1) {
+    throw invalid('rate', raw.rate ?? '', `schedules no request in ${durationMs} ms; raise the rate or the duration`);
+  }
 
   let workload: LoadWorkload;
   if (raw.mix !== undefined) {
@@ -224,7 +221,7 @@ export function loadLoadConfig(
       kind: 'mix',
       basePath: url.pathname.replace(/\/+$/, ''),
       weights: parseMix(raw.mix),
-      keys: wholeNumber('keys', value('keys') ?? '', 1, 10_000_000),
+      keys: wholeNumber('keys', value('keys') ?? '', 1, MAX_KEYS),
       valueBytes: wholeNumber('valueSize', value('valueSize') ?? '', 0, 16 * 1024 * 1024),
       distribution: parseKeyDistribution(value('keyDist') ?? ''),
       seed: raw.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : wholeNumber('seed', raw.seed, 0, 2 ** 31),
@@ -261,7 +258,6 @@ export function loadLoadConfig(
     requests,
     ratePerSecond,
     timeoutMs: duration('timeout', value('timeout') ?? ''),
-    maxInFlight: wholeNumber('maxInFlight', value('maxInFlight') ?? '', 1, 1_000_000),
     thresholds,
   });
 }

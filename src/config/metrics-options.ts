@@ -28,6 +28,8 @@ export const SERVICE_NAME_PROPERTY = 'service_name';
 const NAMESPACE = /^[0-9A-Za-z.\-_/#: ]{1,255}$/;
 const LOG_GROUP = /^[.\-_/#A-Za-z0-9]{1,512}$/;
 const FRACTION = /^(?:0?\.\d+|0|1|1\.0*)$/;
+/** Below this a kept record would stand for over a million: its Counts would lose meaning. */
+const MIN_SAMPLE_RATE = 0.000001;
 
 export function parseMetricsFormat(text: string): MetricsFormat {
   const format = text.trim().toLowerCase();
@@ -37,19 +39,27 @@ export function parseMetricsFormat(text: string): MetricsFormat {
   return format as MetricsFormat;
 }
 
-/** Property and metric names of the records the service emits, for checking dimension names. */
-function knownFields(): { properties: Set<string>; metrics: Set<string> } {
-  const properties = new Set<string>([SERVICE_NAME_PROPERTY]);
+/**
+ * Names of the records the service emits, for checking dimension names: properties every record
+ * that has them always carries (usable as dimensions), properties only some records carry, metrics.
+ */
+function knownFields(): { always: Set<string>; sometimes: Set<string>; metrics: Set<string> } {
+  const always = new Set<string>([SERVICE_NAME_PROPERTY]);
+  const sometimes = new Set<string>();
   const metrics = new Set<string>();
   for (const type of EMITTED_RECORDS) {
-    for (const { name, spec } of type.layout) (spec.kind === 'property' ? properties : metrics).add(name);
+    for (const { name, spec } of type.layout) {
+      if (spec.kind !== 'property') metrics.add(name);
+      else (spec.optional ? sometimes : always).add(name);
+    }
   }
-  return { properties, metrics };
+  return { always, sometimes, metrics };
 }
 
 /** `Operation;Operation,StatusCode` → [["Operation"], ["Operation", "StatusCode"]]; an empty set is allowed. */
 export function parseDimensionSets(text: string): string[][] {
-  const { properties, metrics } = knownFields();
+  const { always, sometimes, metrics } = knownFields();
+  const allowed = [...always].sort().join(', ');
   const sets = text.split(';').map((part) => (part.trim() === '' ? [] : part.split(',').map((key) => key.trim())));
   for (const set of sets) {
     if (set.length > EMF_LIMITS.dimensionKeysPerSet) {
@@ -66,18 +76,18 @@ export function parseDimensionSets(text: string): string[][] {
       if (seen.has(key)) throw invalid('emfDimensions', text, `expected each key once per set, found ${key} twice`);
       seen.add(key);
       if (metrics.has(key)) {
+        throw invalid('emfDimensions', text, `${key} is a metric; dimensions must be properties (${allowed})`);
+      }
+      if (sometimes.has(key)) {
+        // A record without the key could not be extracted, so strict mode would drop it.
         throw invalid(
           'emfDimensions',
           text,
-          `${key} is a metric; dimensions must be properties (${[...properties].sort().join(', ')})`,
+          `${key} is only set on some records; dimensions must always be present (${allowed})`,
         );
       }
-      if (!properties.has(key)) {
-        throw invalid(
-          'emfDimensions',
-          text,
-          `unknown dimension ${key}; expected one of ${[...properties].sort().join(', ')}`,
-        );
+      if (!always.has(key)) {
+        throw invalid('emfDimensions', text, `unknown dimension ${key}; expected one of ${allowed}`);
       }
     }
   }
@@ -141,7 +151,8 @@ export function parseMetricsEndpoint(text: string): MetricsEndpoint {
 
 export function parseSampleRate(text: string): number {
   const rate = FRACTION.test(text.trim()) ? Number(text) : Number.NaN;
-  if (!(rate > 0 && rate <= 1))
-    throw invalid('metricsSampleRate', text, 'expected a fraction greater than 0 and at most 1, e.g. 0.1');
+  if (!(rate >= MIN_SAMPLE_RATE && rate <= 1)) {
+    throw invalid('metricsSampleRate', text, 'expected a fraction from 0.000001 to 1, e.g. 0.1');
+  }
   return rate;
 }

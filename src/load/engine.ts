@@ -6,15 +6,21 @@
  * what the server does under that concurrency, and like every closed loop it slows down with the
  * server, so its latencies hide queueing (coordinated omission).
  *
- * Open: requests are due on a fixed schedule (`rate` a second) whatever the server does, and each
- * latency is measured from the request's *intended* send time. A stalled server shows up in every
- * request that should have been sent during the stall. How late the generator itself sent requests
- * is measured too, so a saturated client is never mistaken for a slow server.
+ * Open: request i is due at start + i/rate, whatever the server does, and its latency counts from
+ * that intended time. At most connections × pipelining are on the wire; a due request that finds no
+ * free connection waits here (that wait is the server's doing, and is part of its latency), and one
+ * that waits past the timeout is given up as a timeout without being sent. Separately, how late the
+ * generator itself sent requests while connections were free is measured, so a saturated client is
+ * never mistaken for a slow server.
+ *
+ * Requests that time out count in the latency percentiles at the age they were given up at (a lower
+ * bound of what a user would have waited), so an overloaded server cannot hide behind its timeouts.
  */
 import { performance } from 'node:perf_hooks';
 import { Client, type Dispatcher, Pool } from 'undici';
+import { classifyNetworkError } from '../network-errors.js';
 import { Histogram } from './histogram.js';
-import type { LoadRequest, Workload } from './workload.js';
+import type { Workload } from './workload.js';
 
 export type LoadErrorKind = 'connect' | 'timeout' | 'reset' | 'other';
 export const LOAD_ERROR_KINDS: readonly LoadErrorKind[] = ['connect', 'timeout', 'reset', 'other'];
@@ -32,8 +38,6 @@ export interface EngineOptions {
   /** Open model: requests per second on a fixed schedule. Unset: closed model. */
   readonly ratePerSecond?: number | undefined;
   readonly timeoutMs: number;
-  /** Open model: requests allowed in flight (or queued for a connection) at once. */
-  readonly maxInFlight: number;
   /** Called about once a second while running. */
   readonly onProgress?: ((progress: Progress) => void) | undefined;
 }
@@ -47,53 +51,54 @@ export interface Progress {
   readonly p99Ms: number;
 }
 
+export interface ScheduleResult {
+  readonly plannedRate: number;
+  readonly planned: number;
+  /** From the first request's intended time to one interval after the last request sent. */
+  readonly sendWindowMs: number;
+  /** How late the generator sent requests that found a free connection: the client's own lag. */
+  readonly clientLag: Histogram;
+  /** Requests that were due while every connection was busy, and waited (the server's doing). */
+  readonly waitedForConnection: number;
+  /** Requests given up as timeouts while still waiting for a connection, never sent. */
+  readonly expiredUnsent: number;
+}
+
 export interface LoadResult {
   readonly model: 'closed' | 'open';
-  /** From the first request sent to the last one finished. */
+  /** From the start to the last request finished. */
   readonly elapsedMs: number;
+  /** Requests written to a connection (what the server can count). */
   readonly sent: number;
   /** Requests that got a response, whatever its status. */
   readonly completed: number;
   readonly errors: Readonly<Record<LoadErrorKind, number>>;
+  /** Requests undici wrote a second time after their connection broke (pipelining). */
+  readonly resent: number;
   /** Response counts by status code. */
   readonly statuses: ReadonlyMap<number, number>;
-  /** Open model: from intended send time. Closed model: from dispatch. */
+  /** Open model: from intended send time. Closed model: from dispatch. Timeouts included. */
   readonly latency: Histogram;
   /** From the moment the request went onto a connection to its response: what a naive timer sees. */
   readonly serviceTime: Histogram;
-  /** Open model only: how late each request was sent, and how many waited for the in-flight cap. */
-  readonly schedule:
-    | { readonly lag: Histogram; readonly cappedRequests: number; readonly plannedRate: number }
-    | undefined;
+  readonly schedule: ScheduleResult | undefined;
 }
 
 class LoadTimeoutError extends Error {
   readonly code = 'LOAD_TIMEOUT';
 }
 
-const CONNECT_CODES = new Set([
-  'ECONNREFUSED',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EADDRNOTAVAIL',
-  'UND_ERR_CONNECT_TIMEOUT',
-]);
-const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED']);
 const TIMEOUT_CODES = new Set(['LOAD_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
 
 export function classifyLoadError(err: unknown): LoadErrorKind {
-  const code =
-    (err as { code?: string } | undefined)?.code ?? (err as { cause?: { code?: string } } | undefined)?.cause?.code;
-  if (code === undefined) return 'other';
-  if (CONNECT_CODES.has(code)) return 'connect';
-  if (TIMEOUT_CODES.has(code)) return 'timeout';
-  if (RESET_CODES.has(code)) return 'reset';
-  return 'other';
+  const kind = classifyNetworkError(err);
+  if (kind === 'connect' || kind === 'reset') return kind;
+  const code = (err as { code?: string } | undefined)?.code;
+  return code !== undefined && TIMEOUT_CODES.has(code) ? 'timeout' : 'other';
 }
 
-const SWEEP_MS = 100;
+/** How often in-flight requests are checked against their deadline. */
+const SWEEP_MS = 50;
 const PROGRESS_MS = 1000;
 /** Below this many ms until the next due request the scheduler does not sleep (timers are ~1 ms). */
 const SCHEDULER_SLACK_MS = 1;
@@ -107,6 +112,7 @@ class Attempt {
   sentAt = 0;
   deadline = 0;
   status = 0;
+  connects = 0;
   done = true;
   abort: ((err?: Error) => void) | undefined;
 
@@ -117,9 +123,9 @@ class Attempt {
 
   onConnect(abort: (err?: Error) => void): void {
     this.abort = abort;
-    this.sentAt = performance.now();
-    // Queued past its deadline (open model, server too slow): give up before sending.
-    if (this.sentAt > this.deadline) abort(new LoadTimeoutError('timed out waiting for a connection'));
+    // undici writes a pipelined request again when its connection broke before the answer.
+    if (++this.connects === 1) this.sentAt = performance.now();
+    else this.engine.resent++;
   }
 
   onHeaders(statusCode: number): boolean {
@@ -144,9 +150,10 @@ class Engine {
   readonly options: EngineOptions;
   readonly latency = new Histogram();
   readonly serviceTime = new Histogram();
-  readonly lag = new Histogram();
+  readonly clientLag = new Histogram();
   readonly statusCounts = new Float64Array(1000);
   readonly errors: Record<LoadErrorKind, number> = { connect: 0, timeout: 0, reset: 0, other: 0 };
+  resent = 0;
   /** Open model: requests go to whichever connection is free. */
   #pool: Pool | undefined;
   /**
@@ -160,14 +167,22 @@ class Engine {
   #sent = 0;
   #completed = 0;
   #errorCount = 0;
-  #cappedRequests = 0;
   #startedAt = 0;
   #lastDoneAt = 0;
+  #lastSentAt = 0;
   #deadline = Number.POSITIVE_INFINITY;
   #planned = Number.POSITIVE_INFINITY;
   #stopped = false;
-  #scheduler: NodeJS.Timeout | undefined;
   #resolve: (() => void) | undefined;
+  // Open model
+  #intervalMs = 0;
+  /** Index of the next request to send (or give up). */
+  #nextIndex = 0;
+  /** Requests with an index below this were due while no connection was free. */
+  #waitingUpTo = 0;
+  #waitedForConnection = 0;
+  #expiredUnsent = 0;
+  #timer: NodeJS.Timeout | undefined;
 
   constructor(options: EngineOptions) {
     this.options = options;
@@ -190,25 +205,43 @@ class Engine {
   }
 
   async run(): Promise<LoadResult> {
-    const { durationMs, requests, ratePerSecond } = this.options;
+    const { durationMs, requests, ratePerSecond, connections, pipelining } = this.options;
     this.#startedAt = performance.now();
     this.#lastDoneAt = this.#startedAt;
-    if (durationMs !== undefined) this.#deadline = this.#startedAt + durationMs;
-    if (ratePerSecond !== undefined) {
-      const byDuration =
-        durationMs === undefined ? Number.POSITIVE_INFINITY : Math.floor((durationMs * ratePerSecond) / 1000);
-      this.#planned = Math.min(byDuration, requests ?? Number.POSITIVE_INFINITY);
-    } else {
-      this.#planned = requests ?? Number.POSITIVE_INFINITY;
-    }
     const finished = new Promise<void>((resolve) => {
       this.#resolve = resolve;
     });
     const sweep = setInterval(() => this.#sweep(), SWEEP_MS);
-    const progress = setInterval(() => this.#progress(), PROGRESS_MS);
+    const progress = this.#startProgress();
+
+    if (ratePerSecond !== undefined) {
+      this.#intervalMs = 1000 / ratePerSecond;
+      const byDuration =
+        durationMs === undefined ? Number.POSITIVE_INFINITY : Math.floor((durationMs * ratePerSecond) / 1000);
+      this.#planned = Math.min(byDuration, requests ?? Number.POSITIVE_INFINITY);
+      const pool = this.#pool as Pool;
+      for (let i = 0; i < connections * pipelining; i++) this.#free.push(this.#newAttempt(pool));
+      this.#pump();
+    } else {
+      if (durationMs !== undefined) this.#deadline = this.#startedAt + durationMs;
+      this.#planned = requests ?? Number.POSITIVE_INFINITY;
+      for (let i = 0; i < connections * pipelining && this.#mayStartClosed(); i++) {
+        this.#dispatch(this.#newAttempt(this.#clients[i % connections] as Client), performance.now());
+      }
+    }
+    this.#checkFinished();
+    await finished;
+    clearInterval(sweep);
+    clearInterval(progress);
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    await Promise.all([this.#pool?.destroy(), ...this.#clients.map((c) => c.destroy())]);
+    return this.#result();
+  }
+
+  #startProgress(): NodeJS.Timeout {
     let lastCompleted = 0;
     let lastAt = this.#startedAt;
-    this.#progress = () => {
+    return setInterval(() => {
       const now = performance.now();
       const done = this.#completed;
       this.options.onProgress?.({
@@ -220,22 +253,10 @@ class Engine {
       });
       lastCompleted = done;
       lastAt = now;
-    };
+    }, PROGRESS_MS);
+  }
 
-    if (this.open) this.#schedule();
-    else {
-      const slots = this.options.connections * this.options.pipelining;
-      for (let i = 0; i < slots && this.#mayStart(); i++) {
-        this.#dispatch(this.#newAttempt(this.#clients[i % this.#clients.length] as Client), performance.now());
-      }
-    }
-    this.#checkFinished();
-    await finished;
-    clearInterval(sweep);
-    clearInterval(progress);
-    if (this.#scheduler !== undefined) clearTimeout(this.#scheduler);
-    await Promise.all([this.#pool?.destroy(), ...this.#clients.map((c) => c.destroy())]);
-
+  #result(): LoadResult {
     const statuses = new Map<number, number>();
     this.statusCounts.forEach((n, status) => {
       if (n > 0) statuses.set(status, n);
@@ -246,38 +267,44 @@ class Engine {
       sent: this.#sent,
       completed: this.#completed,
       errors: { ...this.errors },
+      resent: this.resent,
       statuses,
       latency: this.latency,
       serviceTime: this.serviceTime,
       schedule: this.open
-        ? { lag: this.lag, cappedRequests: this.#cappedRequests, plannedRate: this.options.ratePerSecond ?? 0 }
+        ? {
+            plannedRate: this.options.ratePerSecond ?? 0,
+            planned: Number.isFinite(this.#planned) ? this.#planned : this.#nextIndex,
+            sendWindowMs: this.#sent === 0 ? 0 : this.#lastSentAt - this.#startedAt + this.#intervalMs,
+            clientLag: this.clientLag,
+            waitedForConnection: this.#waitedForConnection,
+            expiredUnsent: this.#expiredUnsent,
+          }
         : undefined,
     };
   }
 
-  #progress: () => void = () => {};
-
-  #newAttempt(dispatcher: Dispatcher = this.#pool as Pool): Attempt {
+  #newAttempt(dispatcher: Dispatcher): Attempt {
     const attempt = new Attempt(this, dispatcher);
     this.#attempts.push(attempt);
     return attempt;
   }
 
-  #mayStart(): boolean {
+  #mayStartClosed(): boolean {
     return !this.#stopped && this.#sent < this.#planned && performance.now() < this.#deadline;
   }
 
   #dispatch(attempt: Attempt, intendedAt: number): void {
-    const request: LoadRequest = this.options.workload.next();
     attempt.intendedAt = intendedAt;
     attempt.sentAt = intendedAt;
     attempt.deadline = intendedAt + this.options.timeoutMs;
     attempt.status = 0;
+    attempt.connects = 0;
     attempt.abort = undefined;
     attempt.done = false;
     this.#sent++;
     this.#inFlight++;
-    attempt.dispatcher.dispatch(request as Dispatcher.DispatchOptions, attempt);
+    attempt.dispatcher.dispatch(this.options.workload.next() as Dispatcher.DispatchOptions, attempt);
   }
 
   complete(attempt: Attempt): void {
@@ -296,11 +323,14 @@ class Engine {
 
   fail(attempt: Attempt, err: Error): void {
     if (attempt.done) return;
+    const now = performance.now();
     attempt.done = true;
     this.#inFlight--;
     this.#errorCount++;
-    this.errors[classifyLoadError(err)]++;
-    const now = performance.now();
+    const kind = classifyLoadError(err);
+    this.errors[kind]++;
+    // A timeout is a latency too (at least this long): leaving it out would flatter the server.
+    if (kind === 'timeout') this.latency.record((now - attempt.intendedAt) * 1000);
     this.#lastDoneAt = now;
     // Failures can arrive synchronously from dispatch; send the next one from a fresh stack.
     setImmediate(() => this.#next(attempt, performance.now()));
@@ -309,47 +339,52 @@ class Engine {
   #next(attempt: Attempt, now: number): void {
     if (this.open) {
       this.#free.push(attempt);
-      if (this.#waitingForSlot) this.#schedule();
-    } else if (this.#mayStart()) {
+      this.#pump();
+    } else if (this.#mayStartClosed()) {
       this.#dispatch(attempt, now);
       return;
     }
     this.#checkFinished();
   }
 
-  #waitingForSlot = false;
-
-  /** Open model: sends every request that is due, then sleeps until the next one is. */
-  #schedule(): void {
-    this.#scheduler = undefined;
-    this.#waitingForSlot = false;
-    const rate = this.options.ratePerSecond as number;
-    const intervalMs = 1000 / rate;
+  /** Open model: sends (or gives up) every request that is due, then sleeps until the next is. */
+  #pump(): void {
+    if (this.#timer !== undefined) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+    }
     const now = performance.now();
-    const dueCount = Math.min(this.#planned, Math.floor((now - this.#startedAt) / intervalMs) + 1);
-    while (this.#sent < dueCount && !this.#stopped) {
-      let attempt = this.#free.pop();
-      if (attempt === undefined && this.#attempts.length < this.options.maxInFlight) attempt = this.#newAttempt();
+    const interval = this.#intervalMs;
+    const due = Math.min(this.#planned, Math.floor((now - this.#startedAt) / interval) + 1);
+    while (this.#nextIndex < due && !this.#stopped) {
+      const intendedAt = this.#startedAt + this.#nextIndex * interval;
+      if (now - intendedAt > this.options.timeoutMs) {
+        // Waited for a connection past the timeout: given up, never sent.
+        this.#nextIndex++;
+        this.#expiredUnsent++;
+        this.#errorCount++;
+        this.errors.timeout++;
+        this.latency.record((now - intendedAt) * 1000);
+        this.#lastDoneAt = now;
+        continue;
+      }
+      const attempt = this.#free.pop();
       if (attempt === undefined) {
-        // At the cap: the server is not keeping up. Resume when a slot frees; lateness is measured.
-        this.#cappedRequests += dueCount - this.#sent;
-        this.#waitingForSlot = true;
+        this.#waitingUpTo = Math.max(this.#waitingUpTo, due);
         return;
       }
-      const intendedAt = this.#startedAt + this.#sent * intervalMs;
-      this.lag.record((now - intendedAt) * 1000);
+      if (this.#nextIndex < this.#waitingUpTo) this.#waitedForConnection++;
+      else this.clientLag.record((now - intendedAt) * 1000);
+      this.#nextIndex++;
+      this.#lastSentAt = now;
       this.#dispatch(attempt, intendedAt);
     }
-    if (this.#sent >= this.#planned || this.#stopped) {
-      this.#checkFinished();
-      return;
-    }
-    const nextAt = this.#startedAt + this.#sent * intervalMs;
-    const waitMs = nextAt - performance.now();
-    this.#scheduler = setTimeout(() => this.#schedule(), waitMs > SCHEDULER_SLACK_MS ? waitMs : 0);
+    if (this.#nextIndex >= this.#planned || this.#stopped) return;
+    const waitMs = this.#startedAt + this.#nextIndex * interval - performance.now();
+    this.#timer = setTimeout(() => this.#pump(), waitMs > SCHEDULER_SLACK_MS ? waitMs : 0);
   }
 
-  /** Times out requests past their deadline. */
+  /** Times out requests past their deadline; in the open model also gives up stale waiting ones. */
   #sweep(): void {
     const now = performance.now();
     for (const attempt of this.#attempts) {
@@ -357,13 +392,13 @@ class Engine {
         attempt.abort(new LoadTimeoutError(`no response within ${this.options.timeoutMs} ms`));
       }
     }
-    // A closed run whose deadline passed with nothing left to start ends when the last one returns.
-    if (!this.open && performance.now() >= this.#deadline) this.#checkFinished();
+    if (this.open) this.#pump();
+    this.#checkFinished();
   }
 
   #checkFinished(): void {
     if (this.#inFlight > 0) return;
-    const moreToSend = this.open ? this.#sent < this.#planned && !this.#stopped : this.#mayStart();
+    const moreToSend = this.open ? this.#nextIndex < this.#planned && !this.#stopped : this.#mayStartClosed();
     if (moreToSend) return;
     this.#stopped = true;
     this.#resolve?.();

@@ -44,7 +44,6 @@ export async function runLoadTest(
       requests: config.requests,
       ratePerSecond: config.ratePerSecond,
       timeoutMs: config.timeoutMs,
-      maxInFlight: config.maxInFlight,
       onProgress: options.onProgress,
     },
     options.signal,

@@ -33,7 +33,7 @@ export function renderReport(s: Summary, thresholds: readonly ThresholdOutcome[]
     `  Workload    ${s.workload}`,
     `  Model       ${model}`,
     `  Duration    ${(s.elapsedMs / 1000).toFixed(2)} s`,
-    `  Requests    ${n(s.sent)} sent, ${n(s.completed)} answered, ${n(s.transportErrors)} failed without an answer`,
+    `  Requests    ${n(s.sent)} sent, ${n(s.completed)} answered, ${n(s.transportErrors)} failed without an answer${s.resent > 0 ? `, ${n(s.resent)} re-sent after a broken connection` : ''}`,
     `  Success     ${(s.successRate * 100).toFixed(2)}% (not failed, not 5xx)`,
     `  Throughput  ${n(s.throughputRps)} req/s`,
     '',
@@ -55,15 +55,17 @@ export function renderReport(s: Summary, thresholds: readonly ThresholdOutcome[]
   if (s.schedule !== undefined) {
     const sc = s.schedule;
     lines.push(
-      `Schedule: planned ${n(sc.plannedRps)} req/s, sent ${n(sc.achievedRps)} req/s; sent late by p50 ${ms(sc.lateMs.p50)}, p99 ${ms(sc.lateMs.p99)}, max ${ms(sc.lateMs.max)}`,
+      `Schedule: ${n(sc.planned)} requests planned at ${n(sc.plannedRps)} req/s, sent at ${n(sc.achievedRps)} req/s`,
+      `  The generator sent requests late by p50 ${ms(sc.lateMs.p50)}, p99 ${ms(sc.lateMs.p99)}, max ${ms(sc.lateMs.max)} (with connections free).`,
     );
-    if (sc.cappedRequests > 0) {
+    if (sc.lateMs.p99 > CLIENT_LATE_WARNING_MS) {
+      lines.push('  Warning: the generator itself fell behind; the client, not the server, may be saturated.');
+    }
+    if (sc.waitedForConnection > 0) {
+      const expired =
+        sc.expiredUnsent > 0 ? `, and ${n(sc.expiredUnsent)} timed out before one was free (never sent)` : '';
       lines.push(
-        `  The server did not keep up: ${n(sc.cappedRequests)} requests waited for a slot under --max-in-flight; their latency still counts from when they were due.`,
-      );
-    } else if (sc.lateMs.p99 > CLIENT_LATE_WARNING_MS) {
-      lines.push(
-        `  Warning: the generator itself fell behind (p99 ${ms(sc.lateMs.p99)} late) with slots free; the client, not the server, may be saturated.`,
+        `  The server did not keep up: ${n(sc.waitedForConnection)} requests waited for a free connection${expired}; their latency counts from when they were due.`,
       );
     }
     lines.push('');

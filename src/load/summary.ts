@@ -37,13 +37,20 @@ export interface Summary {
   readonly schedule:
     | {
         readonly plannedRps: number;
+        /** Requests the schedule called for. */
+        readonly planned: number;
+        /** Requests sent a second over the sending window: the rate actually kept. */
         readonly achievedRps: number;
-        /** How late the generator sent requests, against their intended send times. */
+        /** How late the generator sent requests that found a connection free: the client's own lag. */
         readonly lateMs: { readonly p50: number; readonly p99: number; readonly max: number };
-        /** Requests that had to wait for a free slot under --max-in-flight. */
-        readonly cappedRequests: number;
+        /** Requests that were due while every connection was busy, and waited (the server's doing). */
+        readonly waitedForConnection: number;
+        /** Of those, requests given up as timeouts before a connection was free (never sent). */
+        readonly expiredUnsent: number;
       }
     | undefined;
+  /** Requests undici wrote a second time after their connection broke (with pipelining). */
+  readonly resent: number;
   readonly statusCodes: Readonly<Record<string, number>>;
   readonly statusClasses: Readonly<Record<string, number>>;
   readonly errors: Readonly<Record<LoadErrorKind, number>>;
@@ -108,14 +115,17 @@ export function summarize(result: LoadResult, context: SummaryContext): Summary 
         ? undefined
         : {
             plannedRps: result.schedule.plannedRate,
-            achievedRps: round(result.sent / seconds, 1),
+            planned: result.schedule.planned,
+            achievedRps: round((result.sent * 1000) / Math.max(result.schedule.sendWindowMs, 1), 1),
             lateMs: {
-              p50: round(result.schedule.lag.percentileUs(50) / 1000),
-              p99: round(result.schedule.lag.percentileUs(99) / 1000),
-              max: round(result.schedule.lag.maxUs / 1000),
+              p50: round(result.schedule.clientLag.percentileUs(50) / 1000),
+              p99: round(result.schedule.clientLag.percentileUs(99) / 1000),
+              max: round(result.schedule.clientLag.maxUs / 1000),
             },
-            cappedRequests: result.schedule.cappedRequests,
+            waitedForConnection: result.schedule.waitedForConnection,
+            expiredUnsent: result.schedule.expiredUnsent,
           },
+    resent: result.resent,
     statusCodes,
     statusClasses,
     errors: { ...result.errors },

@@ -16,6 +16,11 @@ export interface Formatter {
    * invalid. `weight` (default 1) is how many records this one stands for, after sampling.
    */
   format(type: AnyRecordType, values: Readonly<Record<string, unknown>>, timestampMs: number, weight?: number): string;
+  /**
+   * Throws what format() would throw for a record's validity, without formatting it. Lets a record
+   * left out by sampling still be counted as invalid rather than as sampled.
+   */
+  validate?(type: AnyRecordType, values: Readonly<Record<string, unknown>>): void;
 }
 
 export interface EmitterOptions {
@@ -66,9 +71,12 @@ export class RecordEmitter implements RecordSink {
     let archived: string | undefined;
     try {
       if (this.#archive !== undefined) archived = this.#formatter.format(type, values, timestampMs);
-      if (weight > 0)
+      if (weight > 0) {
         entry =
           weight === 1 && archived !== undefined ? archived : this.#formatter.format(type, values, timestampMs, weight);
+      } else if (archived === undefined) {
+        this.#formatter.validate?.(type, values);
+      }
     } catch (err) {
       this.#invalid++;
       this.#onInvalid?.(type, err);

@@ -99,6 +99,7 @@ export class RuntimeSampler {
     v.MetricsDropped = stats.metricsDropped - this.#lastStats.metricsDropped;
     v.MetricsInvalid = stats.metricsInvalid - this.#lastStats.metricsInvalid;
     v.MetricsSampledOut = stats.metricsSampledOut - this.#lastStats.metricsSampledOut;
+    v.MetricsArchiveDropped = stats.archiveDropped - this.#lastStats.archiveDropped;
     v.LogsDropped = stats.logsDropped - this.#lastStats.logsDropped;
     v.TelemetryWriteErrors = stats.writeErrors - this.#lastStats.writeErrors;
     this.#lastStats = stats;

@@ -12,6 +12,7 @@ import { type Dispatcher, Pool } from 'undici';
 import { HttpError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import type { DownstreamErrorKind } from '../metrics.js';
+import { classifyNetworkError, errorCode } from '../network-errors.js';
 import { msSince } from '../time.js';
 import type { ItemStore, StoreContext } from './store.js';
 
@@ -45,35 +46,19 @@ interface Answer {
   readonly text: string;
 }
 
-const CONNECT_CODES = new Set([
-  'ECONNREFUSED',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EADDRNOTAVAIL',
-  'UND_ERR_CONNECT_TIMEOUT',
-]);
-const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED']);
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
 const RETRY_BACKOFF_MS = 50;
 const DEFAULT_CONNECTIONS = 128;
 const PROBE_TIMEOUT_MS = 2000;
-
-function errorCode(err: unknown): string | undefined {
-  const own = (err as { code?: unknown } | undefined)?.code;
-  if (typeof own === 'string') return own;
-  const cause = (err as { cause?: { code?: unknown } } | undefined)?.cause?.code;
-  return typeof cause === 'string' ? cause : undefined;
-}
 
 function classify(err: unknown): DownstreamFailure {
   if (err instanceof DownstreamFailure) return err;
   const code = errorCode(err);
   const message = err instanceof Error ? err.message : String(err);
   const text = code !== undefined && !message.includes(code) ? `${code}: ${message}` : message;
-  if (code !== undefined && CONNECT_CODES.has(code)) return new DownstreamFailure('Connect', text);
-  if (code !== undefined && RESET_CODES.has(code)) return new DownstreamFailure('Reset', text);
+  const network = classifyNetworkError(err);
+  if (network === 'connect') return new DownstreamFailure('Connect', text);
+  if (network === 'reset') return new DownstreamFailure('Reset', text);
   if (code !== undefined && TIMEOUT_CODES.has(code)) return new DownstreamFailure('Timeout', text);
   return new DownstreamFailure('Other', text);
 }

@@ -1,8 +1,9 @@
 /**
  * A CloudWatch agent (or any collector of newline-delimited lines) over TCP or UDP. Runs in the
- * writer thread. TCP reconnects with backoff and holds writes while it does, so a short outage
- * loses nothing; the request side's bounded queue is what limits memory during a long one.
- * UDP sends one line per datagram and never waits.
+ * writer thread. TCP reconnects with backoff and holds writes while it is down, within the request
+ * side's bounded queue. Like any sender without acknowledgements it cannot know about bytes the
+ * kernel accepted just before a connection died: those can be lost unnoticed, and a failed write is
+ * counted whole even if part of it arrived. UDP sends one line per datagram and never waits.
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { connect, isIP, type Socket } from 'node:net';
@@ -145,9 +146,10 @@ class UdpDestination implements Destination {
     this.#socket.on('error', () => {});
   }
 
-  /** One datagram per line; a batch counts as failed if any of its lines could not be sent. */
+  /** One datagram per line. A failure carries how many lines were lost (`failedLines`). */
   async write(data: Buffer): Promise<Error | undefined> {
     let failure: Error | undefined;
+    let failedLines = 0;
     let start = 0;
     const sends: Promise<void>[] = [];
     while (start < data.length) {
@@ -158,7 +160,10 @@ class UdpDestination implements Destination {
       sends.push(
         new Promise((resolve) => {
           this.#socket.send(line, this.#spec.port, this.#spec.host, (err) => {
-            if (err) failure ??= err;
+            if (err) {
+              failure ??= err;
+              failedLines++;
+            }
             resolve();
           });
         }),
@@ -170,7 +175,7 @@ class UdpDestination implements Destination {
         this.#failing = true;
         this.#events.onError(failure as NodeJS.ErrnoException);
       }
-      return failure;
+      return Object.assign(failure, { failedLines });
     }
     if (this.#failing) {
       this.#failing = false;

@@ -72,8 +72,11 @@ function write(id: number, data: Uint8Array, length: number, entries: number): v
   }
   const task = channel.destination.write(Buffer.from(data.buffer, data.byteOffset, length)).then(
     (err) => {
-      if (err !== undefined) channel.lostInStreak += entries;
-      done(err === undefined ? 0 : entries);
+      // A datagram destination says how many lines it lost; an entry is one line or more.
+      const failed =
+        err === undefined ? 0 : Math.min(entries, (err as { failedLines?: number }).failedLines ?? entries);
+      channel.lostInStreak += failed;
+      done(failed);
     },
     () => done(entries),
   );

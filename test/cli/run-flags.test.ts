@@ -46,13 +46,13 @@ describe('service run: bad input', () => {
       'EMF_DIMENSIONS naming a metric',
       ['run', '--metrics-format', 'emf'],
       { EMF_DIMENSIONS: 'Duration' },
-      'Error: invalid value "Duration" for --emf-dimensions (EMF_DIMENSIONS): Duration is a metric; dimensions must be properties (DownstreamError, DownstreamErrorKind, ErrorKind, Operation, Path, Reason, RequestId, StatusCode, service_name)',
+      'Error: invalid value "Duration" for --emf-dimensions (EMF_DIMENSIONS): Duration is a metric; dimensions must be properties (Operation, Path, Reason, RequestId, StatusCode, service_name)',
     ],
     [
       '--metrics-sample-rate out of range',
       ['run', '--metrics-sample-rate', '2'],
       {},
-      'Error: invalid value "2" for --metrics-sample-rate (METRICS_SAMPLE_RATE): expected a fraction greater than 0 and at most 1, e.g. 0.1',
+      'Error: invalid value "2" for --metrics-sample-rate (METRICS_SAMPLE_RATE): expected a fraction from 0.000001 to 1, e.g. 0.1',
     ],
   ];
 

@@ -1,6 +1,6 @@
 /** `service run --metrics-format emf` as a user runs it: a whole life in valid EMF, and sampling with an archive. */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -8,6 +8,14 @@ import { assertValidEmf } from '../helpers/emf-validator.js';
 import { call } from '../helpers/http.js';
 import { readRotated } from '../helpers/ndjson.js';
 import { startService, stopAll } from '../helpers/service-process.js';
+
+/** The lines of `prefix` and its rotations exactly as written. */
+function rawLines(dir: string, prefix: string): string[] {
+  return readdirSync(dir)
+    .filter((name) => name === prefix || name.startsWith(`${prefix}.`))
+    .flatMap((name) => readFileSync(join(dir, name), 'utf8').split('\n'))
+    .filter((line) => line !== '');
+}
 
 type EmfLine = Record<string, unknown> & {
   _aws: { CloudWatchMetrics: Array<{ Namespace: string; Dimensions: string[][] }> };
@@ -44,7 +52,8 @@ describe('service run --metrics-format emf', () => {
     assert.equal(await service.stop(), 0);
 
     const lines = readRotated<EmfLine>(dir, 'metrics.log');
-    for (const line of lines) assertValidEmf(JSON.stringify(line));
+    // Validate the bytes as written, not a re-serialization of them.
+    for (const line of rawLines(dir, 'metrics.log')) assertValidEmf(line);
     const requests = lines.filter((l) => l.Operation !== undefined);
     assert.equal(requests.length, 4);
     assert.ok(lines.filter((l) => l.HeapUsed !== undefined).length >= 1, 'runtime records');
@@ -82,7 +91,7 @@ describe('service run --metrics-format emf', () => {
     assert.equal(await service.stop(), 0);
 
     const kept = readRotated<EmfLine>(dir, 'metrics.log');
-    for (const line of kept) assertValidEmf(JSON.stringify(line));
+    for (const line of rawLines(dir, 'metrics.log')) assertValidEmf(line);
     const keptRequests = kept.filter((l) => l.Operation !== undefined);
     for (const r of keptRequests) assert.deepEqual(r.Duration && (r.Duration as { Counts: number[] }).Counts, [2]);
     const exit = kept.find((l) => l.ExitCode !== undefined);

@@ -77,6 +77,8 @@ describe('service load', () => {
     const { report } = await run;
     assert.ok(report.latencyMs.p99 >= 250, `corrected p99 ${report.latencyMs.p99} ms`);
     assert.ok((report.serviceTimeMs?.p99 ?? 999) < 100, `naive p99 ${report.serviceTimeMs?.p99} ms`);
+    // The stalled requests waited for a connection here; timed from their sending, they would look fast.
+    assert.ok((report.schedule?.waitedForConnection ?? 0) > 50, `${report.schedule?.waitedForConnection} waited`);
     assert.equal(report.transportErrors, 0);
   });
 

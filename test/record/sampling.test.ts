@@ -1,18 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { defineRecord, field, JsonFormatter, MemorySink, openRecord, RecordEmitter } from '../../src/record/index.js';
-
-/** A small seeded generator (mulberry32): the same weights on every run. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import {
+  defineRecord,
+  EmfFormatter,
+  field,
+  JsonFormatter,
+  MemorySink,
+  openRecord,
+  RecordEmitter,
+} from '../../src/record/index.js';
 
 const Hit = defineRecord('Hit', { Bytes: field.bytes(), Route: field.property() }, { sampled: true });
 const Rare = defineRecord('Rare', { Code: field.metric() });
@@ -71,5 +67,18 @@ describe('sampling', () => {
       () => new RecordEmitter(new JsonFormatter(), sink, { sampleRate: 0 }),
       /sampleRate must be in \(0, 1\]/,
     );
+  });
+
+  test('a record sampling leaves out is still validated: invalid counts as invalid, not as sampled', () => {
+    const sink = new MemorySink();
+    const formatter = new EmfFormatter({ namespace: 'N', dimensions: [['Route']] });
+    const emitter = new RecordEmitter(formatter, sink, { sampleRate: 0.5, random: seeded(3) });
+    for (let i = 0; i < 100; i++) {
+      const record = openRecord(Hit, emitter, 1);
+      record.values.Bytes = 1;
+      record.values.Route = ''; // a blank dimension: strict EMF refuses it
+      record.close();
+    }
+    assert.deepEqual(emitter.stats(), { emitted: 0, invalid: 100, sampledOut: 0 });
   });
 });

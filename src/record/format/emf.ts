@@ -82,6 +82,8 @@ interface MetricEntry {
 }
 
 const MASKABLE_METRICS = 31;
+/** CloudWatch dimension values: ASCII, no control characters. */
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
 
 function crossDimensions(global: readonly (readonly string[])[], own: readonly (readonly string[])[]): string[][] {
   const left = global.length === 0 ? [[]] : global;
@@ -137,10 +139,7 @@ export class EmfFormatter implements Formatter {
 
   format(type: AnyRecordType, values: Readonly<Record<string, unknown>>, timestampMs: number, weight = 1): string {
     const compiled = this.#compiled.get(type) ?? this.#compile(type);
-    if (this.#strict) {
-      if (compiled.problem !== undefined) throw new EmfValidationError(type, compiled.problem);
-      this.#checkDimensions(type, compiled, values);
-    }
+    this.#validate(type, compiled, values);
 
     let properties = '';
     for (const property of compiled.properties) {
@@ -247,7 +246,7 @@ export class EmfFormatter implements Formatter {
     if (typeof value === 'boolean') {
       entries.push({
         metric,
-        value: weight === 1 ? (value ? '1' : '0') : `{"Values":[${value ? 1 : 0}],"Counts":[${weight}]}`,
+        value: weight === 1 ? (value ? '1' : '0') : `{"Values":[${value ? 1 : 0}],"Counts":[${emfNumber(weight)}]}`,
       });
       return 1;
     }
@@ -255,7 +254,7 @@ export class EmfFormatter implements Formatter {
       if (Number.isNaN(value)) return 0;
       entries.push({
         metric,
-        value: weight === 1 ? emfNumber(value) : `{"Values":[${emfNumber(value)}],"Counts":[${weight}]}`,
+        value: weight === 1 ? emfNumber(value) : `{"Values":[${emfNumber(value)}],"Counts":[${emfNumber(weight)}]}`,
       });
       return 1;
     }
@@ -270,7 +269,7 @@ export class EmfFormatter implements Formatter {
       for (let start = 0; start < groups.length; start += EMF_LIMITS.valuesPerMetric) {
         const slice = groups.slice(start, start + EMF_LIMITS.valuesPerMetric);
         const valuesText = slice.map(([v]) => emfNumber(v)).join(',');
-        const countsText = slice.map(([, c]) => c).join(',');
+        const countsText = slice.map(([, c]) => emfNumber(c)).join(',');
         entries.push({ metric, value: `{"Values":[${valuesText}],"Counts":[${countsText}]}` });
         taken++;
       }
@@ -280,6 +279,16 @@ export class EmfFormatter implements Formatter {
       type,
       `${metric.name}: expected a ${metric.flag ? 'boolean' : 'number'}, got ${typeof value}`,
     );
+  }
+
+  validate(type: AnyRecordType, values: Readonly<Record<string, unknown>>): void {
+    this.#validate(type, this.#compiled.get(type) ?? this.#compile(type), values);
+  }
+
+  #validate(type: AnyRecordType, compiled: CompiledType, values: Readonly<Record<string, unknown>>): void {
+    if (!this.#strict) return;
+    if (compiled.problem !== undefined) throw new EmfValidationError(type, compiled.problem);
+    this.#checkDimensions(type, compiled, values);
   }
 
   #checkDimensions(type: AnyRecordType, compiled: CompiledType, values: Readonly<Record<string, unknown>>): void {
@@ -292,10 +301,10 @@ export class EmfFormatter implements Formatter {
           `dimension ${key} is ${value === undefined ? 'missing' : `not a string (${typeof value})`}`,
         );
       }
-      if (value.trim() === '' || value.length > EMF_LIMITS.dimensionValueChars) {
+      if (value.trim() === '' || value.length > EMF_LIMITS.dimensionValueChars || !PRINTABLE_ASCII.test(value)) {
         throw new EmfValidationError(
           type,
-          `dimension ${key} must be 1 to ${EMF_LIMITS.dimensionValueChars} characters, not blank`,
+          `dimension ${key} must be 1 to ${EMF_LIMITS.dimensionValueChars} printable ASCII characters, not blank`,
         );
       }
     }

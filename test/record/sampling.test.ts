@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { seededRandom as seeded } from '../../src/load/random.js';
 import {
   defineRecord,
   EmfFormatter,

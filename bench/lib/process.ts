@@ -20,15 +20,7 @@ export async function startServer(script: string, args: readonly string[]): Prom
     });
     child.once('exit', (code) => reject(new Error(`${script} exited with ${code} before printing its URL`)));
   });
-  return {
-    child,
-    url,
-    stop: () =>
-      new Promise((resolve) => {
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      }),
-  };
+  return serverProcess(child, url);
 }
 
 const CLOCK_TICKS_PER_SECOND = 100;
@@ -60,6 +52,11 @@ export async function startServiceProcess(bin: string, dir: string): Promise<Ser
     });
     child.once('exit', (code) => reject(new Error(`service exited with ${code} before listening`)));
   });
+  return serverProcess(child, url);
+}
+
+/** A started server, stopped with SIGTERM. */
+function serverProcess(child: ChildProcess, url: string): ServerProcess {
   return {
     child,
     url,

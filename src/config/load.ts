@@ -1,7 +1,7 @@
 /** `service load` options: flags (with LOAD_* environment variables) → one validated, frozen object. */
 import type { Threshold } from '../load/thresholds.js';
 import { parseThresholds } from '../load/thresholds.js';
-import { type KeyDistribution, MIX_OPS, type MixOp } from '../load/workload.js';
+import { type KeyDistribution, MIX_OPS, type MixOp, type MixOptions } from '../load/workload.js';
 import { invalidArgument, invalidFlag, invalidOption, option } from './option-spec.js';
 
 export const DEFAULT_LOAD_URL = 'http://127.0.0.1:3000';
@@ -73,15 +73,7 @@ export type LoadWorkload =
       readonly headers: Readonly<Record<string, string>>;
       readonly body: string | undefined;
     }
-  | {
-      readonly kind: 'mix';
-      readonly basePath: string;
-      readonly weights: ReadonlyArray<readonly [MixOp, number]>;
-      readonly keys: number;
-      readonly valueBytes: number;
-      readonly distribution: KeyDistribution;
-      readonly seed: number;
-    };
+  | ({ readonly kind: 'mix' } & MixOptions);
 
 export interface LoadConfig {
   readonly url: URL;

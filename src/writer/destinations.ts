@@ -8,6 +8,7 @@ import type { Writable } from 'node:stream';
 import { promisify } from 'node:util';
 import { createStream } from 'rotating-file-stream';
 import type { DestinationSpec } from './protocol.js';
+import { SerialWrites } from './serial-writes.js';
 import { openSocketDestination } from './socket-destinations.js';
 
 const fsWrite = promisify(writeCb);
@@ -56,7 +57,7 @@ export function openDestination(
 class FdDestination implements Destination {
   #fd: number;
   #events: DestinationEvents;
-  #tail: Promise<unknown> = Promise.resolve();
+  #serial = new SerialWrites();
   #dead: Error | undefined;
   #failing = false;
 
@@ -66,9 +67,7 @@ class FdDestination implements Destination {
   }
 
   write(data: Buffer): Promise<Error | undefined> {
-    const result = this.#tail.then(() => this.#writeAll(data));
-    this.#tail = result;
-    return result;
+    return this.#serial.run(() => this.#writeAll(data));
   }
 
   async #writeAll(data: Buffer): Promise<Error | undefined> {
@@ -99,7 +98,7 @@ class FdDestination implements Destination {
   }
 
   async close(): Promise<void> {
-    await this.#tail;
+    await this.#serial.idle();
   }
 }
 

@@ -9,6 +9,7 @@ import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { connect, isIP, type Socket } from 'node:net';
 import type { Destination, DestinationEvents } from './destinations.js';
 import type { DestinationSpec } from './protocol.js';
+import { SerialWrites } from './serial-writes.js';
 
 type SocketSpec = Extract<DestinationSpec, { kind: 'socket' }>;
 
@@ -24,7 +25,7 @@ class TcpDestination implements Destination {
   #spec: SocketSpec;
   #events: DestinationEvents;
   #socket: Socket | undefined;
-  #tail: Promise<unknown> = Promise.resolve();
+  #serial = new SerialWrites();
   #retryMs = FIRST_RETRY_MS;
   #failing = false;
   #closed = false;
@@ -36,9 +37,7 @@ class TcpDestination implements Destination {
   }
 
   write(data: Buffer): Promise<Error | undefined> {
-    const result = this.#tail.then(() => this.#send(data));
-    this.#tail = result;
-    return result;
+    return this.#serial.run(() => this.#send(data));
   }
 
   async #send(data: Buffer): Promise<Error | undefined> {
@@ -122,7 +121,7 @@ class TcpDestination implements Destination {
       this.#closed = true;
       this.#wake?.();
     }
-    await this.#tail;
+    await this.#serial.idle();
     this.#closed = true;
     this.#wake?.();
     if (this.#socket !== undefined) {

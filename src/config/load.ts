@@ -1,4 +1,5 @@
 /** `service load` options: flags (with LOAD_* environment variables) → one validated, frozen object. */
+import { HTTP_CLIENT_KINDS, type HttpClientKind } from '../load/http-client.js';
 import type { Threshold } from '../load/thresholds.js';
 import { parseThresholds } from '../load/thresholds.js';
 import { type KeyDistribution, MIX_OPS, type MixOp, type MixOptions } from '../load/workload.js';
@@ -53,6 +54,13 @@ export const LOAD_OPTIONS = Object.freeze({
     'With --mix: uniform, zipf, or zipf:<exponent> (zipf means zipf:1).',
   ),
   seed: option('seed', 'LOAD_SEED', undefined, '<n>', 'With --mix: seed the key sequence, for repeatable runs.'),
+  httpClient: option(
+    'http-client',
+    'LOAD_HTTP_CLIENT',
+    'auto',
+    '<client>',
+    "builtin: this package's HTTP/1.1 client over node:net (http:// only, the lightest on CPU); undici: undici's Client (http:// and https://); auto: builtin for http://, undici for https://.",
+  ),
   failOn: option(
     'fail-on',
     'LOAD_FAIL_ON',
@@ -85,6 +93,7 @@ export interface LoadConfig {
   readonly requests: number | undefined;
   readonly ratePerSecond: number | undefined;
   readonly timeoutMs: number;
+  readonly httpClient: HttpClientKind;
   readonly thresholds: readonly Threshold[];
 }
 
@@ -175,6 +184,19 @@ function parseHeaders(lines: readonly string[]): Record<string, string> {
   return headers;
 }
 
+function parseHttpClient(text: string, url: URL): HttpClientKind {
+  const https = url.protocol === 'https:';
+  const name = text.trim();
+  if (name === 'auto') return https ? 'undici' : 'builtin';
+  if (!(HTTP_CLIENT_KINDS as readonly string[]).includes(name)) {
+    throw invalid('httpClient', text, `expected one of auto, ${HTTP_CLIENT_KINDS.join(', ')}`);
+  }
+  if (name === 'builtin' && https) {
+    throw invalid('httpClient', text, 'the builtin client speaks plain http://; use undici (or auto) for https://');
+  }
+  return name as HttpClientKind;
+}
+
 /** Validates everything `service load` is given; throws InvalidOptionError on the first bad value. */
 export function loadLoadConfig(
   raw: RawLoadOptions,
@@ -243,6 +265,7 @@ export function loadLoadConfig(
   return Object.freeze({
     url,
     origin: url.origin,
+    httpClient: parseHttpClient(value('httpClient') ?? '', url),
     workload,
     connections: wholeNumber('connections', value('connections') ?? '', 1, 10_000),
     pipelining: wholeNumber('pipelining', value('pipelining') ?? '', 1, 1_000),

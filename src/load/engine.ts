@@ -17,17 +17,22 @@
  * bound of what a user would have waited), so an overloaded server cannot hide behind its timeouts.
  */
 import { performance } from 'node:perf_hooks';
-import { Client, type Dispatcher, Pool } from 'undici';
+import { Client, type Dispatcher } from 'undici';
 import { classifyNetworkError } from '../network-errors.js';
 import { Histogram } from './histogram.js';
-import type { Workload } from './workload.js';
+import type { HttpClientKind } from './http-client.js';
+import { Http1Connection, type ResponseHandler } from './http1/connection.js';
+import { RequestEncoder } from './http1/request-encoder.js';
+import type { LoadRequest, Workload } from './workload.js';
 
 export type LoadErrorKind = 'connect' | 'timeout' | 'reset' | 'other';
+
 export const LOAD_ERROR_KINDS: readonly LoadErrorKind[] = ['connect', 'timeout', 'reset', 'other'];
 
 export interface EngineOptions {
   /** `http://host:port` */
   readonly origin: string;
+  readonly httpClient: HttpClientKind;
   readonly workload: Workload;
   readonly connections: number;
   readonly pipelining: number;
@@ -94,7 +99,54 @@ export function classifyLoadError(err: unknown): LoadErrorKind {
   const kind = classifyNetworkError(err);
   if (kind === 'connect' || kind === 'reset') return kind;
   const code = (err as { code?: string } | undefined)?.code;
+  if (code === 'LOAD_CONNECT_TIMEOUT') return 'connect';
+  if (code === 'LOAD_SOCKET_CLOSED') return 'reset';
   return code !== undefined && TIMEOUT_CODES.has(code) ? 'timeout' : 'other';
+}
+
+/** One connection of either client, as the engine drives it. */
+interface LoadConnection {
+  dispatch(request: LoadRequest, handler: ResponseHandler): void;
+  destroy(): Promise<void>;
+}
+
+class UndiciConnection implements LoadConnection {
+  readonly #client: Client;
+
+  constructor(origin: string, options: Client.Options) {
+    this.#client = new Client(origin, options);
+  }
+
+  dispatch(request: LoadRequest, handler: ResponseHandler): void {
+    this.#client.dispatch(request as Dispatcher.DispatchOptions, handler as Dispatcher.DispatchHandler);
+  }
+
+  destroy(): Promise<void> {
+    return this.#client.destroy();
+  }
+}
+
+function openConnections(options: EngineOptions): LoadConnection[] {
+  const { origin, connections, pipelining, timeoutMs } = options;
+  if (options.httpClient === 'undici') {
+    const clientOptions: Client.Options = {
+      pipelining,
+      // Our sweep enforces the timeout; undici's per-request timers would cost on every request.
+      headersTimeout: 0,
+      bodyTimeout: 0,
+      connect: { timeout: timeoutMs },
+    };
+    return Array.from({ length: connections }, () => new UndiciConnection(origin, clientOptions));
+  }
+  const url = new URL(origin);
+  if (url.protocol !== 'http:') throw new Error(`the builtin client speaks plain http, not ${url.protocol}`);
+  const encoder = new RequestEncoder(url.host);
+  const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+  const port = url.port === '' ? 80 : Number(url.port);
+  return Array.from(
+    { length: connections },
+    () => new Http1Connection({ host, port, encoder, pipelining, connectTimeoutMs: timeoutMs }),
+  );
 }
 
 /** How often in-flight requests are checked against their deadline. */
@@ -103,11 +155,10 @@ const PROGRESS_MS = 1000;
 /** Below this many ms until the next due request the scheduler does not sleep (timers are ~1 ms). */
 const SCHEDULER_SLACK_MS = 1;
 
-/** One request slot: undici's handler, reused for request after request. */
-class Attempt {
+/** One request slot on one connection: the client's handler, reused for request after request. */
+class Attempt implements ResponseHandler {
   readonly engine: Engine;
-  /** Closed model: this slot's own connection. Open model: the pool. */
-  readonly dispatcher: Dispatcher;
+  readonly connection: LoadConnection;
   intendedAt = 0;
   sentAt = 0;
   deadline = 0;
@@ -116,9 +167,9 @@ class Attempt {
   done = true;
   abort: ((err?: Error) => void) | undefined;
 
-  constructor(engine: Engine, dispatcher: Dispatcher) {
+  constructor(engine: Engine, connection: LoadConnection) {
     this.engine = engine;
-    this.dispatcher = dispatcher;
+    this.connection = connection;
   }
 
   onConnect(abort: (err?: Error) => void): void {
@@ -154,13 +205,11 @@ class Engine {
   readonly statusCounts = new Float64Array(1000);
   readonly errors: Record<LoadErrorKind, number> = { connect: 0, timeout: 0, reset: 0, other: 0 };
   resent = 0;
-  /** Open model: requests go to whichever connection is free. */
-  #pool: Pool | undefined;
   /**
-   * Closed model: one client per connection, each slot tied to one, as wrk and autocannon do. It
-   * also skips the pool's scan for a free connection on every request.
+   * Every request slot is tied to one connection, `pipelining` slots each, as wrk and autocannon do.
+   * The open model takes any free slot, which is a connection with room; no pool scans on each send.
    */
-  #clients: Client[] = [];
+  #connections: LoadConnection[];
   #attempts: Attempt[] = [];
   #free: Attempt[] = [];
   #inFlight = 0;
@@ -186,18 +235,7 @@ class Engine {
 
   constructor(options: EngineOptions) {
     this.options = options;
-    const clientOptions = {
-      pipelining: options.pipelining,
-      // Our sweep enforces the timeout; undici's per-request timers would cost on every request.
-      headersTimeout: 0,
-      bodyTimeout: 0,
-      connect: { timeout: options.timeoutMs },
-    };
-    if (options.ratePerSecond !== undefined) {
-      this.#pool = new Pool(options.origin, { ...clientOptions, connections: options.connections });
-    } else {
-      for (let i = 0; i < options.connections; i++) this.#clients.push(new Client(options.origin, clientOptions));
-    }
+    this.#connections = openConnections(options);
   }
 
   get open(): boolean {
@@ -219,14 +257,16 @@ class Engine {
       const byDuration =
         durationMs === undefined ? Number.POSITIVE_INFINITY : Math.floor((durationMs * ratePerSecond) / 1000);
       this.#planned = Math.min(byDuration, requests ?? Number.POSITIVE_INFINITY);
-      const pool = this.#pool as Pool;
-      for (let i = 0; i < connections * pipelining; i++) this.#free.push(this.#newAttempt(pool));
+      // Slot-major, so the first requests each take a different connection.
+      for (let slot = 0; slot < pipelining; slot++) {
+        for (const connection of this.#connections) this.#free.push(this.#newAttempt(connection));
+      }
       this.#pump();
     } else {
       if (durationMs !== undefined) this.#deadline = this.#startedAt + durationMs;
       this.#planned = requests ?? Number.POSITIVE_INFINITY;
       for (let i = 0; i < connections * pipelining && this.#mayStartClosed(); i++) {
-        this.#dispatch(this.#newAttempt(this.#clients[i % connections] as Client), performance.now());
+        this.#dispatch(this.#newAttempt(this.#connections[i % connections] as LoadConnection), performance.now());
       }
     }
     this.#checkFinished();
@@ -234,7 +274,7 @@ class Engine {
     clearInterval(sweep);
     clearInterval(progress);
     if (this.#timer !== undefined) clearTimeout(this.#timer);
-    await Promise.all([this.#pool?.destroy(), ...this.#clients.map((c) => c.destroy())]);
+    await Promise.all(this.#connections.map((c) => c.destroy()));
     return this.#result();
   }
 
@@ -284,8 +324,8 @@ class Engine {
     };
   }
 
-  #newAttempt(dispatcher: Dispatcher): Attempt {
-    const attempt = new Attempt(this, dispatcher);
+  #newAttempt(connection: LoadConnection): Attempt {
+    const attempt = new Attempt(this, connection);
     this.#attempts.push(attempt);
     return attempt;
   }
@@ -304,7 +344,7 @@ class Engine {
     attempt.done = false;
     this.#sent++;
     this.#inFlight++;
-    attempt.dispatcher.dispatch(this.options.workload.next() as Dispatcher.DispatchOptions, attempt);
+    attempt.connection.dispatch(this.options.workload.next(), attempt);
   }
 
   complete(attempt: Attempt): void {

@@ -37,6 +37,7 @@ export async function runLoadTest(
   const result = await runLoad(
     {
       origin: config.origin,
+      httpClient: config.httpClient,
       workload,
       connections: config.connections,
       pipelining: config.pipelining,
@@ -53,6 +54,7 @@ export async function runLoadTest(
     workload: description,
     connections: config.connections,
     pipelining: config.pipelining,
+    httpClient: config.httpClient,
   });
   const thresholds = evaluateThresholds(config.thresholds, summary);
   return { summary, thresholds, failed: thresholds.some((t) => t.failed) };

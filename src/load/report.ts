@@ -27,11 +27,12 @@ export function renderReport(s: Summary, thresholds: readonly ThresholdOutcome[]
     s.model === 'open'
       ? `open, ${n(s.schedule?.plannedRps ?? 0)} req/s on a fixed schedule, ${s.connections} connections`
       : `closed, ${s.connections} connections × pipelining ${s.pipelining}`;
+  const client = s.httpClient === 'builtin' ? 'builtin HTTP/1.1 client' : 'undici Client';
   lines.push(
     'Summary',
     `  Target      ${s.target}`,
     `  Workload    ${s.workload}`,
-    `  Model       ${model}`,
+    `  Model       ${model}, ${client}`,
     `  Duration    ${(s.elapsedMs / 1000).toFixed(2)} s`,
     `  Requests    ${n(s.sent)} sent, ${n(s.completed)} answered, ${n(s.transportErrors)} failed without an answer${s.resent > 0 ? `, ${n(s.resent)} re-sent after a broken connection` : ''}`,
     `  Success     ${(s.successRate * 100).toFixed(2)}% (not failed, not 5xx)`,

@@ -1,6 +1,8 @@
 /** A finished run in plain numbers: what the text report, --json and --fail-on all read. */
+
 import { LOAD_ERROR_KINDS, type LoadErrorKind, type LoadResult } from './engine.js';
 import type { Histogram } from './histogram.js';
+import type { HttpClientKind } from './http-client.js';
 
 export interface LatencySummary {
   readonly min: number;
@@ -18,6 +20,8 @@ export interface Summary {
   readonly workload: string;
   readonly connections: number;
   readonly pipelining: number;
+  /** Which HTTP client sent the requests: builtin or undici. */
+  readonly httpClient: HttpClientKind;
   readonly elapsedMs: number;
   readonly sent: number;
   /** Requests that got a response (any status). */
@@ -79,6 +83,7 @@ export interface SummaryContext {
   readonly workload: string;
   readonly connections: number;
   readonly pipelining: number;
+  readonly httpClient: HttpClientKind;
 }
 
 export function summarize(result: LoadResult, context: SummaryContext): Summary {

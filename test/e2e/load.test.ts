@@ -188,6 +188,16 @@ describe('service load', () => {
       'Error: invalid value "soon" for --duration (LOAD_DURATION): expected a duration such as 10s, 500ms or 2m (from 1ms to 24h)',
     ],
     [
+      'an unknown HTTP client',
+      ['--http-client', 'curl'],
+      'Error: invalid value "curl" for --http-client (LOAD_HTTP_CLIENT): expected one of auto, builtin, undici',
+    ],
+    [
+      'the builtin client with https',
+      ['https://127.0.0.1:1/', '--http-client', 'builtin'],
+      'Error: invalid value "builtin" for --http-client (LOAD_HTTP_CLIENT): the builtin client speaks plain http://; use undici (or auto) for https://',
+    ],
+    [
       'a bad threshold',
       ['--fail-on', 'p99>fast'],
       'Error: invalid value "p99>fast" for --fail-on (LOAD_FAIL_ON): cannot read "p99>fast"; expected <metric><op><value> with metric one of p50 p90 p99 p99.9 max mean errors non2xx rps, op one of > >= < <=, e.g. p99>200ms',
@@ -205,22 +215,40 @@ describe('service load', () => {
 describe('service load against service run', () => {
   after(stopAll);
 
-  test('the number of RequestMetrics records equals the generator total', async () => {
-    const service = await startService(['--runtime-metrics-interval-ms', '0']);
-    const result = await runCli(
-      ['load', service.url, '--mix', 'get=6,put=3,echo=1', '--keys', '200', '-n', '4000', '-c', '16', '--json'],
-      {},
-      60000,
-    );
-    const report = JSON.parse(result.stdout) as Report;
-    assert.equal(report.transportErrors, 0);
-    assert.equal(await service.stop(), 0);
-    const records = parseLines<MetricLine>(service.stdout()).filter(isRequestRecord);
-    assert.equal(records.length, report.sent);
-    assert.equal(report.sent, 4000);
-    const statuses = new Map<string, number>();
-    for (const r of records)
-      statuses.set(r.properties?.StatusCode ?? '', (statuses.get(r.properties?.StatusCode ?? '') ?? 0) + 1);
-    assert.deepEqual(Object.fromEntries(statuses), report.statusCodes, 'the service recorded what the generator saw');
-  });
+  for (const client of ['builtin', 'undici']) {
+    test(`the number of RequestMetrics records equals the generator total (${client} client)`, async () => {
+      const service = await startService(['--runtime-metrics-interval-ms', '0']);
+      const result = await runCli(
+        [
+          'load',
+          service.url,
+          '--mix',
+          'get=6,put=3,echo=1',
+          '--keys',
+          '200',
+          '-n',
+          '4000',
+          '-c',
+          '16',
+          '-p',
+          '2',
+          '--http-client',
+          client,
+          '--json',
+        ],
+        {},
+        60000,
+      );
+      const report = JSON.parse(result.stdout) as Report;
+      assert.equal(report.transportErrors, 0);
+      assert.equal(await service.stop(), 0);
+      const records = parseLines<MetricLine>(service.stdout()).filter(isRequestRecord);
+      assert.equal(records.length, report.sent);
+      assert.equal(report.sent, 4000);
+      const statuses = new Map<string, number>();
+      for (const r of records)
+        statuses.set(r.properties?.StatusCode ?? '', (statuses.get(r.properties?.StatusCode ?? '') ?? 0) + 1);
+      assert.deepEqual(Object.fromEntries(statuses), report.statusCodes, 'the service recorded what the generator saw');
+    });
+  }
 });

@@ -4,6 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { after, describe, test } from 'node:test';
 import { runLoad } from '../../src/load/engine.js';
+import { HTTP_CLIENT_KINDS } from '../../src/load/http-client.js';
 import { SingleRequest } from '../../src/load/workload.js';
 
 const get = new SingleRequest({ method: 'GET', path: '/', headers: undefined, body: undefined });
@@ -20,107 +21,112 @@ async function serve(
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server, count: () => count };
 }
 
-describe('load engine', () => {
-  const servers: Server[] = [];
-  after(() => {
-    for (const server of servers) {
-      server.closeAllConnections();
-      server.close();
-    }
-  });
-  const start = async (handler: (req: IncomingMessage, res: ServerResponse) => void) => {
-    const s = await serve(handler);
-    servers.push(s.server);
-    return s;
-  };
-
-  test('open model, server slower than the schedule: waiting requests are counted once and timed from when they were due', async () => {
-    const { url, count } = await start((_req, res) => setTimeout(() => res.end('ok'), 20));
-    const result = await runLoad({
-      origin: url,
-      workload: get,
-      connections: 1,
-      pipelining: 1,
-      ratePerSecond: 100,
-      durationMs: 1000,
-      timeoutMs: 10000,
+for (const httpClient of HTTP_CLIENT_KINDS)
+  describe(`load engine (${httpClient} client)`, () => {
+    const servers: Server[] = [];
+    after(() => {
+      for (const server of servers) {
+        server.closeAllConnections();
+        server.close();
+      }
     });
-    const schedule = result.schedule;
-    assert.ok(schedule);
-    assert.equal(schedule.planned, 100);
-    assert.equal(result.sent + schedule.expiredUnsent, 100, 'every planned request is sent or given up, once');
-    assert.equal(result.sent, count());
-    assert.ok(
-      schedule.waitedForConnection > 0 && schedule.waitedForConnection < 100,
-      `${schedule.waitedForConnection} waited`,
-    );
-    // One connection at 20 ms a request serves 50 a second against 100 due: the queue grows all run.
-    assert.ok(result.latency.percentileUs(99) / 1000 > 500, `p99 ${result.latency.percentileUs(99) / 1000} ms`);
-    assert.ok(result.serviceTime.percentileUs(99) / 1000 < 100, 'the naive measure sees only ~20 ms');
-    assert.ok(schedule.clientLag.percentileUs(99) / 1000 < 20, 'the generator itself kept time');
-  });
+    const start = async (handler: (req: IncomingMessage, res: ServerResponse) => void) => {
+      const s = await serve(handler);
+      servers.push(s.server);
+      return s;
+    };
 
-  test('timeouts: in-flight requests are aborted, waiting ones given up unsent; all count in the latency', async () => {
-    const { url, count } = await start(() => {});
-    const started = Date.now();
-    const result = await runLoad({
-      origin: url,
-      workload: get,
-      connections: 2,
-      pipelining: 1,
-      ratePerSecond: 50,
-      durationMs: 500,
-      timeoutMs: 200,
+    test('open model, server slower than the schedule: waiting requests are counted once and timed from when they were due', async () => {
+      const { url, count } = await start((_req, res) => setTimeout(() => res.end('ok'), 20));
+      const result = await runLoad({
+        origin: url,
+        httpClient,
+        workload: get,
+        connections: 1,
+        pipelining: 1,
+        ratePerSecond: 100,
+        durationMs: 1000,
+        timeoutMs: 10000,
+      });
+      const schedule = result.schedule;
+      assert.ok(schedule);
+      assert.equal(schedule.planned, 100);
+      assert.equal(result.sent + schedule.expiredUnsent, 100, 'every planned request is sent or given up, once');
+      assert.equal(result.sent, count());
+      assert.ok(
+        schedule.waitedForConnection > 0 && schedule.waitedForConnection < 100,
+        `${schedule.waitedForConnection} waited`,
+      );
+      // One connection at 20 ms a request serves 50 a second against 100 due: the queue grows all run.
+      assert.ok(result.latency.percentileUs(99) / 1000 > 500, `p99 ${result.latency.percentileUs(99) / 1000} ms`);
+      assert.ok(result.serviceTime.percentileUs(99) / 1000 < 100, 'the naive measure sees only ~20 ms');
+      assert.ok(schedule.clientLag.percentileUs(99) / 1000 < 20, 'the generator itself kept time');
     });
-    const tookMs = Date.now() - started;
-    assert.equal(result.errors.timeout, 25);
-    assert.equal(result.completed, 0);
-    assert.equal((result.schedule?.expiredUnsent ?? 0) + result.sent, 25);
-    assert.equal(count(), result.sent);
-    assert.equal(result.latency.count, 25, 'timeouts are latencies too');
-    assert.ok(result.latency.minUs / 1000 >= 195, `shortest ${result.latency.minUs / 1000} ms`);
-    assert.ok(tookMs < 2500, `the run ended ${tookMs} ms after it started`);
-  });
 
-  test('closed model: exactly --requests, and resets are counted by kind', async () => {
-    const ok = await start((_req, res) => res.end('ok'));
-    const closed = await runLoad({
-      origin: ok.url,
-      workload: get,
-      connections: 3,
-      pipelining: 1,
-      requests: 500,
-      timeoutMs: 5000,
+    test('timeouts: in-flight requests are aborted, waiting ones given up unsent; all count in the latency', async () => {
+      const { url, count } = await start(() => {});
+      const started = Date.now();
+      const result = await runLoad({
+        origin: url,
+        httpClient,
+        workload: get,
+        connections: 2,
+        pipelining: 1,
+        ratePerSecond: 50,
+        durationMs: 500,
+        timeoutMs: 200,
+      });
+      const tookMs = Date.now() - started;
+      assert.equal(result.errors.timeout, 25);
+      assert.equal(result.completed, 0);
+      assert.equal((result.schedule?.expiredUnsent ?? 0) + result.sent, 25);
+      assert.equal(count(), result.sent);
+      assert.equal(result.latency.count, 25, 'timeouts are latencies too');
+      assert.ok(result.latency.minUs / 1000 >= 195, `shortest ${result.latency.minUs / 1000} ms`);
+      assert.ok(tookMs < 2500, `the run ended ${tookMs} ms after it started`);
     });
-    assert.equal(closed.sent, 500);
-    assert.equal(closed.completed, 500);
-    assert.equal(ok.count(), 500);
-    assert.equal(closed.statuses.get(200), 500);
 
-    const broken = await start((req) => req.socket.destroy());
-    const resets = await runLoad({
-      origin: broken.url,
-      workload: get,
-      connections: 2,
-      pipelining: 1,
-      requests: 10,
-      timeoutMs: 5000,
+    test('closed model: exactly --requests, and resets are counted by kind', async () => {
+      const ok = await start((_req, res) => res.end('ok'));
+      const closed = await runLoad({
+        origin: ok.url,
+        httpClient,
+        workload: get,
+        connections: 3,
+        pipelining: 1,
+        requests: 500,
+        timeoutMs: 5000,
+      });
+      assert.equal(closed.sent, 500);
+      assert.equal(closed.completed, 500);
+      assert.equal(ok.count(), 500);
+      assert.equal(closed.statuses.get(200), 500);
+
+      const broken = await start((req) => req.socket.destroy());
+      const resets = await runLoad({
+        origin: broken.url,
+        httpClient,
+        workload: get,
+        connections: 2,
+        pipelining: 1,
+        requests: 10,
+        timeoutMs: 5000,
+      });
+      assert.equal(resets.errors.reset, 10);
+      assert.equal(resets.completed, 0);
     });
-    assert.equal(resets.errors.reset, 10);
-    assert.equal(resets.completed, 0);
-  });
 
-  test('an abort signal stops sending; what is in flight finishes', async () => {
-    const { url } = await start((_req, res) => setTimeout(() => res.end('ok'), 5));
-    const stop = new AbortController();
-    setTimeout(() => stop.abort(), 200);
-    const started = Date.now();
-    const result = await runLoad(
-      { origin: url, workload: get, connections: 4, pipelining: 1, durationMs: 10000, timeoutMs: 5000 },
-      stop.signal,
-    );
-    assert.ok(Date.now() - started < 2000);
-    assert.equal(result.completed, result.sent);
-    assert.ok(result.sent > 10);
+    test('an abort signal stops sending; what is in flight finishes', async () => {
+      const { url } = await start((_req, res) => setTimeout(() => res.end('ok'), 5));
+      const stop = new AbortController();
+      setTimeout(() => stop.abort(), 200);
+      const started = Date.now();
+      const result = await runLoad(
+        { origin: url, httpClient, workload: get, connections: 4, pipelining: 1, durationMs: 10000, timeoutMs: 5000 },
+        stop.signal,
+      );
+      assert.ok(Date.now() - started < 2000);
+      assert.equal(result.completed, result.sent);
+      assert.ok(result.sent > 10);
+    });
   });
-});

@@ -1,7 +1,7 @@
 /**
  * `service load` against the load generators users reach for, on the same server, with the same
  * connections and duration, taking turns: autocannon (npm) and wrk (Debian's package, if
- * installed). Server and generator share this machine's cores, as they would on a developer's
+ * installed). `service load --http-client undici` runs too, to show what the builtin client saves. Server and generator share this machine's cores, as they would on a developer's
  * laptop, so a generator's own CPU cost shows in the throughput it reaches.
  *
  *   --server hello    a minimal node:http server (the default): the generators' own cost dominates
@@ -67,22 +67,27 @@ function hasWrk(): boolean {
   }
 }
 
-type Generator = 'service load' | 'autocannon' | 'wrk';
+type Generator = 'service load' | 'service load, undici' | 'autocannon' | 'wrk';
+
+async function serviceLoad(url: string, client: 'builtin' | 'undici'): Promise<number> {
+  const out = await run(process.execPath, [
+    SERVICE,
+    'load',
+    url,
+    '-c',
+    String(connections),
+    '-d',
+    `${durationS}s`,
+    '--http-client',
+    client,
+    '--json',
+  ]);
+  return (JSON.parse(out) as { throughputRps: number }).throughputRps;
+}
 
 const generators: Record<Generator, (url: string) => Promise<number>> = {
-  'service load': async (url) => {
-    const out = await run(process.execPath, [
-      SERVICE,
-      'load',
-      url,
-      '-c',
-      String(connections),
-      '-d',
-      `${durationS}s`,
-      '--json',
-    ]);
-    return (JSON.parse(out) as { throughputRps: number }).throughputRps;
-  },
+  'service load': (url) => serviceLoad(url, 'builtin'),
+  'service load, undici': (url) => serviceLoad(url, 'undici'),
   autocannon: async (url) => {
     const out = await run(process.execPath, [
       AUTOCANNON,
@@ -104,7 +109,8 @@ const generators: Record<Generator, (url: string) => Promise<number>> = {
   },
 };
 
-const names: Generator[] = hasWrk() ? ['service load', 'autocannon', 'wrk'] : ['service load', 'autocannon'];
+const names: Generator[] = ['service load', 'service load, undici', 'autocannon'];
+if (hasWrk()) names.push('wrk');
 if (!names.includes('wrk'))
   process.stderr.write('wrk is not installed (apt-get install wrk); comparing with autocannon only\n');
 
@@ -127,7 +133,7 @@ try {
       const cpuUs = (lastCpuSeconds * 1e6) / (rps * durationS);
       cpuPerRequestUs.get(name)?.push(cpuUs);
       process.stderr.write(
-        `round ${round + 1}/${rounds} ${name.padEnd(12)} ${fixed(rps, 0)} req/s, ${fixed(cpuUs, 1)} µs CPU/req\n`,
+        `round ${round + 1}/${rounds} ${name.padEnd(20)} ${fixed(rps, 0)} req/s, ${fixed(cpuUs, 1)} µs CPU/req\n`,
       );
     }
   }

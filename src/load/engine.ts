@@ -1,6 +1,6 @@
 /**
- * The load engine: undici's low-level `dispatch` with long-lived handler objects (no promise, no
- * response object per request), in one of two models.
+ * The load engine: the builtin HTTP/1.1 client or undici's low-level `dispatch`, either way with
+ * long-lived handler objects (no promise, no response object per request), in one of two models.
  *
  * Closed: connections × pipelining requests in flight; each completion sends the next. It measures
  * what the server does under that concurrency, and like every closed loop it slows down with the
@@ -17,7 +17,6 @@
  * bound of what a user would have waited), so an overloaded server cannot hide behind its timeouts.
  */
 import { performance } from 'node:perf_hooks';
-import { Client, type Dispatcher } from 'undici';
 import { classifyNetworkError } from '../network-errors.js';
 import { Histogram } from './histogram.js';
 import type { HttpClientKind } from './http-client.js';
@@ -110,33 +109,11 @@ interface LoadConnection {
   destroy(): Promise<void>;
 }
 
-class UndiciConnection implements LoadConnection {
-  readonly #client: Client;
-
-  constructor(origin: string, options: Client.Options) {
-    this.#client = new Client(origin, options);
-  }
-
-  dispatch(request: LoadRequest, handler: ResponseHandler): void {
-    this.#client.dispatch(request as Dispatcher.DispatchOptions, handler as Dispatcher.DispatchHandler);
-  }
-
-  destroy(): Promise<void> {
-    return this.#client.destroy();
-  }
-}
-
-function openConnections(options: EngineOptions): LoadConnection[] {
+async function openConnections(options: EngineOptions): Promise<LoadConnection[]> {
   const { origin, connections, pipelining, timeoutMs } = options;
   if (options.httpClient === 'undici') {
-    const clientOptions: Client.Options = {
-      pipelining,
-      // Our sweep enforces the timeout; undici's per-request timers would cost on every request.
-      headersTimeout: 0,
-      bodyTimeout: 0,
-      connect: { timeout: timeoutMs },
-    };
-    return Array.from({ length: connections }, () => new UndiciConnection(origin, clientOptions));
+    const { UndiciConnection } = await import('./undici-connection.js');
+    return Array.from({ length: connections }, () => new UndiciConnection(origin, pipelining, timeoutMs));
   }
   const url = new URL(origin);
   if (url.protocol !== 'http:') throw new Error(`the builtin client speaks plain http, not ${url.protocol}`);
@@ -174,7 +151,7 @@ class Attempt implements ResponseHandler {
 
   onConnect(abort: (err?: Error) => void): void {
     this.abort = abort;
-    // undici writes a pipelined request again when its connection broke before the answer.
+    // Both clients write a pipelined request again when its connection broke before the answer.
     if (++this.connects === 1) this.sentAt = performance.now();
     else this.engine.resent++;
   }
@@ -209,7 +186,7 @@ class Engine {
    * Every request slot is tied to one connection, `pipelining` slots each, as wrk and autocannon do.
    * The open model takes any free slot, which is a connection with room; no pool scans on each send.
    */
-  #connections: LoadConnection[];
+  #connections: LoadConnection[] = [];
   #attempts: Attempt[] = [];
   #free: Attempt[] = [];
   #inFlight = 0;
@@ -235,7 +212,6 @@ class Engine {
 
   constructor(options: EngineOptions) {
     this.options = options;
-    this.#connections = openConnections(options);
   }
 
   get open(): boolean {
@@ -244,6 +220,7 @@ class Engine {
 
   async run(): Promise<LoadResult> {
     const { durationMs, requests, ratePerSecond, connections, pipelining } = this.options;
+    this.#connections = await openConnections(this.options);
     this.#startedAt = performance.now();
     this.#lastDoneAt = this.#startedAt;
     const finished = new Promise<void>((resolve) => {

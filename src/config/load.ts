@@ -104,6 +104,7 @@ const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/;
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 const METHOD = /^[A-Z]+$/;
 const HEADER = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+):\s*(.*)$/;
+const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
 function invalid(name: LoadOptionName, value: string, expected: string) {
   return invalidOption(LOAD_OPTIONS[name], value, expected);
@@ -179,7 +180,12 @@ function parseHeaders(lines: readonly string[]): Record<string, string> {
     if (match === null) {
       throw invalidFlag('header', line, 'expected "Name: value"');
     }
-    headers[(match[1] ?? '').toLowerCase()] = match[2] ?? '';
+    const headerValue = match[2] ?? '';
+    // Sent as latin-1 octets: a character above U+00FF (or a control character) cannot be.
+    if (!FIELD_VALUE.test(headerValue)) {
+      throw invalidFlag('header', line, 'expected a value of printable latin-1 characters');
+    }
+    headers[(match[1] ?? '').toLowerCase()] = headerValue;
   }
   return headers;
 }

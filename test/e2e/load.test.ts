@@ -198,6 +198,11 @@ describe('service load', () => {
       'Error: invalid value "builtin" for --http-client (LOAD_HTTP_CLIENT): the builtin client speaks plain http://; use undici (or auto) for https://',
     ],
     [
+      'a header value that cannot be sent as latin-1',
+      ['-H', 'x-name: \u0141ukasz'],
+      'Error: invalid value "x-name: \u0141ukasz" for --header: expected a value of printable latin-1 characters',
+    ],
+    [
       'a bad threshold',
       ['--fail-on', 'p99>fast'],
       'Error: invalid value "p99>fast" for --fail-on (LOAD_FAIL_ON): cannot read "p99>fast"; expected <metric><op><value> with metric one of p50 p90 p99 p99.9 max mean errors non2xx rps, op one of > >= < <=, e.g. p99>200ms',

@@ -6,7 +6,12 @@ import type { LoadRequest } from '../workload.js';
 
 /** Methods whose requests carry a body by convention; without one they say `content-length: 0`. */
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
-const FORBIDDEN = /[\r\n\0]/;
+// What may go on the wire as is (RFC 9110 §5.1, §5.5; RFC 9112 §3.2), checked once per distinct
+// request. Values are written as latin-1, so anything above U+00FF is refused rather than truncated
+// to its low byte (which could forge a CR or LF).
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const TARGET = /^[\x21-\x7e\x80-\xff]+$/;
+const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
 export class RequestEncoder {
   readonly #host: string;
@@ -28,11 +33,13 @@ export class RequestEncoder {
 
   #build(request: LoadRequest): Buffer {
     const { method, path, headers, body } = request;
-    if (FORBIDDEN.test(method) || FORBIDDEN.test(path)) throw new Error('request line contains CR, LF or NUL');
+    if (!TOKEN.test(method)) throw new Error(`not an HTTP method: ${JSON.stringify(method)}`);
+    if (!TARGET.test(path)) throw new Error(`not a request target: ${JSON.stringify(path)}`);
     let head = `${method} ${path} HTTP/1.1\r\n`;
     let hasHost = false;
     for (const [name, value] of Object.entries(headers ?? {})) {
-      if (FORBIDDEN.test(name) || FORBIDDEN.test(value)) throw new Error(`header ${name} contains CR, LF or NUL`);
+      if (!TOKEN.test(name)) throw new Error(`not a header name: ${JSON.stringify(name)}`);
+      if (!FIELD_VALUE.test(value)) throw new Error(`header ${name} has a value that cannot be sent as is`);
       const lower = name.toLowerCase();
       // Framing is ours to write, from the body actually sent.
       if (lower === 'content-length' || lower === 'transfer-encoding') continue;

@@ -4,7 +4,9 @@
  * and Connection. Bodies are skipped, never copied. Bytes may arrive split anywhere.
  *
  * Framing follows RFC 9112 §6.3: no body for HEAD, 1xx, 204 and 304; chunked when the last
- * transfer coding is chunked; else Content-Length; else the body runs to the end of the connection.
+ * transfer coding is chunked; to the close when another coding is last; else Content-Length; else
+ * to the close. Framing that a smuggling-minded server could make ambiguous (Transfer-Encoding with
+ * Content-Length, or on HTTP/1.0) closes the connection after the response.
  */
 
 export class ResponseParseError extends Error {
@@ -13,13 +15,13 @@ export class ResponseParseError extends Error {
 
 /** What the parser reports; the connection owns the queue of requests the responses belong to. */
 export interface ResponseEvents {
-  /** The head of a final (non-1xx) response was read. */
+  /** The head of a final (non-1xx) response was read. May throw ResponseParseError. */
   onResponseHead(status: number): void;
   /** The response is complete; `keepAlive` says whether the connection can carry another. */
   onResponseComplete(status: number, keepAlive: boolean): void;
 }
 
-/** Headers larger than this are refused, as undici and Node's server do (they default to 16 KiB). */
+/** Response heads larger than this are refused (undici and Node's server stop at 16 KiB by default). */
 export const MAX_HEAD_BYTES = 64 * 1024;
 const MAX_CHUNK_LINE_BYTES = 4096;
 
@@ -36,35 +38,32 @@ const CHUNK_DATA_END = 4;
 const TRAILERS = 5;
 const UNTIL_CLOSE = 6;
 
+type Framing = 'none' | 'length' | 'chunked' | 'close';
+
 interface Head {
-  status: number;
-  keepAlive: boolean;
-  /** -1 when absent. */
-  contentLength: number;
-  chunked: boolean;
+  readonly status: number;
+  readonly keepAlive: boolean;
+  readonly framing: Framing;
+  readonly contentLength: number;
 }
 
+const STATUS_LINE = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: |$)/;
+
 function parseHead(text: string): Head {
-  // Status line: HTTP/1.x SP 3DIGIT [SP reason-phrase]
-  const lineEnd = text.indexOf('\r\n');
-  const statusLineLength = lineEnd === -1 ? text.length : lineEnd;
-  const minor = text.charCodeAt(7) - 48;
-  const status = Number(text.slice(9, 12));
-  if (
-    !text.startsWith('HTTP/1.') ||
-    (minor !== 0 && minor !== 1) ||
-    text.charCodeAt(8) !== 32 ||
-    !/^[1-9]\d\d$/.test(text.slice(9, 12)) ||
-    (statusLineLength > 12 && text.charCodeAt(12) !== 32) ||
-    statusLineLength < 12
-  ) {
-    throw new ResponseParseError(
-      `malformed status line: ${JSON.stringify(text.slice(0, Math.min(statusLineLength, 40)))}`,
-    );
+  const firstLineEnd = text.indexOf('\r\n');
+  const statusLine = firstLineEnd === -1 ? text : text.slice(0, firstLineEnd);
+  const match = STATUS_LINE.exec(statusLine);
+  if (match === null) {
+    throw new ResponseParseError(`malformed status line: ${JSON.stringify(statusLine.slice(0, 40))}`);
   }
-  const head: Head = { status, keepAlive: minor === 1, contentLength: -1, chunked: false };
-  let lineStart = text.indexOf('\r\n') + 2;
-  while (lineStart > 1 && lineStart < text.length) {
+  const minor = Number(match[1]);
+  const status = Number(match[2]);
+  let contentLength = -1;
+  let transferEncoding: string | undefined;
+  let close = false;
+  let keepAliveAsked = false;
+  let lineStart = firstLineEnd === -1 ? text.length : firstLineEnd + 2;
+  while (lineStart < text.length) {
     let lineEnd = text.indexOf('\r\n', lineStart);
     if (lineEnd === -1) lineEnd = text.length;
     const colon = text.indexOf(':', lineStart);
@@ -75,42 +74,55 @@ function parseHead(text: string): Head {
     const first = text.charCodeAt(lineStart) | 0x20;
     if (first === 99 /* c */ || first === 116 /* t */) {
       const name = text.slice(lineStart, colon).toLowerCase();
-      if (name === 'content-length' || name === 'transfer-encoding' || name === 'connection') {
-        applyHeader(head, name, text.slice(colon + 1, lineEnd).trim());
+      const value = text
+        .slice(colon + 1, lineEnd)
+        .trim()
+        .toLowerCase();
+      if (name === 'content-length') {
+        contentLength = mergeContentLength(contentLength, value);
+      } else if (name === 'transfer-encoding') {
+        transferEncoding = transferEncoding === undefined ? value : `${transferEncoding},${value}`;
+      } else if (name === 'connection') {
+        for (const option of value.split(',')) {
+          const o = option.trim();
+          if (o === 'close') close = true;
+          else if (o === 'keep-alive') keepAliveAsked = true;
+        }
       }
     }
     lineStart = lineEnd + 2;
   }
-  return head;
+  let keepAlive = !close && (minor === 1 || keepAliveAsked);
+  let framing: Framing = contentLength === -1 ? 'close' : 'length';
+  if (transferEncoding !== undefined) {
+    const codings = transferEncoding.split(',');
+    framing = codings[codings.length - 1]?.trim() === 'chunked' ? 'chunked' : 'close';
+    if (framing === 'close' || contentLength !== -1 || minor === 0) keepAlive = false;
+  }
+  // (A body that runs to the close ends the connection too; that is decided once the status says
+  // there is a body, since a 204 or 304 without a length is still keep-alive.)
+  return { status, keepAlive, framing, contentLength };
 }
 
-function applyHeader(head: Head, name: string, value: string): void {
-  if (name === 'content-length') {
-    if (!/^\d{1,15}$/.test(value)) throw new ResponseParseError(`bad Content-Length: ${JSON.stringify(value)}`);
-    const length = Number(value);
-    if (head.contentLength !== -1 && head.contentLength !== length) {
-      throw new ResponseParseError('conflicting Content-Length headers');
-    }
-    head.contentLength = length;
-  } else if (name === 'transfer-encoding') {
-    const codings = value.toLowerCase().split(',');
-    head.chunked = codings[codings.length - 1]?.trim() === 'chunked';
-    // A transfer coding that is not chunked last means the body runs to the close (RFC 9112 §6.3).
-    if (!head.chunked) head.keepAlive = false;
-  } else {
-    for (const option of value.toLowerCase().split(',')) {
-      const o = option.trim();
-      if (o === 'close') head.keepAlive = false;
-      else if (o === 'keep-alive') head.keepAlive = true;
-    }
+/** Content-Length: digits, possibly repeated as a list or over several headers, all the same. */
+function mergeContentLength(previous: number, value: string): number {
+  let length = previous;
+  for (const item of value.split(',')) {
+    const digits = item.trim();
+    if (!/^\d{1,15}$/.test(digits)) throw new ResponseParseError(`bad Content-Length: ${JSON.stringify(value)}`);
+    const n = Number(digits);
+    if (length !== -1 && length !== n) throw new ResponseParseError('conflicting Content-Length values');
+    length = n;
   }
+  return length;
 }
 
 export class ResponseParser {
   readonly #events: ResponseEvents;
   #state = HEAD;
-  /** Bytes of a head (or chunk-size/trailer line) that arrived without its end yet. */
-  #partial: Buffer | undefined;
+  /** Bytes of a head, chunk-size or trailer line that arrived without its end yet. */
+  #pending: Buffer[] = [];
+  #pendingBytes = 0;
   #status = 0;
   #keepAlive = true;
   #remaining = 0;
@@ -125,7 +137,7 @@ export class ResponseParser {
 
   /** Call when the connection ends: a body that runs to the close is complete now. */
   finish(): boolean {
-    if (this.#state === UNTIL_CLOSE) {
+    if (this.#state === UNTIL_CLOSE && !this.#halted) {
       this.#complete(false);
       return true;
     }
@@ -140,9 +152,16 @@ export class ResponseParser {
   /** Parses `data`; throws ResponseParseError on bytes that are not an HTTP/1.x response. */
   execute(data: Buffer): void {
     let buf = data;
-    if (this.#partial !== undefined) {
-      buf = Buffer.concat([this.#partial, data]);
-      this.#partial = undefined;
+    if (this.#pending.length > 0) {
+      // A head trickling in is kept as pieces until its end arrives, not copied on every read.
+      if (this.#state === HEAD && !this.#headEndsIn(data)) {
+        this.#keepPending(data, MAX_HEAD_BYTES);
+        return;
+      }
+      this.#pending.push(data);
+      buf = Buffer.concat(this.#pending);
+      this.#pending = [];
+      this.#pendingBytes = 0;
     }
     let at = 0;
     const end = buf.length;
@@ -156,8 +175,7 @@ export class ResponseParser {
           }
           const headEnd = buf.indexOf(HEAD_END, at);
           if (headEnd === -1) {
-            if (end - at > MAX_HEAD_BYTES) throw new ResponseParseError(`response head over ${MAX_HEAD_BYTES} bytes`);
-            this.#partial = buf.subarray(at);
+            this.#keepPending(buf.subarray(at), MAX_HEAD_BYTES);
             return;
           }
           if (headEnd - at > MAX_HEAD_BYTES) throw new ResponseParseError(`response head over ${MAX_HEAD_BYTES} bytes`);
@@ -213,6 +231,28 @@ export class ResponseParser {
     }
   }
 
+  /** Whether the end of a head is in `data`, or straddles the seam with the pending bytes. */
+  #headEndsIn(data: Buffer): boolean {
+    if (data.indexOf(HEAD_END) !== -1) return true;
+    const seam: number[] = [];
+    for (let i = this.#pending.length - 1; i >= 0 && seam.length < 3; i--) {
+      const piece = this.#pending[i] as Buffer;
+      for (let j = piece.length - 1; j >= 0 && seam.length < 3; j--) seam.unshift(piece[j] as number);
+    }
+    for (let j = 0; j < Math.min(3, data.length); j++) seam.push(data[j] as number);
+    return Buffer.from(seam).indexOf(HEAD_END) !== -1;
+  }
+
+  #keepPending(piece: Buffer, limit: number): void {
+    this.#pending.push(piece);
+    this.#pendingBytes += piece.length;
+    if (this.#pendingBytes > limit) {
+      throw new ResponseParseError(
+        limit === MAX_HEAD_BYTES ? `response head over ${MAX_HEAD_BYTES} bytes` : 'chunk or trailer line too long',
+      );
+    }
+  }
+
   /** Index of the CRLF ending the line at `at`, or -1 after keeping the partial line for later. */
   #lineEnd(buf: Buffer, at: number): number {
     const lineEnd = buf.indexOf('\r\n', at, 'latin1');
@@ -220,8 +260,7 @@ export class ResponseParser {
       if (lineEnd - at > MAX_CHUNK_LINE_BYTES) throw new ResponseParseError('chunk or trailer line too long');
       return lineEnd;
     }
-    if (buf.length - at > MAX_CHUNK_LINE_BYTES) throw new ResponseParseError('chunk or trailer line too long');
-    this.#partial = buf.subarray(at);
+    this.#keepPending(buf.subarray(at), MAX_CHUNK_LINE_BYTES);
     return -1;
   }
 
@@ -235,11 +274,13 @@ export class ResponseParser {
     this.#status = status;
     this.#keepAlive = head.keepAlive;
     this.#events.onResponseHead(status);
+    // The handler may have given up on the request (and the connection) just now.
+    if (this.#halted) return;
     if (this.expectNoBody || status === 204 || status === 304) {
       this.#complete(head.keepAlive);
-    } else if (head.chunked) {
+    } else if (head.framing === 'chunked') {
       this.#state = CHUNK_SIZE;
-    } else if (head.contentLength >= 0) {
+    } else if (head.framing === 'length') {
       this.#remaining = head.contentLength;
       if (head.contentLength === 0) this.#complete(head.keepAlive);
       else this.#state = FIXED_BODY;

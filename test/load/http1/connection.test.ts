@@ -185,6 +185,82 @@ describe('builtin HTTP/1.1 connection', () => {
     assert.equal((await g.done).error, 'LOAD_BAD_RESPONSE');
   });
 
+  test('a response nobody asked for is refused, never credited to the next request', async () => {
+    const { port, accepted } = await serve((_raw, socket, index) => {
+      // Two responses to the first request: the second must not answer a request sent after it.
+      if (index === 0) socket.write(`${OK}HTTP/1.1 503 Extra\r\nContent-Length: 0\r\n\r\n`);
+      else socket.write('HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n');
+    });
+    const c = open(port);
+    const first = track();
+    const second = track();
+    // As the engine does: the next request is dispatched from inside the completion callback.
+    c.dispatch(GET, {
+      ...first.handler,
+      onComplete: () => {
+        first.handler.onComplete();
+        c.dispatch(GET, second.handler);
+      },
+    });
+    assert.equal((await first.done).status, 200);
+    assert.deepEqual(await second.done, { connects: 1, status: 201 });
+    assert.equal(accepted(), 2, 'the connection that sent the extra response was dropped');
+  });
+
+  test("after the server's FIN the next request goes on a new connection; POST is not re-sent after a break", async () => {
+    const fin = await serve((_raw, socket) => socket.end(OK));
+    const c = open(fin.port);
+    for (let i = 0; i < 3; i++) {
+      const t = track();
+      c.dispatch(GET, t.handler);
+      assert.deepEqual(await t.done, { connects: 1, status: 200 });
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.equal(fin.accepted(), 3);
+
+    // The connection breaks with a GET, a POST and a PUT behind the head: GET and PUT go again.
+    const broken = await serve((_raw, socket, _index, connection) => {
+      if (connection === 0) socket.destroy();
+      else socket.write(OK);
+    });
+    const p = open(broken.port, 4);
+    const post: LoadRequest = { method: 'POST', path: '/echo', headers: undefined, body: Buffer.from('{}') };
+    const put: LoadRequest = { method: 'PUT', path: '/items/a', headers: undefined, body: Buffer.from('v') };
+    const ts = [track(), track(), track(), track()];
+    [GET, GET, post, put].forEach(
+      (request, i) => void p.dispatch(request, (ts[i] as ReturnType<typeof track>).handler),
+    );
+    const [head, get, posted, putted] = await Promise.all(ts.map((t) => t.done));
+    assert.ok(head?.error !== undefined);
+    assert.deepEqual(get, { connects: 2, status: 200 });
+    assert.ok(posted?.error !== undefined && posted.connects === 1, JSON.stringify(posted));
+    assert.deepEqual(putted, { connects: 2, status: 200 });
+  });
+
+  test('a handler that gives up from onHeaders takes the connection with it; the next request gets a fresh one', async () => {
+    const { port, accepted } = await serve((_raw, socket) =>
+      socket.write('HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n'),
+    );
+    const c = open(port);
+    const t = track();
+    let abort: ((err?: Error) => void) | undefined;
+    c.dispatch(GET, {
+      ...t.handler,
+      onConnect: (a) => {
+        abort = a;
+      },
+      onHeaders: () => {
+        abort?.(Object.assign(new Error('gave up'), { code: 'GAVE_UP' }));
+        return true;
+      },
+    });
+    assert.equal((await t.done).error, 'GAVE_UP');
+    const next = track();
+    c.dispatch(GET, next.handler);
+    assert.equal((await next.done).status, 204);
+    assert.equal(accepted(), 2);
+  });
+
   test('abort (the engine timing a request out) fails it and starts a new connection', async () => {
     const { port, accepted } = await serve((_raw, socket, index) => {
       if (index > 0) socket.write(OK);

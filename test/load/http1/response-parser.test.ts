@@ -44,9 +44,9 @@ describe('response parser', () => {
     }
   });
 
-  test('chunked bodies with extensions and trailers; chunked wins over Content-Length', () => {
+  test('chunked bodies with extensions and trailers', () => {
     const bytes = Buffer.concat([
-      crlf('HTTP/1.1 200 OK', 'Transfer-Encoding: gzip, chunked', 'Content-Length: 3', ''),
+      crlf('HTTP/1.1 200 OK', 'Transfer-Encoding: gzip', 'Transfer-Encoding: chunked', ''),
       crlf('', '5;name=value', 'hello', 'A', '0123456789', '0', 'Trailer-One: x', '', ''),
       crlf('HTTP/1.1 201 Created', 'Content-Length: 2', '', 'ok'),
     ]);
@@ -58,6 +58,47 @@ describe('response parser', () => {
         ['complete', 201, true],
       ]);
     }
+  });
+
+  test('ambiguous framing is read the RFC 9112 way, and the connection is not reused after it', () => {
+    // Chunked wins over Content-Length, then the connection closes.
+    const both = crlf('HTTP/1.1 200 OK', 'Content-Length: 3', 'Transfer-Encoding: chunked', '', '2', 'ok', '0', '', '');
+    assert.deepEqual(parse([both]), [
+      ['head', 200],
+      ['complete', 200, false],
+    ]);
+    // A last coding other than chunked: the body runs to the close, whatever else is said.
+    const gzip = crlf(
+      'HTTP/1.1 200 OK',
+      'Transfer-Encoding: gzip',
+      'Content-Length: 2',
+      'Connection: keep-alive',
+      '',
+      'ok',
+    );
+    assert.deepEqual(parse([gzip]), [['head', 200]]);
+    assert.deepEqual(parse([gzip], { close: true }), [
+      ['head', 200],
+      ['complete', 200, false],
+    ]);
+    // Transfer-Encoding on HTTP/1.0 is faulty framing: read it, then close.
+    assert.deepEqual(
+      parse([crlf('HTTP/1.0 200 OK', 'Connection: keep-alive', 'Transfer-Encoding: chunked', '', '0', '', '')]),
+      [
+        ['head', 200],
+        ['complete', 200, false],
+      ],
+    );
+    // The same length repeated is one length.
+    assert.deepEqual(parse([crlf('HTTP/1.1 200 OK', 'Content-Length: 2, 2', 'Content-Length: 2', '', 'ok')]), [
+      ['head', 200],
+      ['complete', 200, true],
+    ]);
+    // A 204 without a length is still keep-alive.
+    assert.deepEqual(parse([crlf('HTTP/1.1 204 No Content', '', '')]), [
+      ['head', 204],
+      ['complete', 204, true],
+    ]);
   });
 
   test('no body after HEAD, 204 and 304, whatever Content-Length says; 1xx responses are skipped', () => {
@@ -131,6 +172,11 @@ describe('response parser', () => {
     }
     const huge = Buffer.from(`HTTP/1.1 200 OK\r\nX: ${'a'.repeat(MAX_HEAD_BYTES)}`, 'latin1');
     assert.throws(() => parse([huge.subarray(0, 1000), huge.subarray(1000)]), ResponseParseError);
+    // Trickled a byte at a time, the head is still bounded (and its end found across the seams).
+    assert.throws(
+      () => parse(Array.from(huge.subarray(0, MAX_HEAD_BYTES + 10), (b) => Buffer.from([b]))),
+      ResponseParseError,
+    );
   });
 
   test('property: any sequence of responses, cut anywhere, is framed exactly', () => {

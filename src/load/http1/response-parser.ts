@@ -47,17 +47,30 @@ interface Head {
   readonly contentLength: number;
 }
 
-const STATUS_LINE = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: |$)/;
+const DIGITS = /^\d{1,15}$/;
+
+/** Status line: HTTP/1.x SP 3DIGIT [SP reason-phrase]; checked by character, it is parsed per response. */
+function parseStatusLine(text: string, length: number): { minor: number; status: number } {
+  const minor = text.charCodeAt(7) - 48;
+  const d0 = text.charCodeAt(9) - 48;
+  const d1 = text.charCodeAt(10) - 48;
+  const d2 = text.charCodeAt(11) - 48;
+  if (
+    length < 12 ||
+    !text.startsWith('HTTP/1.') ||
+    (minor !== 0 && minor !== 1) ||
+    text.charCodeAt(8) !== 32 ||
+    !(d0 >= 1 && d0 <= 9 && d1 >= 0 && d1 <= 9 && d2 >= 0 && d2 <= 9) ||
+    (length > 12 && text.charCodeAt(12) !== 32)
+  ) {
+    throw new ResponseParseError(`malformed status line: ${JSON.stringify(text.slice(0, Math.min(length, 40)))}`);
+  }
+  return { minor, status: d0 * 100 + d1 * 10 + d2 };
+}
 
 function parseHead(text: string): Head {
   const firstLineEnd = text.indexOf('\r\n');
-  const statusLine = firstLineEnd === -1 ? text : text.slice(0, firstLineEnd);
-  const match = STATUS_LINE.exec(statusLine);
-  if (match === null) {
-    throw new ResponseParseError(`malformed status line: ${JSON.stringify(statusLine.slice(0, 40))}`);
-  }
-  const minor = Number(match[1]);
-  const status = Number(match[2]);
+  const { minor, status } = parseStatusLine(text, firstLineEnd === -1 ? text.length : firstLineEnd);
   let contentLength = -1;
   let transferEncoding: string | undefined;
   let close = false;
@@ -70,20 +83,23 @@ function parseHead(text: string): Head {
     if (colon === -1 || colon > lineEnd || colon === lineStart) {
       throw new ResponseParseError(`malformed header line: ${JSON.stringify(text.slice(lineStart, lineEnd))}`);
     }
-    // Only three headers matter; look at the first letter before lowercasing anything.
-    const first = text.charCodeAt(lineStart) | 0x20;
-    if (first === 99 /* c */ || first === 116 /* t */) {
+    // Only three headers matter; their name lengths (10, 14, 17) rule out most others unread.
+    const nameLength = colon - lineStart;
+    if (nameLength === 14 || nameLength === 17 || nameLength === 10) {
       const name = text.slice(lineStart, colon).toLowerCase();
-      const value = text
-        .slice(colon + 1, lineEnd)
-        .trim()
-        .toLowerCase();
       if (name === 'content-length') {
-        contentLength = mergeContentLength(contentLength, value);
+        contentLength = mergeContentLength(contentLength, text.slice(colon + 1, lineEnd).trim());
       } else if (name === 'transfer-encoding') {
+        const value = text
+          .slice(colon + 1, lineEnd)
+          .trim()
+          .toLowerCase();
         transferEncoding = transferEncoding === undefined ? value : `${transferEncoding},${value}`;
       } else if (name === 'connection') {
-        for (const option of value.split(',')) {
+        for (const option of text
+          .slice(colon + 1, lineEnd)
+          .toLowerCase()
+          .split(',')) {
           const o = option.trim();
           if (o === 'close') close = true;
           else if (o === 'keep-alive') keepAliveAsked = true;
@@ -106,10 +122,11 @@ function parseHead(text: string): Head {
 
 /** Content-Length: digits, possibly repeated as a list or over several headers, all the same. */
 function mergeContentLength(previous: number, value: string): number {
+  if (previous === -1 && DIGITS.test(value)) return Number(value);
   let length = previous;
   for (const item of value.split(',')) {
     const digits = item.trim();
-    if (!/^\d{1,15}$/.test(digits)) throw new ResponseParseError(`bad Content-Length: ${JSON.stringify(value)}`);
+    if (!DIGITS.test(digits)) throw new ResponseParseError(`bad Content-Length: ${JSON.stringify(value)}`);
     const n = Number(digits);
     if (length !== -1 && length !== n) throw new ResponseParseError('conflicting Content-Length values');
     length = n;

@@ -68,6 +68,35 @@ function parseStatusLine(text: string, length: number): { minor: number; status:
   return { minor, status: d0 * 100 + d1 * 10 + d2 };
 }
 
+/** Whether text[start, start + word.length) is `word` (given in lower case), in any case. */
+function nameIs(text: string, start: number, word: string): boolean {
+  for (let k = 0; k < word.length; k++) {
+    const c = text.charCodeAt(start + k);
+    const w = word.charCodeAt(k);
+    // Case folds letters only: 0x20 would also turn a CR into a '-'.
+    if (c !== w && !(w >= 97 && w <= 122 && (c | 0x20) === w)) return false;
+  }
+  return true;
+}
+
+/** A plain decimal value between `from` and `to`, optional whitespace around it; -1 if it is anything else. */
+function plainDecimal(text: string, from: number, to: number): number {
+  let at = from;
+  let end = to;
+  while (at < end && (text.charCodeAt(at) === 32 || text.charCodeAt(at) === 9)) at++;
+  while (end > at && (text.charCodeAt(end - 1) === 32 || text.charCodeAt(end - 1) === 9)) end--;
+  if (end === at || end - at > 15) return -1;
+  let n = 0;
+  for (let k = at; k < end; k++) {
+    const d = text.charCodeAt(k) - 48;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n;
+}
+
+// Parsed once per response, so it reads the few headers that matter in place, without slicing the
+// others: names are told apart by length (10, 14, 17) and compared case-insensitively where they are.
 function parseHead(text: string): Head {
   const firstLineEnd = text.indexOf('\r\n');
   const { minor, status } = parseStatusLine(text, firstLineEnd === -1 ? text.length : firstLineEnd);
@@ -83,23 +112,28 @@ function parseHead(text: string): Head {
     if (colon === -1 || colon > lineEnd || colon === lineStart) {
       throw new ResponseParseError(`malformed header line: ${JSON.stringify(text.slice(lineStart, lineEnd))}`);
     }
-    // Only three headers matter; their name lengths (10, 14, 17) rule out most others unread.
     const nameLength = colon - lineStart;
-    if (nameLength === 14 || nameLength === 17 || nameLength === 10) {
-      const name = text.slice(lineStart, colon).toLowerCase();
-      if (name === 'content-length') {
-        contentLength = mergeContentLength(contentLength, text.slice(colon + 1, lineEnd).trim());
-      } else if (name === 'transfer-encoding') {
-        const value = text
-          .slice(colon + 1, lineEnd)
-          .trim()
-          .toLowerCase();
-        transferEncoding = transferEncoding === undefined ? value : `${transferEncoding},${value}`;
-      } else if (name === 'connection') {
-        for (const option of text
-          .slice(colon + 1, lineEnd)
-          .toLowerCase()
-          .split(',')) {
+    if (nameLength === 14 && nameIs(text, lineStart, 'content-length')) {
+      const plain = plainDecimal(text, colon + 1, lineEnd);
+      contentLength =
+        plain !== -1 && contentLength === -1
+          ? plain
+          : mergeContentLength(contentLength, text.slice(colon + 1, lineEnd).trim());
+    } else if (nameLength === 17 && nameIs(text, lineStart, 'transfer-encoding')) {
+      const value = text
+        .slice(colon + 1, lineEnd)
+        .trim()
+        .toLowerCase();
+      transferEncoding = transferEncoding === undefined ? value : `${transferEncoding},${value}`;
+    } else if (nameLength === 10 && nameIs(text, lineStart, 'connection')) {
+      let from = colon + 1;
+      while (text.charCodeAt(from) === 32) from++;
+      const valueLength = lineEnd - from;
+      // The usual single values are read in place; lists and anything else the long way.
+      if (valueLength === 10 && nameIs(text, from, 'keep-alive')) keepAliveAsked = true;
+      else if (valueLength === 5 && nameIs(text, from, 'close')) close = true;
+      else {
+        for (const option of text.slice(from, lineEnd).toLowerCase().split(',')) {
           const o = option.trim();
           if (o === 'close') close = true;
           else if (o === 'keep-alive') keepAliveAsked = true;

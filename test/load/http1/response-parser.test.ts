@@ -89,6 +89,11 @@ describe('response parser', () => {
         ['complete', 200, false],
       ],
     );
+    // Only letters fold case: a CR inside a name does not make it Content-Length.
+    assert.deepEqual(parse([crlf('HTTP/1.1 200 OK', 'Content\rLength: 2', '', 'ok')], { close: true }), [
+      ['head', 200],
+      ['complete', 200, false],
+    ]);
     // The same length repeated is one length.
     assert.deepEqual(parse([crlf('HTTP/1.1 200 OK', 'Content-Length: 2, 2', 'Content-Length: 2', '', 'ok')]), [
       ['head', 200],
@@ -110,7 +115,7 @@ describe('response parser', () => {
       crlf('HTTP/1.1 100 Continue', '', ''),
       crlf('HTTP/1.1 103 Early Hints', 'Link: </a.css>; rel=preload', '', ''),
       crlf('HTTP/1.1 204 No Content', 'Content-Length: 10', '', ''),
-      crlf('HTTP/1.1 304 Not Modified', 'Content-Length: 10', '', ''),
+      crlf('HTTP/1.1 304 Not Modified', 'CONTENT-LENGTH: 10', 'CONNECTION: KEEP-ALIVE', '', ''),
     ]);
     for (const chunks of splits(bytes)) {
       assert.deepEqual(parse(chunks), [

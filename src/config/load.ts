@@ -1,5 +1,6 @@
 /** `service load` options: flags (with LOAD_* environment variables) → one validated, frozen object. */
 import { HTTP_CLIENT_KINDS, type HttpClientKind } from '../load/http-client.js';
+import { FIELD_VALUE } from '../load/http1/request-encoder.js';
 import type { Threshold } from '../load/thresholds.js';
 import { parseThresholds } from '../load/thresholds.js';
 import { type KeyDistribution, MIX_OPS, type MixOp, type MixOptions } from '../load/workload.js';
@@ -104,7 +105,6 @@ const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/;
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 const METHOD = /^[A-Z]+$/;
 const HEADER = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+):\s*(.*)$/;
-const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
 function invalid(name: LoadOptionName, value: string, expected: string) {
   return invalidOption(LOAD_OPTIONS[name], value, expected);

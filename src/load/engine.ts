@@ -25,7 +25,6 @@ import { RequestEncoder } from './http1/request-encoder.js';
 import type { LoadRequest, Workload } from './workload.js';
 
 export type LoadErrorKind = 'connect' | 'timeout' | 'reset' | 'other';
-
 export const LOAD_ERROR_KINDS: readonly LoadErrorKind[] = ['connect', 'timeout', 'reset', 'other'];
 
 export interface EngineOptions {
@@ -83,7 +82,10 @@ export interface LoadResult {
   readonly statuses: ReadonlyMap<number, number>;
   /** Open model: from intended send time. Closed model: from dispatch. Timeouts included. */
   readonly latency: Histogram;
-  /** From the moment the request went onto a connection to its response: what a naive timer sees. */
+  /**
+   * Open model only (empty in the closed one, where it equals `latency`): from the moment the request
+   * went onto a connection to its response, what a naive timer sees.
+   */
   readonly serviceTime: Histogram;
   readonly schedule: ScheduleResult | undefined;
 }
@@ -92,15 +94,21 @@ class LoadTimeoutError extends Error {
   readonly code = 'LOAD_TIMEOUT';
 }
 
-const TIMEOUT_CODES = new Set(['LOAD_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
+/** Codes the network classification does not know: the engine's own, the builtin client's, undici's timers. */
+const LOAD_CODE_KINDS: Readonly<Record<string, LoadErrorKind>> = {
+  LOAD_TIMEOUT: 'timeout',
+  UND_ERR_HEADERS_TIMEOUT: 'timeout',
+  UND_ERR_BODY_TIMEOUT: 'timeout',
+  ETIMEDOUT: 'timeout',
+  LOAD_CONNECT_TIMEOUT: 'connect',
+  LOAD_SOCKET_CLOSED: 'reset',
+};
 
 export function classifyLoadError(err: unknown): LoadErrorKind {
   const kind = classifyNetworkError(err);
   if (kind === 'connect' || kind === 'reset') return kind;
   const code = (err as { code?: string } | undefined)?.code;
-  if (code === 'LOAD_CONNECT_TIMEOUT') return 'connect';
-  if (code === 'LOAD_SOCKET_CLOSED') return 'reset';
-  return code !== undefined && TIMEOUT_CODES.has(code) ? 'timeout' : 'other';
+  return (code !== undefined && Object.hasOwn(LOAD_CODE_KINDS, code) ? LOAD_CODE_KINDS[code] : undefined) ?? 'other';
 }
 
 /** One connection of either client, as the engine drives it. */
@@ -332,7 +340,8 @@ class Engine {
     this.#completed++;
     this.#lastDoneAt = now;
     this.latency.record((now - attempt.intendedAt) * 1000);
-    this.serviceTime.record((now - attempt.sentAt) * 1000);
+    // Only the open model reports it; in the closed model it is the latency itself.
+    if (this.open) this.serviceTime.record((now - attempt.sentAt) * 1000);
     const status = attempt.status;
     if (status > 0 && status < 1000) this.statusCounts[status] = (this.statusCounts[status] as number) + 1;
     this.#next(attempt, now);

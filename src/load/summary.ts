@@ -1,5 +1,4 @@
 /** A finished run in plain numbers: what the text report, --json and --fail-on all read. */
-
 import { LOAD_ERROR_KINDS, type LoadErrorKind, type LoadResult } from './engine.js';
 import type { Histogram } from './histogram.js';
 import type { HttpClientKind } from './http-client.js';

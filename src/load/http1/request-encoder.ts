@@ -11,7 +11,7 @@ const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
 // to its low byte (which could forge a CR or LF).
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const TARGET = /^[\x21-\x7e\x80-\xff]+$/;
-const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+export const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
 export class RequestEncoder {
   readonly #host: string;

@@ -187,12 +187,8 @@ export class ResponseParser {
   }
 
   /** Call when the connection ends: a body that runs to the close is complete now. */
-  finish(): boolean {
-    if (this.#state === UNTIL_CLOSE && !this.#halted) {
-      this.#complete(false);
-      return true;
-    }
-    return false;
+  finish(): void {
+    if (this.#state === UNTIL_CLOSE && !this.#halted) this.#complete(false);
   }
 
   /** Ignores whatever else arrives on this connection. */

@@ -231,9 +231,10 @@ describe('builtin HTTP/1.1 connection', () => {
       (request, i) => void p.dispatch(request, (ts[i] as ReturnType<typeof track>).handler),
     );
     const [head, get, posted, putted] = await Promise.all(ts.map((t) => t.done));
-    assert.ok(head?.error !== undefined);
+    const broke = ['LOAD_SOCKET_CLOSED', 'ECONNRESET'];
+    assert.ok(broke.includes(head?.error ?? ''), head?.error);
     assert.deepEqual(get, { connects: 2, status: 200 });
-    assert.ok(posted?.error !== undefined && posted.connects === 1, JSON.stringify(posted));
+    assert.ok(broke.includes(posted?.error ?? '') && posted?.connects === 1, JSON.stringify(posted));
     assert.deepEqual(putted, { connects: 2, status: 200 });
   });
 

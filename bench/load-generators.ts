@@ -9,7 +9,7 @@
  *
  *   npm run bench:load -- [--server hello|service] [--rounds 5] [--duration 5] [--connections 50]
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { cpuSeconds, startServer, startServiceProcess } from './lib/process.js';
 import { fixed, median } from './lib/stats.js';
+import { hasWrk } from './lib/wrk.js';
 
 const { values } = parseArgs({
   options: {
@@ -55,16 +56,6 @@ function run(command: string, args: readonly string[]): Promise<string> {
       else reject(new Error(`${command} exited with ${code}`));
     });
   });
-}
-
-function hasWrk(): boolean {
-  try {
-    execFileSync('wrk', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch (err) {
-    // wrk --version exits 1 after printing its version; only a missing binary throws ENOENT.
-    return (err as NodeJS.ErrnoException).code !== 'ENOENT';
-  }
 }
 
 type Generator = 'service load' | 'service load, undici' | 'autocannon' | 'wrk';

@@ -11,8 +11,18 @@ export type Operation = 'GetItem' | 'SetItem' | 'Echo' | 'Other';
  * Why a request did not succeed. The first four are the Rust template's; `ClientClosed` marks a
  * client that went away before its response was sent (status 499, as nginx records it) and
  * `Aborted` a request cut off because the drain timed out at shutdown (status 503).
+ * `RateLimited` is a 429 from --rate-limit-rps (a client error: it sent too fast); `StoreFull` a
+ * 507 from the memory store's bounds (a server error: the same request fits an emptier store).
  */
-export type ErrorKind = 'Timeout' | 'Downstream' | 'InvalidRequest' | 'Internal' | 'ClientClosed' | 'Aborted';
+export type ErrorKind =
+  | 'Timeout'
+  | 'Downstream'
+  | 'InvalidRequest'
+  | 'Internal'
+  | 'ClientClosed'
+  | 'Aborted'
+  | 'RateLimited'
+  | 'StoreFull';
 
 export type DownstreamErrorKind = 'Timeout' | 'Connect' | 'Reset' | 'Status' | 'Aborted' | 'Other';
 

@@ -184,7 +184,16 @@ function onTimeout(request: FastifyRequest, reply: FastifyReply, timeoutMs: numb
 
 function pathOf(url: string): string {
   const query = url.indexOf('?');
-  const path = query === -1 ? url : url.slice(0, query);
+  let path = query === -1 ? url : url.slice(0, query);
+  // An absolute-form target (`GET http://host:port/items/a`) names a scheme and host the client
+  // chose; record only its path, since Path can be a dimension.
+  if (path.charCodeAt(0) !== 0x2f /* / */) {
+    const authority = path.indexOf('://');
+    if (authority !== -1) {
+      const slash = path.indexOf('/', authority + 3);
+      path = slash === -1 ? '/' : path.slice(slash);
+    }
+  }
   return path.length > MAX_PATH_CHARS ? path.slice(0, MAX_PATH_CHARS) : path;
 }
 

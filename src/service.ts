@@ -33,7 +33,7 @@ const IDLE_SWEEP_MS = 50;
 const RECORDS_SETTLE_MS = 1000;
 
 function createStore(config: RunConfig, telemetry: TelemetryGuard): ItemStore {
-  if (config.downstreamUrl === undefined) return new MemoryStore();
+  if (config.downstreamUrl === undefined) return new MemoryStore(config.store);
   const store = new DownstreamStore({
     url: config.downstreamUrl,
     timeoutMs: config.downstreamTimeoutMs,
@@ -92,6 +92,7 @@ async function serve(
     bodyLimitBytes: config.bodyLimitBytes,
     bodyTimeoutMs: config.bodyTimeoutMs,
     requestTimeoutMs: config.requestTimeoutMs,
+    rateLimit: config.rateLimit,
   });
 
   // fastify announces itself at info; the startup line below says more, so mute its copy.

@@ -4,7 +4,10 @@
  * defaults, validates every value once and returns a frozen object. Nothing else reads
  * `process.env` for these settings (NODE_ENV included: it picks the EMF validation default).
  */
+import type { RateLimit } from '../http/rate-limit.js';
 import { type LogFilter, parseLogFilter } from '../log/filter.js';
+import type { MemoryStoreLimits } from '../store/memory-store.js';
+import { parseRateLimit, parseStoreLimits } from './limit-options.js';
 import {
   type EmfConfig,
   type MetricsEndpoint,
@@ -60,6 +63,10 @@ export interface RunConfig {
   readonly metricsSampleRate: number;
   /** Where the unsampled archive goes; undefined for none. */
   readonly metricsArchiveDir: string | undefined;
+  /** Bounds of the in-memory store (unused with a downstream). */
+  readonly store: MemoryStoreLimits;
+  /** Undefined: no rate limit. */
+  readonly rateLimit: RateLimit | undefined;
 }
 
 /** Validates everything `service run` is given; throws InvalidOptionError on the first bad value. */
@@ -123,6 +130,8 @@ export function loadRunConfig(raw: RawRunOptions, nodeEnv: string | undefined = 
       100000,
       'expected a whole number of files from 0 (keep all) to 100000',
     ),
+    store: parseStoreLimits(required('storeMaxBytes'), required('storeMaxItems')),
+    rateLimit: parseRateLimit(value('rateLimitRps'), value('rateLimitBurst')),
     // Last: these touch the disk, so only once everything else is known good.
     telemetryDir: telemetryDirText === undefined ? undefined : prepareDir('telemetryDir', telemetryDirText),
     metricsArchiveDir: archiveText === undefined ? undefined : prepareDir('metricsArchiveDir', archiveText),

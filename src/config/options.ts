@@ -1,4 +1,5 @@
 /** Every `service run` option in one table: flag, environment variable, default, help text. */
+import { MEMORY_STORE_DEFAULTS } from '../store/memory-store.js';
 import { option } from './option-spec.js';
 
 export const RUN_OPTIONS = Object.freeze({
@@ -131,6 +132,34 @@ export const RUN_OPTIONS = Object.freeze({
     '30000',
     '<ms>',
     'Period of the runtime metrics record (0 turns it off).',
+  ),
+  storeMaxBytes: option(
+    'store-max-bytes',
+    'STORE_MAX_BYTES',
+    String(MEMORY_STORE_DEFAULTS.maxBytes),
+    '<bytes>',
+    'In-memory store: bytes of keys and values it may hold (ASCII 1 a character, other text 2); a PUT beyond gets 507.',
+  ),
+  storeMaxItems: option(
+    'store-max-items',
+    'STORE_MAX_ITEMS',
+    String(MEMORY_STORE_DEFAULTS.maxItems),
+    '<count>',
+    'In-memory store: items it may hold; a PUT of a new key beyond gets 507.',
+  ),
+  rateLimitRps: option(
+    'rate-limit-rps',
+    'RATE_LIMIT_RPS',
+    undefined,
+    '<rps>',
+    'Answer 429 (with Retry-After) to requests beyond this many a second, service-wide; /health is never limited [default: no limit].',
+  ),
+  rateLimitBurst: option(
+    'rate-limit-burst',
+    'RATE_LIMIT_BURST',
+    undefined,
+    '<count>',
+    'Requests the rate limit lets through at once after a quiet spell [default: the rate, rounded up].',
   ),
 });
 

@@ -10,6 +10,7 @@ import type { RecordSink } from '../record/index.js';
 import type { ItemStore } from '../store/store.js';
 import { bufferBodyParser } from './body.js';
 import { errorHandler } from './error-handler.js';
+import { type RateLimit, rateLimitHook } from './rate-limit.js';
 import { requestIdFrom } from './request-id.js';
 import { echoRoute } from './routes/echo.js';
 import { healthRoute } from './routes/health.js';
@@ -22,6 +23,8 @@ export interface AppOptions {
   readonly bodyLimitBytes: number;
   readonly bodyTimeoutMs: number;
   readonly requestTimeoutMs: number;
+  /** Undefined: no limit, and no hook. */
+  readonly rateLimit?: RateLimit | undefined;
 }
 
 export interface App {
@@ -56,6 +59,7 @@ export function buildApp(options: AppOptions): App {
 
   server.register(async (api) => {
     api.addHook('onRequest', recorder.onRequest);
+    if (options.rateLimit !== undefined) api.addHook('onRequest', rateLimitHook(options.rateLimit));
     api.removeAllContentTypeParsers();
     api.addContentTypeParser(
       '*',

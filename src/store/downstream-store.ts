@@ -3,7 +3,9 @@
  * Each attempt has its own timeout (504 `Timeout` when it expires); a connection failure, a
  * reset or a 5xx answer is 502 `Downstream`; a 503 is retried up to twice. Whatever happens,
  * the handler's slot gets DownstreamSuccess, DownstreamDuration and, on failure,
- * DownstreamErrorKind and DownstreamError.
+ * DownstreamErrorKind and DownstreamError. Each call carries the request's `x-request-id`, so the
+ * downstream's wide event has the same RequestId. What went wrong stays in the record and the log
+ * (`service:downstream`): the client's message names no address.
  */
 import diagnostics from 'node:diagnostics_channel';
 import { performance } from 'node:perf_hooks';
@@ -14,7 +16,7 @@ import type { Logger } from '../log/logger.js';
 import type { DownstreamErrorKind } from '../metrics.js';
 import { classifyNetworkError, errorCode } from '../network-errors.js';
 import { msSince } from '../time.js';
-import type { ItemStore, StoreContext } from './store.js';
+import { checkKey, type ItemStore, type StoreContext } from './store.js';
 
 export interface DownstreamStoreOptions {
   readonly url: URL;
@@ -137,12 +139,20 @@ export class DownstreamStore implements ItemStore {
     context: StoreContext,
     expected: (status: number) => boolean,
   ): Promise<Answer> {
+    // The route checks keys too; a dot segment must never reach the wire, whoever calls.
+    checkKey(key);
+    // One path segment whatever the key holds (`/`, `?`, `#`, `%`): encodeURIComponent leaves
+    // only unreserved characters and !'()* as they are.
     const path = `${this.#basePath}/items/${encodeURIComponent(key)}`;
+    const headers: Record<string, string> =
+      body === undefined
+        ? { 'x-request-id': context.requestId }
+        : { 'x-request-id': context.requestId, 'content-type': 'text/plain; charset=utf-8' };
     const metrics = context.metrics;
     const started = performance.now();
     try {
       for (let attempt = 1; ; attempt++) {
-        const answer = await this.#attempt(method, path, body, context.signal);
+        const answer = await this.#attempt(method, path, body, headers, context.signal);
         if (answer.status === 503 && attempt <= this.#retries) {
           await sleep(RETRY_BACKOFF_MS * attempt, undefined, { signal: context.signal });
           continue;
@@ -159,15 +169,27 @@ export class DownstreamStore implements ItemStore {
       metrics.DownstreamSuccess = false;
       metrics.DownstreamErrorKind = failure.kind;
       metrics.DownstreamError = failure.message;
+      const requestId = context.requestId;
+      this.#options.logger.warn(
+        { requestId, kind: failure.kind, error: failure.message, path },
+        'downstream call failed',
+      );
+      // The detail (an internal address, a port) is for operators: the record and the log have it.
       throw failure.kind === 'Timeout'
-        ? new HttpError(504, 'SVC_ERR_DOWNSTREAM_TIMEOUT', `downstream timed out: ${failure.message}`, err)
-        : new HttpError(502, 'SVC_ERR_DOWNSTREAM', `downstream failed: ${failure.message}`, err);
+        ? new HttpError(504, 'SVC_ERR_DOWNSTREAM_TIMEOUT', `downstream timed out (request id ${requestId})`, err)
+        : new HttpError(502, 'SVC_ERR_DOWNSTREAM', `downstream failed (request id ${requestId})`, err);
     } finally {
       metrics.DownstreamDuration = msSince(started);
     }
   }
 
-  async #attempt(method: string, path: string, body: string | undefined, signal: AbortSignal): Promise<Answer> {
+  async #attempt(
+    method: string,
+    path: string,
+    body: string | undefined,
+    headers: Record<string, string>,
+    signal: AbortSignal,
+  ): Promise<Answer> {
     const timeoutMs = this.#options.timeoutMs;
     const controller = new AbortController();
     let timedOut = false;
@@ -182,7 +204,7 @@ export class DownstreamStore implements ItemStore {
         method,
         path,
         body,
-        headers: body === undefined ? undefined : { 'content-type': 'text/plain; charset=utf-8' },
+        headers,
         signal: controller.signal,
       });
       const text = await readText(res.body, this.#options.maxResponseBytes);

@@ -4,6 +4,7 @@
  */
 import type { AddressInfo } from 'node:net';
 import { type App, buildApp } from '../../src/http/app.js';
+import type { RateLimit } from '../../src/http/rate-limit.js';
 import { parseLogFilter } from '../../src/log/filter.js';
 import { MemorySink } from '../../src/record/index.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
@@ -18,6 +19,7 @@ export interface TestAppOptions {
   readonly bodyTimeoutMs?: number;
   readonly requestTimeoutMs?: number;
   readonly serviceName?: string;
+  readonly rateLimit?: RateLimit;
   /** Metric format and the rest; JSON by default. */
   readonly metrics?: MetricsOutput;
 }
@@ -51,6 +53,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     bodyLimitBytes: options.bodyLimitBytes ?? 1024 * 1024,
     bodyTimeoutMs: options.bodyTimeoutMs ?? 10000,
     requestTimeoutMs: options.requestTimeoutMs ?? 16000,
+    rateLimit: options.rateLimit,
   });
   await app.server.listen({ host: '127.0.0.1', port: 0 });
   const { port } = app.server.server.address() as AddressInfo;

@@ -2,7 +2,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { HttpError } from '../../errors.js';
 import { type HandlerSlot, withSlot } from '../../middleware.js';
-import type { ItemStore, StoreContext } from '../../store/store.js';
+import { checkKey, type ItemStore, type StoreContext } from '../../store/store.js';
 
 type ItemRequest = FastifyRequest<{ Params: { key: string } }>;
 
@@ -13,6 +13,7 @@ function storeContext(request: FastifyRequest, slot: HandlerSlot): StoreContext 
       return telemetry.signal;
     },
     metrics: slot.values,
+    requestId: request.id,
   };
 }
 
@@ -22,6 +23,7 @@ export function itemRoutes(api: FastifyInstance, store: ItemStore): void {
     { config: { operation: 'GetItem' } },
     withSlot(async (request: ItemRequest, reply, slot) => {
       const { key } = request.params;
+      checkKey(key);
       const value = await store.get(key, storeContext(request, slot));
       slot.values.Found = value !== undefined;
       if (value === undefined)
@@ -36,9 +38,18 @@ export function itemRoutes(api: FastifyInstance, store: ItemStore): void {
     '/items/:key',
     { config: { operation: 'SetItem' } },
     withSlot(async (request: ItemRequest, reply, slot) => {
+      const { key } = request.params;
+      checkKey(key);
       const body = request.body as Buffer | undefined;
       slot.values.PayloadBytes = body?.length ?? 0;
-      await store.set(request.params.key, body?.toString('utf8') ?? '', storeContext(request, slot));
+      try {
+        await store.set(key, body?.toString('utf8') ?? '', storeContext(request, slot));
+      } catch (err) {
+        // The status alone would say `Internal`; a full store is its own kind on dashboards.
+        if (err instanceof HttpError && err.code === 'SVC_ERR_STORE_FULL')
+          request.telemetry.record.values.ErrorKind = 'StoreFull';
+        throw err;
+      }
       reply.code(204);
       return '';
     }),

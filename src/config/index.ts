@@ -42,6 +42,8 @@ export interface RunConfig {
   readonly downstreamUrl: URL | undefined;
   readonly metricsFormat: MetricsFormat;
   readonly requestTimeoutMs: number;
+  /** Time from a connection's first byte of a request (or its opening) to the end of the head. */
+  readonly headersTimeoutMs: number;
   readonly bodyTimeoutMs: number;
   readonly bodyLimitBytes: number;
   readonly downstreamTimeoutMs: number;
@@ -97,6 +99,7 @@ export function loadRunConfig(raw: RawRunOptions, nodeEnv: string | undefined = 
     metricsSampleRate: parseSampleRate(required('metricsSampleRate')),
     downstreamUrl: downstreamText === undefined ? undefined : parseDownstreamUrl(downstreamText),
     requestTimeoutMs: milliseconds('requestTimeoutMs', required('requestTimeoutMs'), 1),
+    headersTimeoutMs: milliseconds('headersTimeoutMs', required('headersTimeoutMs'), 1),
     bodyTimeoutMs: milliseconds('bodyTimeoutMs', required('bodyTimeoutMs'), 1),
     bodyLimitBytes: integer(
       'bodyLimitBytes',

@@ -17,6 +17,7 @@ export interface TestAppOptions {
   readonly bodyLimitBytes?: number;
   readonly bodyTimeoutMs?: number;
   readonly requestTimeoutMs?: number;
+  readonly headersTimeoutMs?: number;
   readonly serviceName?: string;
   /** Metric format and the rest; JSON by default. */
   readonly metrics?: MetricsOutput;
@@ -51,6 +52,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     bodyLimitBytes: options.bodyLimitBytes ?? 1024 * 1024,
     bodyTimeoutMs: options.bodyTimeoutMs ?? 10000,
     requestTimeoutMs: options.requestTimeoutMs ?? 16000,
+    headersTimeoutMs: options.headersTimeoutMs,
   });
   await app.server.listen({ host: '127.0.0.1', port: 0 });
   const { port } = app.server.server.address() as AddressInfo;

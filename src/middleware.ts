@@ -11,6 +11,7 @@ import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { HttpError } from './errors.js';
+import { refusalOf } from './http/request-checks.js';
 import { type ErrorKind, type HandlerMetrics, type Operation, RequestMetrics } from './metrics.js';
 import { openRecord, type RecordGuard, type RecordSink, type SlotGuard } from './record/index.js';
 import {
@@ -118,10 +119,15 @@ export class Recorder {
     return this.#inFlight;
   }
 
-  /** The fastify `onRequest` hook of the recorded context. */
+  /**
+   * The fastify `onRequest` hook of the recorded context. It also answers the two refusals Node
+   * would otherwise send unrecorded (a missing Host, an unmet Expect; see http/request-checks.ts).
+   */
   readonly onRequest = (request: FastifyRequest, reply: FastifyReply, done: () => void): void => {
     this.track(request, reply);
-    done();
+    const refusal = refusalOf(request.raw);
+    if (refusal === undefined) done();
+    else reply.send(refusal);
   };
 
   /** Starts the wide event of `request`; it is emitted when the response closes, whatever happened. */

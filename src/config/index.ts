@@ -42,7 +42,7 @@ export interface RunConfig {
   readonly downstreamUrl: URL | undefined;
   readonly metricsFormat: MetricsFormat;
   readonly requestTimeoutMs: number;
-  /** Time from a connection's first byte of a request (or its opening) to the end of the head. */
+  /** How long a request head may take, from the connection's opening or the request's first byte. */
   readonly headersTimeoutMs: number;
   readonly bodyTimeoutMs: number;
   readonly bodyLimitBytes: number;

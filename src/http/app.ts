@@ -12,12 +12,11 @@ import { bufferBodyParser } from './body.js';
 import { clientErrorHandler } from './client-errors.js';
 import { Connections } from './connections.js';
 import { errorHandler } from './error-handler.js';
-import { refusalOf } from './request-checks.js';
 import { requestIdFrom } from './request-id.js';
-import { serverOptions } from './server-options.js';
 import { echoRoute } from './routes/echo.js';
 import { healthRoute } from './routes/health.js';
 import { itemRoutes } from './routes/items.js';
+import { serverOptions } from './server-options.js';
 
 export interface AppOptions {
   readonly store: ItemStore;
@@ -70,12 +69,7 @@ export function buildApp(options: AppOptions): App {
   healthRoute(server);
 
   server.register(async (api) => {
-    api.addHook('onRequest', (request, reply, done) => {
-      recorder.track(request, reply);
-      const refusal = refusalOf(request.raw);
-      if (refusal === undefined) done();
-      else handleError(refusal, request, reply);
-    });
+    api.addHook('onRequest', recorder.onRequest);
     api.removeAllContentTypeParsers();
     api.addContentTypeParser(
       '*',

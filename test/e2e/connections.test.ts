@@ -5,7 +5,14 @@
 import assert from 'node:assert/strict';
 import type { Socket } from 'node:net';
 import { after, describe, test } from 'node:test';
-import { isExitRecord, isRequestRecord, isShutdownRecord, type MetricLine, metric, parseLines } from '../helpers/ndjson.js';
+import {
+  isExitRecord,
+  isRequestRecord,
+  isShutdownRecord,
+  type MetricLine,
+  metric,
+  parseLines,
+} from '../helpers/ndjson.js';
 import { openSocket, readUntilClose } from '../helpers/raw-http.js';
 import { startService, stopAll } from '../helpers/service-process.js';
 

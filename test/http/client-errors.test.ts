@@ -38,7 +38,12 @@ async function exchange(app: TestApp, bytes: string, endAfter = false): Promise<
   return parseAnswer(await reply);
 }
 
-const row = (r: MetricLine) => [r.properties?.Operation, r.properties?.Path, r.properties?.StatusCode, r.properties?.ErrorKind];
+const row = (r: MetricLine) => [
+  r.properties?.Operation,
+  r.properties?.Path,
+  r.properties?.StatusCode,
+  r.properties?.ErrorKind,
+];
 
 describe("Node's own refusals are answered and recorded", () => {
   const apps: TestApp[] = [];
@@ -120,7 +125,10 @@ describe("Node's own refusals are answered and recorded", () => {
     const noHost = await exchange(app, 'GET /items/a HTTP/1.1\r\n\r\n');
     assert.deepEqual(noHost.statuses, [400]);
     assert.deepEqual(noHost.codes, ['SVC_ERR_MISSING_HOST']);
-    const expect = await exchange(app, 'PUT /items/a HTTP/1.1\r\nHost: x\r\nExpect: teapot\r\nContent-Length: 3\r\n\r\nabc');
+    const expect = await exchange(
+      app,
+      'PUT /items/a HTTP/1.1\r\nHost: x\r\nExpect: teapot\r\nContent-Length: 3\r\n\r\nabc',
+    );
     assert.deepEqual(expect.statuses, [417]);
     assert.deepEqual(expect.codes, ['SVC_ERR_EXPECTATION_FAILED']);
     assert.match(expect.text, /\r\nconnection: close\r\n/i);
@@ -129,7 +137,9 @@ describe("Node's own refusals are answered and recorded", () => {
     assert.deepEqual(old.statuses, [404]);
     const socket = await openSocket(app.url);
     const reply = readUntilClose(socket, 5000);
-    socket.write('PUT /items/c HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 3\r\nConnection: close\r\n\r\n');
+    socket.write(
+      'PUT /items/c HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 3\r\nConnection: close\r\n\r\n',
+    );
     await new Promise((resolve) => setTimeout(resolve, 50));
     socket.write('abc');
     assert.deepEqual(parseAnswer(await reply).statuses, [100, 204]);
@@ -147,7 +157,10 @@ describe("Node's own refusals are answered and recorded", () => {
 
   test('a valid request followed by bytes that are not HTTP: the record says what the client got (400)', async () => {
     const app = await start();
-    const answer = await exchange(app, 'PUT /items/a HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabcGARBAGE\r\n\r\n');
+    const answer = await exchange(
+      app,
+      'PUT /items/a HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabcGARBAGE\r\n\r\n',
+    );
     assert.deepEqual(answer.statuses, [400], `one answer, and it is the 400: ${answer.text}`);
     const [record] = await app.settledRequests(1);
     assert.deepEqual(row(record ?? { timestamp: 0 }), ['SetItem', '/items/a', '400', 'InvalidRequest']);

@@ -7,8 +7,9 @@
  * - a request still waiting for its response on that connection gets the status as its answer, and
  *   its own record says so (the handler's later response never reaches the client);
  * - otherwise a record of its own, `Operation` `Other`, a fresh id, the path when the bytes show it;
- * - a connection that never sent a byte gets neither a status nor a record, and one that cannot be
- *   written to any more (reset) gets no status; its waiting request is recorded as 499.
+ * - a connection that never sent a byte gets neither a status nor a record; one the client reset, or
+ *   closed before its request was complete, gets no status (the client is not waiting for one), and
+ *   the request it had in flight is recorded as 499, as when a client leaves mid-body.
  */
 import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
@@ -30,6 +31,9 @@ const REQUEST_LINE_CHARS = 2048;
 const UNKNOWN = '-';
 /** How long the answer may take to flush before the socket is destroyed anyway (a client that never reads). */
 const FLUSH_TIMEOUT_MS = 1000;
+
+/** The client went away: it reset the connection, or ended its side in the middle of a request. */
+const CLIENT_LEFT: ReadonlySet<string | undefined> = new Set(['ECONNRESET', 'EPIPE', 'HPE_INVALID_EOF_STATE']);
 
 const ANSWERED = Symbol('answered');
 interface AnsweredSocket extends Socket {
@@ -86,7 +90,7 @@ export function clientErrorHandler(recorder: Recorder): (error: ClientError, soc
       socket.destroy();
       return;
     }
-    if (!socket.writable || error.code === 'ECONNRESET') {
+    if (!socket.writable || CLIENT_LEFT.has(error.code)) {
       if (serving !== undefined) recorder.answeredByConnection(serving, 499);
       socket.destroy();
       return;

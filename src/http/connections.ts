@@ -36,11 +36,6 @@ export class Connections {
     });
   }
 
-  /** Open connections. */
-  get size(): number {
-    return this.#sockets.size;
-  }
-
   /**
    * Destroys every connection that is not serving a request; returns how many. A request whose
    * head is complete has its response attached to the socket (Node's own `closeIdleConnections`

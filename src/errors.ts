@@ -19,7 +19,9 @@ export type ErrorCode =
   | 'SVC_ERR_RATE_LIMITED'
   | 'SVC_ERR_DOWNSTREAM'
   | 'SVC_ERR_DOWNSTREAM_TIMEOUT'
-  | 'SVC_ERR_INTERNAL';
+  | 'SVC_ERR_INTERNAL'
+  | 'SVC_ERR_MISSING_HOST'
+  | 'SVC_ERR_EXPECTATION_FAILED';
 
 /** Base class: a message for humans, a code for programs, an exit code for the CLI edge. */
 export class ServiceError extends Error {

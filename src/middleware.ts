@@ -7,11 +7,19 @@
  * requests fastify rejects before routing); /health lives outside it.
  */
 import type { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { HttpError } from './errors.js';
+import { refusalOf } from './http/request-checks.js';
 import { type ErrorKind, type HandlerMetrics, type Operation, RequestMetrics } from './metrics.js';
 import { openRecord, type RecordGuard, type RecordSink, type SlotGuard } from './record/index.js';
+import {
+  type RequestClosedMessage,
+  type RequestOpenedMessage,
+  requestClosed,
+  requestOpened,
+} from './request-lifecycle.js';
 import { msSince } from './time.js';
 
 declare module 'fastify' {
@@ -26,6 +34,7 @@ declare module 'fastify' {
 }
 
 type RequestRecord = RecordGuard<typeof RequestMetrics.fields, typeof RequestMetrics.slots>;
+type RequestValues = RequestRecord['values'];
 export type HandlerSlot = SlotGuard<typeof HandlerMetrics.fields>;
 
 /** Longer paths are cut: the record is a log line, not a place for unbounded input. */
@@ -42,6 +51,11 @@ export function errorKindFor(status: number): ErrorKind | undefined {
 /** What a handler sees of the request's telemetry. */
 export class RequestTelemetry {
   readonly record: RequestRecord;
+  /**
+   * @internal Set when the connection answered for this request instead of its handler (the
+   * client sent bytes that are not HTTP, or ran out of time): the status the client got, 499 for none.
+   */
+  connectionStatus: number | undefined = undefined;
   #controller: AbortController | undefined;
   #abortReason: Error | undefined;
 
@@ -90,8 +104,9 @@ export class Recorder {
   #inFlight = 0;
   #draining = false;
   #aborting = false;
-  // Open responses, so a drain can ask each to close its keep-alive connection when done.
-  #open = new Set<ServerResponse>();
+  // Open responses, so a drain can ask each to close its keep-alive connection when done, and a
+  // client error on a connection can tell the record of the response it cut what the client got.
+  #open = new Map<ServerResponse, RequestTelemetry>();
   #idleWaiters: Array<() => void> = [];
 
   constructor(options: RecorderOptions) {
@@ -104,14 +119,20 @@ export class Recorder {
     return this.#inFlight;
   }
 
-  /** The fastify `onRequest` hook of the recorded context. */
+  /**
+   * The fastify `onRequest` hook of the recorded context. It also answers the two refusals Node
+   * would otherwise send unrecorded (a missing Host, an unmet Expect; see http/request-checks.ts).
+   */
   readonly onRequest = (request: FastifyRequest, reply: FastifyReply, done: () => void): void => {
     this.track(request, reply);
-    done();
+    const refusal = refusalOf(request.raw);
+    if (refusal === undefined) done();
+    else reply.send(refusal);
   };
 
   /** Starts the wide event of `request`; it is emitted when the response closes, whatever happened. */
   track(request: FastifyRequest, reply: FastifyReply): void {
+    const started = performance.now();
     const record = openRecord(RequestMetrics, this.#sink);
     const telemetry = new RequestTelemetry(record);
     request.telemetry = telemetry;
@@ -122,12 +143,14 @@ export class Recorder {
     reply.header('x-request-id', request.id);
     if (this.#draining) reply.header('connection', 'close');
     this.#inFlight++;
+    if (requestOpened.hasSubscribers) publishOpened(values, request.method, started);
 
-    const started = performance.now();
     const timeoutMs = this.#requestTimeoutMs;
     const timer = setTimeout(() => onTimeout(request, reply, timeoutMs), timeoutMs);
     const res: ServerResponse = reply.raw;
-    this.#open.add(res);
+    this.#open.set(res, telemetry);
+    // No socket yet: a pipelined request waiting behind the one before it (rare).
+    if (res.socket === null) this.#watchQueued(request.raw.socket, res);
     res.once('close', () => {
       clearTimeout(timer);
       this.#open.delete(res);
@@ -135,26 +158,59 @@ export class Recorder {
       values.InFlight = this.#inFlight;
       this.#inFlight--;
       let status = res.statusCode;
-      if (!res.writableFinished) {
+      const answered = telemetry.connectionStatus;
+      if (answered !== undefined) {
+        // Whatever the handler wrote after that never reached the client.
+        status = answered;
+        values.ErrorKind = answered === 499 ? 'ClientClosed' : errorKindFor(answered);
+      } else if (!res.writableFinished) {
         // The response never completed: the client left, or shutdown cut the connection.
         status = this.#aborting ? 503 : 499;
         values.ErrorKind = this.#aborting ? 'Aborted' : 'ClientClosed';
         telemetry.abort(new Error(this.#aborting ? 'server aborted the request' : 'client closed the connection'));
       }
-      values.StatusCode = String(status);
-      values.Success = status < 500;
-      values.ClientError = status >= 400 && status < 500;
-      values.ServerError = status >= 500;
-      values.ErrorKind ??= errorKindFor(status);
+      setOutcome(values, status);
       record.close();
+      if (requestClosed.hasSubscribers) publishClosed(values, status);
       if (this.#inFlight === 0) this.#notifyIdle();
     });
+  }
+
+  /**
+   * The connection answered for a request still in flight (see `connectionStatus`); returns its
+   * request id, or undefined when `res` is not a recorded response (e.g. /health).
+   */
+  answeredByConnection(res: ServerResponse, status: number): string | undefined {
+    const telemetry = this.#open.get(res);
+    if (telemetry === undefined) return undefined;
+    telemetry.connectionStatus ??= status;
+    telemetry.abort(new Error(`the connection was closed with status ${status}`));
+    return telemetry.record.values.RequestId;
+  }
+
+  /**
+   * Records a request that never reached a route: Node refused its head (400, 431) or it did not
+   * arrive in time (408). `Operation` is `Other`; `durationMs` is how long the connection had been
+   * open; the status is the one written to the client.
+   */
+  recordRefused(requestId: string, method: string, path: string, status: number, durationMs: number): void {
+    const record = openRecord(RequestMetrics, this.#sink, Date.now() - durationMs);
+    const values = record.values;
+    values.RequestId = requestId;
+    values.Operation = 'Other';
+    values.Path = path;
+    if (requestOpened.hasSubscribers) publishOpened(values, method, performance.now() - durationMs);
+    values.Duration = durationMs;
+    values.InFlight = this.#inFlight + 1;
+    setOutcome(values, status);
+    record.close();
+    if (requestClosed.hasSubscribers) publishClosed(values, status);
   }
 
   /** Shutdown began: responses not yet sent, and all later ones, close their connection. */
   markDraining(): void {
     this.#draining = true;
-    for (const res of this.#open) if (!res.headersSent) res.setHeader('connection', 'close');
+    for (const res of this.#open.keys()) if (!res.headersSent) res.setHeader('connection', 'close');
   }
 
   /** The drain timed out: a request cut off by the server from now on is recorded as 503 `Aborted`. */
@@ -172,6 +228,61 @@ export class Recorder {
     this.#idleWaiters = [];
     for (const resolve of waiters) resolve();
   }
+
+  /**
+   * Node never closes the responses still queued on a connection that dies (a reset, or bytes that
+   * are not HTTP after pipelined requests): close them here, or their records would never be written
+   * and the in-flight count would never come back down. The list only holds what is still queued.
+   */
+  #watchQueued(socket: Socket, res: ServerResponse): void {
+    const queueing = socket as QueueingSocket;
+    let queued = queueing[QUEUED];
+    if (queued === undefined) {
+      const responses: ServerResponse[] = [];
+      queued = responses;
+      queueing[QUEUED] = responses;
+      socket.once('close', () => {
+        for (const waiting of responses) if (this.#open.has(waiting)) waiting.emit('close');
+      });
+    }
+    while (queued.length > 0 && !this.#open.has(queued[0] as ServerResponse)) queued.shift();
+    queued.push(res);
+  }
+}
+
+const QUEUED = Symbol('queuedResponses');
+interface QueueingSocket extends Socket {
+  [QUEUED]?: ServerResponse[];
+}
+
+/** The status and the fields that follow from it; an `ErrorKind` set earlier is kept. */
+function setOutcome(values: RequestValues, status: number): void {
+  values.StatusCode = String(status);
+  values.Success = status < 500;
+  values.ClientError = status >= 400 && status < 500;
+  values.ServerError = status >= 500;
+  values.ErrorKind ??= errorKindFor(status);
+}
+
+function publishOpened(values: RequestValues, method: string, startMs: number): void {
+  requestOpened.publish({
+    requestId: values.RequestId,
+    operation: values.Operation,
+    method,
+    path: values.Path,
+    startMs,
+  } satisfies RequestOpenedMessage);
+}
+
+function publishClosed(values: RequestValues, statusCode: number): void {
+  requestClosed.publish({
+    requestId: values.RequestId,
+    operation: values.Operation,
+    statusCode,
+    durationMs: values.Duration,
+    errorKind: values.ErrorKind,
+    endMs: performance.now(),
+  } satisfies RequestClosedMessage);
 }
 
 function onTimeout(request: FastifyRequest, reply: FastifyReply, timeoutMs: number): void {
@@ -182,7 +293,8 @@ function onTimeout(request: FastifyRequest, reply: FastifyReply, timeoutMs: numb
   reply.send(error);
 }
 
-function pathOf(url: string): string {
+/** The path of a request target, without the query, cut at MAX_PATH_CHARS. */
+export function pathOf(url: string): string {
   const query = url.indexOf('?');
   let path = query === -1 ? url : url.slice(0, query);
   // An absolute-form target (`GET http://host:port/items/a`) names a scheme and host the client

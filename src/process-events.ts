@@ -1,5 +1,5 @@
 /**
- * The process-level events the service reacts to: SIGTERM/SIGINT start a graceful stop, an
+ * The process-level events the service reacts to: SIGTERM/SIGINT/SIGHUP start a graceful stop, an
  * uncaught exception or unhandled rejection a fatal one. Whatever arrives once stopping has begun
  * (a second signal, a crash during the drain) cuts the drain short. `dispose()` removes every
  * listener, so an embedding process gets its signals back.
@@ -8,7 +8,9 @@ export type Stop =
   | { readonly kind: 'signal'; readonly signal: NodeJS.Signals }
   | { readonly kind: 'fatal'; readonly error: unknown };
 
-const SIGNALS: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT'];
+// SIGHUP too: its default would end the process on the spot, losing the queued records and the
+// shutdown and exit records (a closed terminal, a supervisor's reload signal).
+const SIGNALS: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP'];
 
 export class ProcessEvents {
   /** The first stop request. */

@@ -27,7 +27,7 @@ export interface RunHooks {
 
 /** How long the guard may take to write out what is queued at exit (a stuck disk must not hold us). */
 const TELEMETRY_CLOSE_TIMEOUT_MS = 5000;
-/** While draining, idle keep-alive connections are closed this often. */
+/** While draining, connections with no request in flight are closed this often. */
 const IDLE_SWEEP_MS = 50;
 /** After the server closed, how long the last request records may take to close. */
 const RECORDS_SETTLE_MS = 1000;
@@ -52,7 +52,7 @@ function listenUrl(app: App): string {
   return `http://${host}:${address.port}`;
 }
 
-/** Runs the service until SIGTERM/SIGINT or a fatal error; resolves with the process exit code. */
+/** Runs the service until SIGTERM/SIGINT/SIGHUP or a fatal error; resolves with the process exit code. */
 export async function runService(config: RunConfig, hooks: RunHooks = {}): Promise<number> {
   const telemetry = initTelemetry({
     serviceName: config.serviceName,
@@ -91,6 +91,7 @@ async function serve(
     loggers: telemetry.logger,
     bodyLimitBytes: config.bodyLimitBytes,
     bodyTimeoutMs: config.bodyTimeoutMs,
+    headersTimeoutMs: config.headersTimeoutMs,
     requestTimeoutMs: config.requestTimeoutMs,
     rateLimit: config.rateLimit,
   });
@@ -171,10 +172,12 @@ interface DrainResult {
 async function drainServer(app: App, timeoutMs: number, hurried: Promise<void>): Promise<DrainResult> {
   const started = performance.now();
   const inFlightAtStart = app.recorder.inFlight;
-  const http = app.server.server;
   app.recorder.markDraining();
   const closed = app.server.close().then(() => true);
-  const sweep = setInterval(() => http.closeIdleConnections(), IDLE_SWEEP_MS);
+  // Not only idle keep-alive connections: also those that never sent a whole request head, which
+  // Node's closeIdleConnections() leaves open and server.close() would wait for until the timeout.
+  app.connections.closeIdle();
+  const sweep = setInterval(() => app.connections.closeIdle(), IDLE_SWEEP_MS);
   let timer: NodeJS.Timeout | undefined;
   const gaveUp = new Promise<boolean>((resolve) => {
     timer = setTimeout(() => resolve(false), timeoutMs);
@@ -185,7 +188,7 @@ async function drainServer(app: App, timeoutMs: number, hurried: Promise<void>):
   clearInterval(sweep);
   if (!drained) {
     app.recorder.markAborting();
-    http.closeAllConnections();
+    app.server.server.closeAllConnections();
     await closed;
   }
   // The server reports closed before the last responses do; their records come first.

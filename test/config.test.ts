@@ -211,3 +211,14 @@ describe('run configuration', () => {
     });
   }
 });
+
+describe('--headers-timeout-ms', () => {
+  test('10 s by default; flag or HEADERS_TIMEOUT_MS in whole milliseconds from 1', () => {
+    assert.equal(loadRunConfig({}).headersTimeoutMs, 10000);
+    assert.equal(loadRunConfig({ headersTimeoutMs: '2500' }).headersTimeoutMs, 2500);
+    assert.throws(() => loadRunConfig({ headersTimeoutMs: '0' }), {
+      message:
+        'invalid value "0" for --headers-timeout-ms (HEADERS_TIMEOUT_MS): expected whole milliseconds from 1 to 3600000',
+    });
+  });
+});

@@ -23,7 +23,9 @@ describe('process events', () => {
 
   test('dispose() removes every listener it added', () => {
     const counts = () =>
-      ['SIGTERM', 'SIGINT', 'uncaughtException', 'unhandledRejection'].map((name) => process.listenerCount(name));
+      ['SIGTERM', 'SIGINT', 'SIGHUP', 'uncaughtException', 'unhandledRejection'].map((name) =>
+        process.listenerCount(name),
+      );
     const before = counts();
     const events = new ProcessEvents();
     assert.deepEqual(
@@ -32,5 +34,18 @@ describe('process events', () => {
     );
     events.dispose();
     assert.deepEqual(counts(), before);
+  });
+
+  test('SIGHUP is a stop signal like SIGTERM, not the default exit', async () => {
+    const events = new ProcessEvents();
+    // A signal handler does not keep the event loop alive; this timer does until the signal arrives.
+    const alive = setTimeout(() => {}, 5000);
+    try {
+      process.kill(process.pid, 'SIGHUP');
+      assert.deepEqual(await events.stopped, { kind: 'signal', signal: 'SIGHUP' });
+    } finally {
+      clearTimeout(alive);
+      events.dispose();
+    }
   });
 });

@@ -45,6 +45,8 @@ export interface RunConfig {
   readonly downstreamUrl: URL | undefined;
   readonly metricsFormat: MetricsFormat;
   readonly requestTimeoutMs: number;
+  /** How long a request head may take, from the connection's opening or the request's first byte. */
+  readonly headersTimeoutMs: number;
   readonly bodyTimeoutMs: number;
   readonly bodyLimitBytes: number;
   readonly downstreamTimeoutMs: number;
@@ -104,6 +106,7 @@ export function loadRunConfig(raw: RawRunOptions, nodeEnv: string | undefined = 
     metricsSampleRate: parseSampleRate(required('metricsSampleRate')),
     downstreamUrl: downstreamText === undefined ? undefined : parseDownstreamUrl(downstreamText),
     requestTimeoutMs: milliseconds('requestTimeoutMs', required('requestTimeoutMs'), 1),
+    headersTimeoutMs: milliseconds('headersTimeoutMs', required('headersTimeoutMs'), 1),
     bodyTimeoutMs: milliseconds('bodyTimeoutMs', required('bodyTimeoutMs'), 1),
     bodyLimitBytes: integer(
       'bodyLimitBytes',

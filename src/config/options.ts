@@ -90,6 +90,13 @@ export const RUN_OPTIONS = Object.freeze({
     '<ms>',
     'Answer 408 when a request takes longer than this.',
   ),
+  headersTimeoutMs: option(
+    'headers-timeout-ms',
+    'HEADERS_TIMEOUT_MS',
+    '10000',
+    '<ms>',
+    'Close a connection (408 if it sent part of a request) whose request head is not complete after this long.',
+  ),
   bodyTimeoutMs: option(
     'body-timeout-ms',
     'BODY_TIMEOUT_MS',

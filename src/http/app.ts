@@ -9,12 +9,15 @@ import { Recorder, type RequestTelemetry } from '../middleware.js';
 import type { RecordSink } from '../record/index.js';
 import type { ItemStore } from '../store/store.js';
 import { bufferBodyParser } from './body.js';
+import { clientErrorHandler } from './client-errors.js';
+import { Connections } from './connections.js';
 import { errorHandler } from './error-handler.js';
 import { type RateLimit, rateLimitHook } from './rate-limit.js';
 import { requestIdFrom } from './request-id.js';
 import { echoRoute } from './routes/echo.js';
 import { healthRoute } from './routes/health.js';
 import { itemRoutes } from './routes/items.js';
+import { serverOptions } from './server-options.js';
 
 export interface AppOptions {
   readonly store: ItemStore;
@@ -25,12 +28,17 @@ export interface AppOptions {
   readonly requestTimeoutMs: number;
   /** Undefined: no limit, and no hook. */
   readonly rateLimit?: RateLimit | undefined;
+  /** Time a request head may take (see server-timeouts.ts); 10 s when unset, like the CLI's default. */
+  readonly headersTimeoutMs?: number;
 }
 
 export interface App {
   readonly server: FastifyInstance;
   readonly recorder: Recorder;
+  readonly connections: Connections;
 }
+
+const DEFAULT_HEADERS_TIMEOUT_MS = 10_000;
 
 export function buildApp(options: AppOptions): App {
   const recorder = new Recorder({ sink: options.metrics, requestTimeoutMs: options.requestTimeoutMs });
@@ -46,6 +54,9 @@ export function buildApp(options: AppOptions): App {
     // Requests that arrive while draining are served (and recorded), not refused unrecorded.
     return503OnClosing: false,
     routerOptions: { maxParamLength: 1024 },
+    ...serverOptions(options.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS, options.bodyTimeoutMs),
+    // Node's parser errors and timeouts: answered and recorded (see client-errors.ts).
+    clientErrorHandler: clientErrorHandler(recorder),
     // A bad URL or an over-long parameter is refused before routing, outside the recorded
     // context: record it here, so every status the service sends has its wide event.
     frameworkErrors: (error, request, reply) => {
@@ -54,6 +65,9 @@ export function buildApp(options: AppOptions): App {
     },
   });
   server.decorateRequest('telemetry', null as unknown as RequestTelemetry);
+  // An Expect other than 100-continue: Node would answer 417 unrecorded; let the route's hook answer.
+  server.server.on('checkExpectation', (req, res) => server.server.emit('request', req, res));
+  const connections = new Connections(server.server);
 
   healthRoute(server);
 
@@ -78,5 +92,5 @@ export function buildApp(options: AppOptions): App {
     echoRoute(api);
   });
 
-  return { server, recorder };
+  return { server, recorder, connections };
 }

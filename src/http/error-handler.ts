@@ -9,7 +9,13 @@ import { HttpError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 
 /** Errors that leave unread request bytes behind: the connection cannot be reused. */
-const CLOSES_CONNECTION = new Set(['SVC_ERR_BODY_TOO_LARGE', 'SVC_ERR_BODY_TIMEOUT', 'SVC_ERR_REQUEST_TIMEOUT']);
+const CLOSES_CONNECTION = new Set([
+  'SVC_ERR_BODY_TOO_LARGE',
+  'SVC_ERR_BODY_TIMEOUT',
+  'SVC_ERR_REQUEST_TIMEOUT',
+  'SVC_ERR_MISSING_HOST',
+  'SVC_ERR_EXPECTATION_FAILED',
+]);
 
 interface ErrorBody {
   readonly statusCode: number;

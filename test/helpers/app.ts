@@ -18,6 +18,7 @@ export interface TestAppOptions {
   readonly bodyLimitBytes?: number;
   readonly bodyTimeoutMs?: number;
   readonly requestTimeoutMs?: number;
+  readonly headersTimeoutMs?: number;
   readonly serviceName?: string;
   readonly rateLimit?: RateLimit;
   /** Metric format and the rest; JSON by default. */
@@ -54,6 +55,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     bodyTimeoutMs: options.bodyTimeoutMs ?? 10000,
     requestTimeoutMs: options.requestTimeoutMs ?? 16000,
     rateLimit: options.rateLimit,
+    headersTimeoutMs: options.headersTimeoutMs,
   });
   await app.server.listen({ host: '127.0.0.1', port: 0 });
   const { port } = app.server.server.address() as AddressInfo;

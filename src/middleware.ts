@@ -56,11 +56,19 @@ export class RequestTelemetry {
    * client sent bytes that are not HTTP, or ran out of time): the status the client got, 499 for none.
    */
   connectionStatus: number | undefined = undefined;
+  /** @internal `performance.now()` when the recorder saw the request; the request timeout counts from it. */
+  readonly startedMs: number;
+  /** @internal where the timeout sweep answers 408. */
+  readonly reply: FastifyReply;
+  /** @internal set once the timeout fired, so the sweep answers only once. */
+  timedOut = false;
   #controller: AbortController | undefined;
   #abortReason: Error | undefined;
 
-  constructor(record: RequestRecord) {
+  constructor(record: RequestRecord, reply: FastifyReply, startedMs: number) {
     this.record = record;
+    this.reply = reply;
+    this.startedMs = startedMs;
   }
 
   /**
@@ -108,11 +116,31 @@ export class Recorder {
   // client error on a connection can tell the record of the response it cut what the client got.
   #open = new Map<ServerResponse, RequestTelemetry>();
   #idleWaiters: Array<() => void> = [];
+  // One timer for every request's timeout, not one per request: a sweep over the open responses
+  // runs while any are open, so a timeout fires up to one sweep period late.
+  #sweeper: NodeJS.Timeout | undefined;
+  #sweepPeriodMs: number;
 
   constructor(options: RecorderOptions) {
     this.#sink = options.sink;
     this.#requestTimeoutMs = options.requestTimeoutMs;
+    this.#sweepPeriodMs = sweepPeriodMs(options.requestTimeoutMs);
   }
+
+  readonly #sweep = (): void => {
+    if (this.#open.size === 0) {
+      clearInterval(this.#sweeper);
+      this.#sweeper = undefined;
+      return;
+    }
+    const timeoutMs = this.#requestTimeoutMs;
+    const due = performance.now() - timeoutMs;
+    for (const telemetry of this.#open.values()) {
+      if (telemetry.startedMs > due || telemetry.timedOut) continue;
+      telemetry.timedOut = true;
+      onTimeout(telemetry, timeoutMs);
+    }
+  };
 
   /** Requests currently in flight. */
   get inFlight(): number {
@@ -134,7 +162,7 @@ export class Recorder {
   track(request: FastifyRequest, reply: FastifyReply): void {
     const started = performance.now();
     const record = openRecord(RequestMetrics, this.#sink);
-    const telemetry = new RequestTelemetry(record);
+    const telemetry = new RequestTelemetry(record, reply, started);
     request.telemetry = telemetry;
     const values = record.values;
     values.RequestId = request.id;
@@ -145,14 +173,13 @@ export class Recorder {
     this.#inFlight++;
     if (requestOpened.hasSubscribers) publishOpened(values, request.method, started);
 
-    const timeoutMs = this.#requestTimeoutMs;
-    const timer = setTimeout(() => onTimeout(request, reply, timeoutMs), timeoutMs);
     const res: ServerResponse = reply.raw;
     this.#open.set(res, telemetry);
+    this.#sweeper ??= setInterval(this.#sweep, this.#sweepPeriodMs).unref();
     // No socket yet: a pipelined request waiting behind the one before it (rare).
     if (res.socket === null) this.#watchQueued(request.raw.socket, res);
-    res.once('close', () => {
-      clearTimeout(timer);
+    // 'close' comes once per response; `on` spares the wrapper `once` would allocate.
+    res.on('close', () => {
       this.#open.delete(res);
       values.Duration = msSince(started);
       values.InFlight = this.#inFlight;
@@ -285,9 +312,15 @@ function publishClosed(values: RequestValues, statusCode: number): void {
   } satisfies RequestClosedMessage);
 }
 
-function onTimeout(request: FastifyRequest, reply: FastifyReply, timeoutMs: number): void {
+/** A sweep period that keeps a timeout within about 2% of its value: 10 ms to 250 ms. */
+function sweepPeriodMs(timeoutMs: number): number {
+  return Math.min(250, Math.max(10, Math.floor(timeoutMs / 50)));
+}
+
+function onTimeout(telemetry: RequestTelemetry, timeoutMs: number): void {
   const error = new HttpError(408, 'SVC_ERR_REQUEST_TIMEOUT', `request not answered within ${timeoutMs} ms`);
-  request.telemetry.abort(error);
+  telemetry.abort(error);
+  const reply = telemetry.reply;
   if (reply.sent || reply.raw.headersSent) return;
   reply.header('connection', 'close');
   reply.send(error);

@@ -1,11 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import type { FastifyReply } from 'fastify';
 import { RequestMetrics } from '../src/metrics.js';
 import { errorKindFor, RequestTelemetry } from '../src/middleware.js';
 import { JsonFormatter, MemorySink, openRecord, RecordEmitter } from '../src/record/index.js';
 
 const telemetry = () =>
-  new RequestTelemetry(openRecord(RequestMetrics, new RecordEmitter(new JsonFormatter(), new MemorySink())));
+  new RequestTelemetry(
+    openRecord(RequestMetrics, new RecordEmitter(new JsonFormatter(), new MemorySink())),
+    {} as FastifyReply,
+    0,
+  );
 
 describe('recorder pieces', () => {
   test('error kinds follow the status when the code did not set one', () => {

@@ -131,6 +131,9 @@ export class WriterThread {
         this.#options.onIoError?.(channel, message.message, message.code);
         break;
       }
+      case 'lost':
+        this.#channels[message.channel]?.noteLost(message.entries);
+        break;
       case 'recovered': {
         const channel = this.#channels[message.channel];
         if (channel !== undefined) this.#options.onRecovered?.(channel);

@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { repairTail, rotatedName } from '../../src/writer/destinations.js';
+import { repairTail, rotatedName } from '../../src/writer/file-destination.js';
 import type { DestinationSpec } from '../../src/writer/protocol.js';
 import { WriterThread } from '../../src/writer/writer-thread.js';
 import { parseLines, readRotated } from '../helpers/ndjson.js';

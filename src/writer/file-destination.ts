@@ -190,7 +190,8 @@ export class RotatingFileDestination implements Destination {
       file.dev = stat.dev;
       file.ino = stat.ino;
     } catch {
-      // Gone already: the next check cannot compare, so it reopens nothing; the write reports.
+      // Unreadable, or gone within microseconds of the open: this file goes unchecked (reopening
+      // here could loop on an unreadable one); a roll or a failed write still replaces it.
       closeQuietly(file.witness);
       file.witness = undefined;
     }

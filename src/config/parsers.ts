@@ -1,8 +1,9 @@
 /** Value parsers for run options: each takes the option's name (for the error) and its text. */
-import { accessSync, constants, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, rmSync, statSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { InvalidOptionError } from '../errors.js';
+import { makeDir } from '../make-dir.js';
 import { invalidOption } from './option-spec.js';
 import { RUN_OPTIONS, type RunOptionName } from './options.js';
 
@@ -78,9 +79,15 @@ export function prepareDir(name: RunOptionName, text: string): string {
   }
   if (existing === undefined) {
     try {
-      mkdirSync(dir, { recursive: true });
+      // Not mkdirSync(recursive): it never returns for a path like /proc/nope (see make-dir.ts).
+      makeDir(dir);
     } catch (err) {
-      throw invalid(name, text, `expected a directory that can be created (${describeFsError(err)})`);
+      // mkdir answers ENOENT where the parent exists but takes no new entries (/proc, /sys).
+      const reason =
+        (err as NodeJS.ErrnoException).code === 'ENOENT'
+          ? 'the file system refuses new directories there'
+          : describeFsError(err);
+      throw invalid(name, text, `expected a directory that can be created (${reason})`);
     }
   }
   const probe = join(dir, `.write-probe-${process.pid}`);
@@ -97,7 +104,8 @@ export function prepareDir(name: RunOptionName, text: string): string {
 
 function describeFsError(err: unknown): string {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  if (code === 'ENOTDIR' || code === 'EEXIST') return 'a path component is a file';
+  if (code === 'ENOTDIR') return 'a path component is a file';
+  if (code === 'EEXIST') return 'a path component is a file or a broken link';
   if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
   if (code === 'EROFS') return 'read-only file system';
   if (code === 'ENOSPC') return 'no space left on device';

@@ -165,6 +165,15 @@ export class LineChannel implements LineSink {
     this.#ioErrors++;
   }
 
+  /** @internal the destination lost `entries` it had confirmed (its file was deleted): a failure */
+  noteLost(entries: number): void {
+    if (this.#abandoned) return;
+    const lost = Math.min(entries, this.#written);
+    this.#written -= lost;
+    this.#failed += lost;
+    this.#ioErrors++;
+  }
+
   /** @internal no more entries are accepted; whatever is still unconfirmed counts as failed */
   seal(abandonInFlight: boolean): void {
     this.send();

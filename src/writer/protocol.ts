@@ -47,5 +47,10 @@ export type FromWorker =
     }
   | { readonly op: 'io-error'; readonly channel: number; readonly message: string; readonly code: string | undefined }
   | { readonly op: 'recovered'; readonly channel: number }
+  /**
+   * The channel's file was deleted while open: `entries` already confirmed in 'written' went with
+   * it. The file is opened again.
+   */
+  | { readonly op: 'lost'; readonly channel: number; readonly entries: number }
   | { readonly op: 'flushed'; readonly id: number }
   | { readonly op: 'closed' };

@@ -55,6 +55,15 @@ function open(id: number, spec: DestinationSpec): void {
         post({ op: 'recovered', channel: id });
         warnOnStderr(spec, `${spec.name}: writing again`, { droppedEntries: channel.lostInStreak });
       },
+      onFileDeleted(lostEntries) {
+        post({ op: 'lost', channel: id, entries: lostEntries });
+        warnOnStderr(spec, `${spec.name}: the file was deleted while open; writing to a new one`, {
+          droppedEntries: lostEntries,
+        });
+      },
+      onRepaired(cutBytes) {
+        warnOnStderr(spec, `${spec.name}: cut a torn last line before appending`, { cutBytes });
+      },
     }),
   };
   channels.set(id, channel);
@@ -70,7 +79,7 @@ function write(id: number, data: Uint8Array, length: number, entries: number): v
     done(entries);
     return;
   }
-  const task = channel.destination.write(Buffer.from(data.buffer, data.byteOffset, length)).then(
+  const task = channel.destination.write(Buffer.from(data.buffer, data.byteOffset, length), entries).then(
     (err) => {
       // A datagram destination says how many lines it lost; an entry is one line or more.
       const failed =

@@ -3,10 +3,9 @@
  * every write, so a slow destination stalls it, never request handling; see line-channel.ts for
  * the request side.
  */
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { stderrLine } from '../stderr.js';
+import { startWorker } from '../worker-thread.js';
 import { type ChannelOptions, LineChannel } from './line-channel.js';
 import type { DestinationSpec, FromWorker, ToWorker } from './protocol.js';
 
@@ -24,21 +23,6 @@ export const DEFAULT_CLOSE_TIMEOUT_MS = 5000;
 /** terminate() cannot interrupt a thread blocked in a system call; do not wait on it longer. */
 const TERMINATE_WAIT_MS = 1000;
 
-const FROM_SOURCES = import.meta.url.endsWith('.ts');
-
-/**
- * Starts the writer worker. From the sources (bin/dev.js) it is a .ts file, and a worker does not
- * inherit the parent's TypeScript loader, so a two-line bootstrap registers tsx first.
- */
-function startWorker(): Worker {
-  const name = 'telemetry-writer';
-  if (!FROM_SOURCES) return new Worker(new URL('./worker.js', import.meta.url), { name });
-  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api')).href;
-  const worker = new URL('./worker.ts', import.meta.url).href;
-  const bootstrap = `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(worker)}); });`;
-  return new Worker(bootstrap, { eval: true, name });
-}
-
 /** One writer thread serving any number of channels (stdout, stderr, rotated files). */
 export class WriterThread {
   #worker: Worker;
@@ -53,7 +37,7 @@ export class WriterThread {
 
   constructor(options: WriterOptions = {}) {
     this.#options = options;
-    this.#worker = startWorker();
+    this.#worker = startWorker(new URL('./worker.js', import.meta.url), 'telemetry-writer');
     this.#worker.on('message', (message: FromWorker) => this.#receive(message));
     this.#worker.on('error', (err) => this.#die(err));
     this.#worker.on('exit', () => this.#die(undefined));
@@ -147,6 +131,9 @@ export class WriterThread {
         this.#options.onIoError?.(channel, message.message, message.code);
         break;
       }
+      case 'lost':
+        this.#channels[message.channel]?.noteLost(message.entries);
+        break;
       case 'recovered': {
         const channel = this.#channels[message.channel];
         if (channel !== undefined) this.#options.onRecovered?.(channel);

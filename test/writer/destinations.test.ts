@@ -47,17 +47,17 @@ describe('rotating file destination', () => {
     const batch = (from: number) =>
       Buffer.from(Array.from({ length: 3 }, (_, k) => `${JSON.stringify({ i: from + k })}\n`).join(''));
 
-    assert.equal(await destination.write(batch(0)), undefined);
+    assert.equal(await destination.write(batch(0), 3), undefined);
     failNext = true;
-    const failed = await destination.write(batch(3));
+    const failed = await destination.write(batch(3), 3);
     assert.equal((failed as NodeJS.ErrnoException | undefined)?.code, 'ENOSPC');
     // Resting: refused at once, without touching the (dropped) stream.
-    const resting = await destination.write(batch(6));
+    const resting = await destination.write(batch(6), 3);
     assert.equal((resting as NodeJS.ErrnoException | undefined)?.code, 'EAGAIN');
     assert.match(readFileSync(path, 'utf8'), /\{"i":3\}\n\{"i"$|\{"i":4/, 'half a batch is on disk');
 
     await new Promise((resolve) => setTimeout(resolve, 80));
-    assert.equal(await destination.write(batch(9)), undefined);
+    assert.equal(await destination.write(batch(9), 3), undefined);
     await destination.close();
 
     assert.equal(opened, 2, 'a fresh stream after the rest');

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { repairTail, rotatedName } from '../../src/writer/destinations.js';
+import { rotatedName } from '../../src/writer/file-destination.js';
 import type { DestinationSpec } from '../../src/writer/protocol.js';
+import { repairTail } from '../../src/writer/repair-tail.js';
 import { WriterThread } from '../../src/writer/writer-thread.js';
 import { parseLines, readRotated } from '../helpers/ndjson.js';
 
@@ -131,14 +132,18 @@ describe('writer thread', () => {
     const dir = fresh();
     const torn = join(dir, 'torn.log');
     writeFileSync(torn, '{"a":1}\n{"b":2}\n{"c":');
-    repairTail(torn);
+    // The file's time says which period it is rolled into: the cut must not change it.
+    const hourAgo = new Date(Date.now() - 3600_000);
+    utimesSync(torn, hourAgo, hourAgo);
+    assert.equal(repairTail(torn), 5);
     assert.equal(readFileSync(torn, 'utf8'), '{"a":1}\n{"b":2}\n');
-    repairTail(torn);
+    assert.equal(Math.round(statSync(torn).mtimeMs), hourAgo.getTime());
+    assert.equal(repairTail(torn), 0);
     assert.equal(readFileSync(torn, 'utf8'), '{"a":1}\n{"b":2}\n', 'a whole file is left alone');
     const noNewline = join(dir, 'none.log');
     writeFileSync(noNewline, 'x'.repeat(100000));
-    repairTail(noNewline);
+    assert.equal(repairTail(noNewline), 100000);
     assert.equal(readFileSync(noNewline, 'utf8'), '');
-    assert.doesNotThrow(() => repairTail(join(dir, 'missing.log')));
+    assert.equal(repairTail(join(dir, 'missing.log')), 0);
   });
 });

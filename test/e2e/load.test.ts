@@ -1,6 +1,7 @@
 /** `service load` as a user runs it, against a counting server (and against `service run`). */
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type AddressInfo, createServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Summary } from '../../src/load/summary.js';
@@ -15,6 +16,15 @@ interface Counts {
   total: number;
   byMethod: Record<string, number>;
   byPath: Record<string, number>;
+}
+
+/** A loopback port nothing listens on: bound by the kernel's choice, then released. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }
 
 type Report = Summary & { thresholds: Array<{ condition: string; failed: boolean }>; failed: boolean };
@@ -46,6 +56,7 @@ describe('service load', () => {
     assert.equal(report.model, 'closed');
     assert.equal(report.sent, 3000);
     assert.equal(report.completed, 3000);
+    assert.equal(report.responses2xx, 3000);
     assert.equal(report.transportErrors, 0);
     assert.deepEqual(report.statusCodes, { '200': 3000 });
     assert.equal((await counts()).total - before, report.sent);
@@ -113,17 +124,39 @@ describe('service load', () => {
     assert.match(report.workload, /^items mix get=9,put=1 over 50 keys \(zipf 1\)/);
   });
 
+  test('nothing answered (a closed port): exit 1 with one line on stderr, after the report (text and --json)', async () => {
+    const target = `http://127.0.0.1:${await closedPort()}/health`;
+    const json = await load([target, '-c', '2', '-n', '20']);
+    assert.equal(json.result.code, 1);
+    assert.equal(
+      json.result.stderr,
+      `Error: no response from ${target}: 20 requests sent, none answered (20 connect); is the target up and the URL right?\n`,
+    );
+    assert.equal(json.report.sent, 20);
+    assert.equal(json.report.completed, 0);
+    assert.equal(json.report.responses2xx, 0);
+    assert.equal(json.report.errors.connect, 20);
+    const text = await runCli(['load', target, '-c', '2', '-n', '20'], {}, 60000);
+    assert.equal(text.code, 1);
+    assert.equal(text.stderr, json.result.stderr);
+    assert.match(text.stdout, /Requests {4}20 sent, 0 answered \(0 2xx\), 20 failed without an answer/);
+    assert.match(text.stdout, /\[connect\] 20/);
+  });
+
   test('errors are counted by kind, never thrown: refused connections and timeouts', async () => {
-    const refused = await load(['http://127.0.0.1:9/', '-c', '2', '-n', '20']);
-    assert.equal(refused.result.code, 0);
+    const refused = await load([`http://127.0.0.1:${await closedPort()}/`, '-c', '2', '-n', '20']);
+    assert.equal(refused.result.code, 1, 'nothing answered');
     assert.equal(refused.report.errors.connect, 20);
     assert.equal(refused.report.completed, 0);
     const hung = await load([`${url}/hang`, '-c', '3', '-n', '3', '--timeout', '300ms']);
     assert.equal(hung.report.errors.timeout, 3);
     assert.ok(hung.report.elapsedMs >= 290 && hung.report.elapsedMs < 3000, `${hung.report.elapsedMs} ms`);
     const notFound = await load([`${url}/missing`, '-n', '10', '-c', '1']);
+    assert.equal(notFound.result.code, 0, 'answers, even 404s, are not "nothing answered"');
     assert.deepEqual(notFound.report.statusCodes, { '404': 10 });
     assert.equal(notFound.report.non2xx, 10);
+    assert.equal(notFound.report.completed, 10, 'responses received...');
+    assert.equal(notFound.report.responses2xx, 0, '...none of them 2xx');
     assert.equal(notFound.report.failures, 0, '4xx are answers, not failures');
   });
 

@@ -11,7 +11,7 @@ import { ExitMetrics, ShutdownMetrics } from './metrics.js';
 import { ProcessEvents } from './process-events.js';
 import { type LineSink, openRecord } from './record/index.js';
 import { RuntimeSampler } from './runtime/runtime-metrics.js';
-import { stderrLine } from './stderr.js';
+import { stderrLine, stderrText } from './stderr.js';
 import { DownstreamStore } from './store/downstream-store.js';
 import { MemoryStore } from './store/memory-store.js';
 import type { ItemStore } from './store/store.js';
@@ -125,8 +125,7 @@ async function serve(
   const message = `listening on ${url}; logs to ${startup.logs}, metrics to ${startup.metrics}`;
   log.info(startup, message);
   // Logs go to a file: say once on stderr where everything is (the same line as in the log).
-  if (config.telemetryDir !== undefined)
-    await stderrLine({ level: 'info', target: 'service', ...startup, msg: message });
+  if (config.telemetryDir !== undefined) await stderrText(telemetry.logger.line('service', 'info', startup, message));
   hooks.onListening?.(url);
 
   const runtime = new RuntimeSampler({

@@ -4,7 +4,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { RunConfig } from './config/index.js';
+import type { RunConfig } from './config/run.js';
 import { ServiceError } from './errors.js';
 import { type App, buildApp } from './http/app.js';
 import { ExitMetrics, ShutdownMetrics } from './metrics.js';

@@ -87,8 +87,13 @@ describe('service load', () => {
   });
 
   test('open model: a 300 ms stall shows in p99 from intended send times; the naive service time misses it', async () => {
+    const sentBefore = (await counts()).byPath['/stall'] ?? 0;
     const run = load([`${url}/stall`, '--rate', '500', '-d', '3s', '-c', '4']);
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    // Stall once the generator is half a second into its schedule, whatever its start-up took on this
+    // machine: the stall then falls well inside the 3 s run.
+    await waitFor('the generator sending', async () =>
+      ((await counts()).byPath['/stall'] ?? 0) - sentBefore >= 250 ? true : undefined,
+    );
     await call(`${url}/__stall?ms=300`, { method: 'POST' });
     const { report } = await run;
     assert.ok(report.latencyMs.p99 >= 250, `corrected p99 ${report.latencyMs.p99} ms`);

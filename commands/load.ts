@@ -2,6 +2,7 @@ import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../src/cli/base-command.js';
 import { optionFlags, optionValues } from '../src/cli/option-flags.js';
 import { DEFAULT_LOAD_URL, LOAD_OPTIONS, loadLoadConfig } from '../src/config/load.js';
+import { ServiceError } from '../src/errors.js';
 
 export default class Load extends BaseCommand {
   static override summary = 'Drive sustained HTTP load and report honest latency percentiles.';
@@ -45,7 +46,7 @@ export default class Load extends BaseCommand {
     const { args, flags } = await this.parse(Load);
     const config = loadLoadConfig(optionValues(LOAD_OPTIONS, flags), args.url, flags.header ?? []);
     const { runLoadTest } = await import('../src/load/load-test.js');
-    const { progressLine, renderReport } = await import('../src/load/report.js');
+    const { noResponseLine, progressLine, renderReport } = await import('../src/load/report.js');
     // Ctrl-C stops sending; requests in flight finish and the report still prints.
     const stop = new AbortController();
     const onSignal = () => stop.abort();
@@ -57,9 +58,15 @@ export default class Load extends BaseCommand {
         onProgress: live ? (p) => process.stderr.write(`\r${progressLine(p)}\u001b[K`) : undefined,
       });
       if (live) process.stderr.write('\r\u001b[K');
-      if (!this.jsonEnabled()) this.log(renderReport(outcome.summary, outcome.thresholds));
+      const report = { ...outcome.summary, thresholds: outcome.thresholds, failed: outcome.failed };
+      if (this.jsonEnabled()) this.logJson(report);
+      else this.log(renderReport(outcome.summary, outcome.thresholds));
+      const nothingAnswered = noResponseLine(outcome.summary);
+      // The report is out; this one line and exit 1 keep a wrong target from passing a CI step.
+      if (nothingAnswered !== undefined) throw new ServiceError('SVC_ERR_LOAD_NO_RESPONSE', nothingAnswered);
       if (outcome.failed) process.exitCode = 1;
-      return { ...outcome.summary, thresholds: outcome.thresholds, failed: outcome.failed };
+      // Printed above already (oclif would print a returned value again under --json).
+      return undefined;
     } finally {
       process.removeListener('SIGINT', onSignal);
     }

@@ -1,6 +1,6 @@
 import { BaseCommand } from '../src/cli/base-command.js';
 import { optionFlags, optionValues } from '../src/cli/option-flags.js';
-import { loadRunConfig, RUN_OPTIONS } from '../src/config/index.js';
+import { loadRunConfig, RUN_OPTIONS } from '../src/config/run.js';
 
 export default class Run extends BaseCommand {
   static override summary = 'Start the HTTP service: one wide event per request, logs, rotation, graceful shutdown.';

@@ -4,14 +4,14 @@
  */
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { RunConfig } from './config/index.js';
+import type { RunConfig } from './config/run.js';
 import { ServiceError } from './errors.js';
 import { type App, buildApp } from './http/app.js';
 import { ExitMetrics, ShutdownMetrics } from './metrics.js';
 import { ProcessEvents } from './process-events.js';
 import { type LineSink, openRecord } from './record/index.js';
 import { RuntimeSampler } from './runtime/runtime-metrics.js';
-import { stderrLine } from './stderr.js';
+import { stderrLine, stderrText } from './stderr.js';
 import { DownstreamStore } from './store/downstream-store.js';
 import { MemoryStore } from './store/memory-store.js';
 import type { ItemStore } from './store/store.js';
@@ -127,8 +127,7 @@ async function serve(
   const message = `listening on ${url}; logs to ${startup.logs}, metrics to ${startup.metrics}`;
   log.info(startup, message);
   // Logs go to a file: say once on stderr where everything is (the same line as in the log).
-  if (config.telemetryDir !== undefined)
-    await stderrLine({ level: 'info', target: 'service', ...startup, msg: message });
+  if (config.telemetryDir !== undefined) await stderrText(telemetry.logger.line('service', 'info', startup, message));
   hooks.onListening?.(url);
 
   const runtime = new RuntimeSampler({

@@ -10,7 +10,11 @@ const DEFAULT_WAIT_MS = 200;
 
 /** Writes one JSON line to stderr; resolves when written, on error, or after `waitMs`. */
 export function stderrLine(fields: Record<string, unknown>, waitMs = DEFAULT_WAIT_MS): Promise<void> {
-  const line = `${JSON.stringify({ time: new Date().toISOString(), pid: process.pid, ...fields })}\n`;
+  return stderrText(`${JSON.stringify({ time: new Date().toISOString(), pid: process.pid, ...fields })}\n`, waitMs);
+}
+
+/** Writes `line` (a whole line, newline included) to stderr, with stderrLine's bounds. */
+export function stderrText(line: string, waitMs = DEFAULT_WAIT_MS): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(resolve, waitMs);
     timer.unref();

@@ -7,9 +7,9 @@
  * metrics; an archive directory adds an unsampled copy. Either way, bytes are written by one writer
  * thread, so a slow destination never blocks request handling; see src/writer/.
  */
-import type { EmfConfig, MetricsEndpoint, MetricsFormat } from './config/index.js';
 import type { LogFilter } from './log/filter.js';
 import { Loggers } from './log/logger.js';
+import type { EmfConfig, MetricsEndpoint, MetricsFormat } from './metrics-output.js';
 import { EmfFormatter, type Formatter, JsonFormatter, type LineSink, RecordEmitter } from './record/index.js';
 import type { DestinationSpec } from './writer/protocol.js';
 import {

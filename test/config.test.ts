@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { loadRunConfig } from '../src/config/index.js';
+import { loadRunConfig } from '../src/config/run.js';
 import { InvalidOptionError } from '../src/errors.js';
 
 describe('run configuration', () => {

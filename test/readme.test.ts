@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
-import { RUN_OPTIONS } from '../src/config/index.js';
+import { RUN_OPTIONS } from '../src/config/run.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: a plain .mjs script without types
 const { commandReference } = (await import(new URL('../../scripts/readme.mjs', import.meta.url).href)) as any;

@@ -1,6 +1,7 @@
 /** Helpers for benchmarks that run a server in a child process. */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { startServiceProcess as startService } from '../../src/service-process.js';
 
 export interface ServerProcess {
   readonly child: ChildProcess;
@@ -38,21 +39,16 @@ export function cpuSeconds(pid: number | undefined): number | undefined {
   }
 }
 
-/** Starts `service run` on a free port with telemetry going to `dir`; its URL comes from the stderr startup line. */
+/** Starts `service run` on a free port with telemetry going to `dir` (src/service-process.ts reads its URL). */
 export async function startServiceProcess(bin: string, dir: string): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [bin, 'run', '--port', '0', '--telemetry-dir', dir], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    let err = '';
-    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
-      err += chunk;
-      const match = /"address":"(http:[^"]+)"/.exec(err);
-      if (match?.[1] !== undefined) resolve(match[1]);
-    });
-    child.once('exit', (code) => reject(new Error(`service exited with ${code} before listening`)));
-  });
-  return serverProcess(child, url);
+  const service = await startService({ bin, args: ['--telemetry-dir', dir], keepStdout: false });
+  return {
+    child: service.child,
+    url: service.url,
+    stop: async () => {
+      await service.stop('SIGTERM');
+    },
+  };
 }
 
 /** A started server, stopped with SIGTERM. */

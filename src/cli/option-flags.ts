@@ -1,5 +1,5 @@
 import { Flags, type Interfaces } from '@oclif/core';
-import type { OptionSpec } from '../config/index.js';
+import type { OptionSpec } from '../config/option-spec.js';
 
 type StringFlag = Interfaces.OptionFlag<string | undefined>;
 

@@ -1,10 +1,12 @@
-/** `service load` options: flags (with LOAD_* environment variables) → one validated, frozen object. */
+/** `service load` options: flags (with LOAD_* environment variables) → one validated, frozen LoadConfig. */
 import { HTTP_CLIENT_KINDS, type HttpClientKind } from '../load/http-client.js';
 import { FIELD_VALUE } from '../load/http1/request-encoder.js';
+import type { LoadConfig, LoadWorkload } from '../load/load-test.js';
 import type { Threshold } from '../load/thresholds.js';
 import { parseThresholds } from '../load/thresholds.js';
-import { type KeyDistribution, MIX_OPS, type MixOp, type MixOptions } from '../load/workload.js';
-import { invalidArgument, invalidFlag, invalidOption, option } from './option-spec.js';
+import { type KeyDistribution, MIX_OPS, type MixOp } from '../load/workload.js';
+import { invalidArgument, invalidFlag, option, optionText, type RawOptions } from './option-spec.js';
+import { duration, integer, invalid as invalidValue } from './parsers.js';
 
 export const DEFAULT_LOAD_URL = 'http://127.0.0.1:3000';
 
@@ -72,59 +74,20 @@ export const LOAD_OPTIONS = Object.freeze({
 });
 
 export type LoadOptionName = keyof typeof LOAD_OPTIONS;
-export type RawLoadOptions = { readonly [K in LoadOptionName]?: string | undefined };
-
-export type LoadWorkload =
-  | {
-      readonly kind: 'single';
-      readonly method: string;
-      readonly path: string;
-      readonly headers: Readonly<Record<string, string>>;
-      readonly body: string | undefined;
-    }
-  | ({ readonly kind: 'mix' } & MixOptions);
-
-export interface LoadConfig {
-  readonly url: URL;
-  readonly origin: string;
-  readonly workload: LoadWorkload;
-  readonly connections: number;
-  readonly pipelining: number;
-  readonly durationMs: number | undefined;
-  readonly requests: number | undefined;
-  readonly ratePerSecond: number | undefined;
-  readonly timeoutMs: number;
-  readonly httpClient: HttpClientKind;
-  readonly thresholds: readonly Threshold[];
-}
+export type RawLoadOptions = RawOptions<LoadOptionName>;
 
 const DEFAULT_DURATION_MS = 10_000;
 /** Requests for every key are built up front (two per key): keep that within memory. */
 const MAX_KEYS = 1_000_000;
-const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/;
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 const METHOD = /^[A-Z]+$/;
 const HEADER = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+):\s*(.*)$/;
 
 function invalid(name: LoadOptionName, value: string, expected: string) {
-  return invalidOption(LOAD_OPTIONS[name], value, expected);
-}
-
-function duration(name: LoadOptionName, text: string): number {
-  const match = DURATION.exec(text.trim());
-  const value = match === null ? Number.NaN : Number(match[1]) * (UNIT_MS[match[2] ?? 's'] ?? 1000);
-  if (!(value >= 1) || value > 24 * 3_600_000) {
-    throw invalid(name, text, 'expected a duration such as 10s, 500ms or 2m (from 1ms to 24h)');
-  }
-  return Math.round(value);
+  return invalidValue(LOAD_OPTIONS[name], value, expected);
 }
 
 function wholeNumber(name: LoadOptionName, text: string, min: number, max: number): number {
-  const value = /^\d+$/.test(text.trim()) ? Number(text) : Number.NaN;
-  if (!Number.isSafeInteger(value) || value < min || value > max) {
-    throw invalid(name, text, `expected a whole number from ${min} to ${max}`);
-  }
-  return value;
+  return integer(LOAD_OPTIONS[name], text, min, max);
 }
 
 function parseUrl(text: string): URL {
@@ -209,7 +172,7 @@ export function loadLoadConfig(
   urlText: string | undefined,
   headerLines: readonly string[] = [],
 ): LoadConfig {
-  const value = (name: LoadOptionName) => raw[name] ?? LOAD_OPTIONS[name].default;
+  const value = optionText(LOAD_OPTIONS, raw);
   const url = parseUrl(urlText ?? DEFAULT_LOAD_URL);
 
   let ratePerSecond: number | undefined;
@@ -221,7 +184,7 @@ export function loadLoadConfig(
   }
   const requests =
     raw.requests === undefined ? undefined : wholeNumber('requests', raw.requests, 1, Number.MAX_SAFE_INTEGER);
-  let durationMs = raw.duration === undefined ? undefined : duration('duration', raw.duration);
+  let durationMs = raw.duration === undefined ? undefined : duration(LOAD_OPTIONS.duration, raw.duration);
   if (ratePerSecond !== undefined && durationMs === undefined && requests === undefined) {
     throw invalid('rate', raw.rate ?? '', 'an open-model run needs an end: add --duration (e.g. 30s) or --requests');
   }
@@ -278,7 +241,7 @@ export function loadLoadConfig(
     durationMs,
     requests,
     ratePerSecond,
-    timeoutMs: duration('timeout', value('timeout') ?? ''),
+    timeoutMs: duration(LOAD_OPTIONS.timeout, value('timeout') ?? ''),
     thresholds,
   });
 }

@@ -1,27 +1,16 @@
-/** The options that shape metric output: format, CloudWatch EMF, the agent endpoint, sampling. */
+/** `service run`'s options that shape metric output: format, CloudWatch EMF, the agent endpoint, sampling. */
 import { EMITTED_RECORDS } from '../metrics.js';
-import { EMF_LIMITS, type EmfValidation } from '../record/index.js';
-import type { RawRunOptions } from './options.js';
+import {
+  CLOUDWATCH_AGENT_PORT,
+  type EmfConfig,
+  METRICS_FORMATS,
+  type MetricsEndpoint,
+  type MetricsFormat,
+} from '../metrics-output.js';
+import { EMF_LIMITS } from '../record/index.js';
+import { type RawRunOptions, RUN_OPTIONS } from './options.js';
 import { invalid } from './parsers.js';
 
-export const METRICS_FORMATS = ['json', 'emf'] as const;
-export type MetricsFormat = (typeof METRICS_FORMATS)[number];
-
-export interface EmfConfig {
-  readonly namespace: string;
-  readonly dimensions: readonly (readonly string[])[];
-  readonly logGroupName: string | undefined;
-  readonly validation: EmfValidation;
-}
-
-export interface MetricsEndpoint {
-  readonly protocol: 'tcp' | 'udp';
-  readonly host: string;
-  readonly port: number;
-}
-
-/** The CloudWatch agent's default port for EMF over TCP and UDP. */
-export const CLOUDWATCH_AGENT_PORT = 25888;
 /** The property every record carries (see src/telemetry.ts); it can be a dimension. */
 export const SERVICE_NAME_PROPERTY = 'service_name';
 
@@ -34,7 +23,7 @@ const MIN_SAMPLE_RATE = 0.000001;
 export function parseMetricsFormat(text: string): MetricsFormat {
   const format = text.trim().toLowerCase();
   if (!(METRICS_FORMATS as readonly string[]).includes(format)) {
-    throw invalid('metricsFormat', text, `expected one of ${METRICS_FORMATS.join(', ')}`);
+    throw invalid(RUN_OPTIONS.metricsFormat, text, `expected one of ${METRICS_FORMATS.join(', ')}`);
   }
   return format as MetricsFormat;
 }
@@ -64,7 +53,7 @@ export function parseDimensionSets(text: string): string[][] {
   for (const set of sets) {
     if (set.length > EMF_LIMITS.dimensionKeysPerSet) {
       throw invalid(
-        'emfDimensions',
+        RUN_OPTIONS.emfDimensions,
         text,
         `expected at most ${EMF_LIMITS.dimensionKeysPerSet} keys per set, found ${set.length}`,
       );
@@ -72,22 +61,31 @@ export function parseDimensionSets(text: string): string[][] {
     const seen = new Set<string>();
     for (const key of set) {
       if (key === '')
-        throw invalid('emfDimensions', text, 'expected dimension names between the commas, found an empty one');
-      if (seen.has(key)) throw invalid('emfDimensions', text, `expected each key once per set, found ${key} twice`);
+        throw invalid(
+          RUN_OPTIONS.emfDimensions,
+          text,
+          'expected dimension names between the commas, found an empty one',
+        );
+      if (seen.has(key))
+        throw invalid(RUN_OPTIONS.emfDimensions, text, `expected each key once per set, found ${key} twice`);
       seen.add(key);
       if (metrics.has(key)) {
-        throw invalid('emfDimensions', text, `${key} is a metric; dimensions must be properties (${allowed})`);
+        throw invalid(
+          RUN_OPTIONS.emfDimensions,
+          text,
+          `${key} is a metric; dimensions must be properties (${allowed})`,
+        );
       }
       if (sometimes.has(key)) {
         // A record without the key could not be extracted, so strict mode would drop it.
         throw invalid(
-          'emfDimensions',
+          RUN_OPTIONS.emfDimensions,
           text,
           `${key} is only set on some records; dimensions must always be present (${allowed})`,
         );
       }
       if (!always.has(key)) {
-        throw invalid('emfDimensions', text, `unknown dimension ${key}; expected one of ${allowed}`);
+        throw invalid(RUN_OPTIONS.emfDimensions, text, `unknown dimension ${key}; expected one of ${allowed}`);
       }
     }
   }
@@ -103,25 +101,25 @@ export function parseEmfConfig(
   if (format !== 'emf') {
     for (const name of ['emfNamespace', 'emfDimensions', 'emfLogGroup', 'emfValidation'] as const) {
       const text = raw[name];
-      if (text !== undefined) throw invalid(name, text, 'only applies with --metrics-format emf');
+      if (text !== undefined) throw invalid(RUN_OPTIONS[name], text, 'only applies with --metrics-format emf');
     }
     return undefined;
   }
   const namespace = raw.emfNamespace ?? serviceName;
   if (!NAMESPACE.test(namespace) || namespace.trim() === '' || namespace.startsWith('AWS/')) {
     throw invalid(
-      'emfNamespace',
+      RUN_OPTIONS.emfNamespace,
       namespace,
       'expected 1 to 255 characters from A-Z a-z 0-9 . - _ / # : and space, not starting with AWS/',
     );
   }
   const logGroupName = raw.emfLogGroup;
   if (logGroupName !== undefined && !LOG_GROUP.test(logGroupName)) {
-    throw invalid('emfLogGroup', logGroupName, 'expected 1 to 512 characters from A-Z a-z 0-9 . - _ / #');
+    throw invalid(RUN_OPTIONS.emfLogGroup, logGroupName, 'expected 1 to 512 characters from A-Z a-z 0-9 . - _ / #');
   }
   const validationText = raw.emfValidation ?? (nodeEnv === 'production' ? 'off' : 'strict');
   if (validationText !== 'strict' && validationText !== 'off') {
-    throw invalid('emfValidation', validationText, 'expected strict or off');
+    throw invalid(RUN_OPTIONS.emfValidation, validationText, 'expected strict or off');
   }
   return Object.freeze({
     namespace,
@@ -137,13 +135,13 @@ export function parseMetricsEndpoint(text: string): MetricsEndpoint {
   try {
     url = new URL(text);
   } catch {
-    throw invalid('metricsEndpoint', text, expected);
+    throw invalid(RUN_OPTIONS.metricsEndpoint, text, expected);
   }
   const protocol = url.protocol.slice(0, -1);
   if ((protocol !== 'tcp' && protocol !== 'udp') || url.hostname === '')
-    throw invalid('metricsEndpoint', text, expected);
+    throw invalid(RUN_OPTIONS.metricsEndpoint, text, expected);
   if ((url.pathname !== '' && url.pathname !== '/') || url.search !== '' || url.hash !== '' || url.username !== '') {
-    throw invalid('metricsEndpoint', text, expected);
+    throw invalid(RUN_OPTIONS.metricsEndpoint, text, expected);
   }
   const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
   return Object.freeze({ protocol, host, port: url.port === '' ? CLOUDWATCH_AGENT_PORT : Number(url.port) });
@@ -152,7 +150,7 @@ export function parseMetricsEndpoint(text: string): MetricsEndpoint {
 export function parseSampleRate(text: string): number {
   const rate = FRACTION.test(text.trim()) ? Number(text) : Number.NaN;
   if (!(rate >= MIN_SAMPLE_RATE && rate <= 1)) {
-    throw invalid('metricsSampleRate', text, 'expected a fraction from 0.000001 to 1, e.g. 0.1');
+    throw invalid(RUN_OPTIONS.metricsSampleRate, text, 'expected a fraction from 0.000001 to 1, e.g. 0.1');
   }
   return rate;
 }

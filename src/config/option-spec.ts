@@ -1,3 +1,8 @@
+/**
+ * One option of a command: its flag, environment variable, default and help. Each command's options
+ * are one table of these (RUN_OPTIONS in options.ts, LOAD_OPTIONS in load.ts); the parsers in
+ * parsers.ts take the spec, so their errors name the flag and variable of whichever table it is from.
+ */
 import { InvalidOptionError, ServiceError } from '../errors.js';
 
 /** One command-line option: its flag, environment variable, default and help. */
@@ -20,6 +25,17 @@ export function option(
   char?: string,
 ): OptionSpec {
   return Object.freeze({ flag, env, default: def, summary, helpValue, char });
+}
+
+/** What oclif hands over for a table: each value already merged from flag and environment, or undefined. */
+export type RawOptions<K extends string> = { readonly [P in K]?: string | undefined };
+
+/** The text of an option: what the user gave (flag or environment), else the table's default. */
+export function optionText<K extends string>(
+  table: Readonly<Record<K, OptionSpec>>,
+  raw: RawOptions<K>,
+): (name: K) => string | undefined {
+  return (name) => raw[name] ?? table[name].default;
 }
 
 export function invalidOption(spec: OptionSpec, value: string, expected: string): InvalidOptionError {

@@ -1,9 +1,35 @@
 /** One `service load` run: workload from the config, the engine, then the numbers everything reports. */
-import type { LoadConfig } from '../config/load.js';
 import { type Progress, runLoad } from './engine.js';
+import type { HttpClientKind } from './http-client.js';
 import { type Summary, summarize } from './summary.js';
-import { evaluateThresholds, type ThresholdOutcome } from './thresholds.js';
-import { ItemsMix, SingleRequest, type Workload } from './workload.js';
+import { evaluateThresholds, type Threshold, type ThresholdOutcome } from './thresholds.js';
+import { ItemsMix, type MixOptions, SingleRequest, type Workload } from './workload.js';
+
+/** What to send: one request over and over, or the items mix. */
+export type LoadWorkload =
+  | {
+      readonly kind: 'single';
+      readonly method: string;
+      readonly path: string;
+      readonly headers: Readonly<Record<string, string>>;
+      readonly body: string | undefined;
+    }
+  | ({ readonly kind: 'mix' } & MixOptions);
+
+/** A whole run, validated (src/config/load.ts builds it from `service load`'s flags). */
+export interface LoadConfig {
+  readonly url: URL;
+  readonly origin: string;
+  readonly workload: LoadWorkload;
+  readonly connections: number;
+  readonly pipelining: number;
+  readonly durationMs: number | undefined;
+  readonly requests: number | undefined;
+  readonly ratePerSecond: number | undefined;
+  readonly timeoutMs: number;
+  readonly httpClient: HttpClientKind;
+  readonly thresholds: readonly Threshold[];
+}
 
 export interface LoadOutcome {
   readonly summary: Summary;

@@ -34,7 +34,7 @@ export function renderReport(s: Summary, thresholds: readonly ThresholdOutcome[]
     `  Workload    ${s.workload}`,
     `  Model       ${model}, ${client}`,
     `  Duration    ${(s.elapsedMs / 1000).toFixed(2)} s`,
-    `  Requests    ${n(s.sent)} sent, ${n(s.completed)} answered, ${n(s.transportErrors)} failed without an answer${s.resent > 0 ? `, ${n(s.resent)} re-sent after a broken connection` : ''}`,
+    `  Requests    ${n(s.sent)} sent, ${n(s.completed)} answered (${n(s.responses2xx)} 2xx), ${n(s.transportErrors)} failed without an answer${s.resent > 0 ? `, ${n(s.resent)} re-sent after a broken connection` : ''}`,
     `  Success     ${(s.successRate * 100).toFixed(2)}% (not failed, not 5xx)`,
     `  Throughput  ${n(s.throughputRps)} req/s`,
     '',
@@ -102,6 +102,19 @@ export function renderReport(s: Summary, thresholds: readonly ThresholdOutcome[]
     lines.push('');
   }
   return lines.join('\n');
+}
+
+/**
+ * The one line `service load` ends with when no request got any response: a wrong host or port,
+ * or a target that is down, must not pass a CI step. Undefined when something answered.
+ */
+export function noResponseLine(s: Summary): string | undefined {
+  if (s.completed > 0) return undefined;
+  const kinds = Object.entries(s.errors)
+    .filter(([, count]) => count > 0)
+    .map(([kind, count]) => `${n(count)} ${kind}`);
+  const why = kinds.length === 0 ? '' : ` (${kinds.join(', ')})`;
+  return `no response from ${s.target}: ${n(s.sent)} requests sent, none answered${why}; is the target up and the URL right?`;
 }
 
 /** One progress line, for a terminal: rewritten in place every second. */

@@ -25,6 +25,8 @@ export interface Summary {
   readonly sent: number;
   /** Requests that got a response (any status). */
   readonly completed: number;
+  /** Of those, responses with a 2xx status: a run can be all answers and no successes (a wrong path). */
+  readonly responses2xx: number;
   /** Requests that got no response: connect errors, timeouts, resets. */
   readonly transportErrors: number;
   /** Transport errors plus 5xx responses: what `--fail-on errors` counts. */
@@ -110,6 +112,7 @@ export function summarize(result: LoadResult, context: SummaryContext): Summary 
     transportErrors,
     failures,
     non2xx,
+    responses2xx: result.completed - non2xx,
     successRate: result.sent === 0 ? 0 : round((result.sent - failures) / result.sent, 5),
     throughputRps: round(result.completed / seconds, 1),
     latencyMs: latency(result.latency),

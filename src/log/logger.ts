@@ -20,25 +20,42 @@ const PINO_LEVEL: Record<LogLevel, string> = {
 };
 const ORDER: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'off'];
 
+/** Every logger's options but its level: one place, so every line has the same fields in the same order. */
+function pinoOptions(serviceName: string) {
+  return {
+    base: { pid: process.pid, hostname: hostname(), service: serviceName },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: (label: string) => ({ level: label }) },
+  };
+}
+
 export class Loggers {
   readonly filter: LogFilter;
   #root: Logger;
   #byTarget = new Map<string, Logger>();
+  #serviceName: string;
 
   constructor(filter: LogFilter, sink: LineSink, serviceName: string) {
     this.filter = filter;
+    this.#serviceName = serviceName;
     // The root runs at the most verbose level any target needs; children narrow it.
     const levels = [filter.defaultLevel, ...filter.directives.map((d) => d.level)];
     const lowest = levels.reduce((a, b) => (ORDER.indexOf(a) <= ORDER.indexOf(b) ? a : b));
     this.#root = pino(
-      {
-        level: PINO_LEVEL[lowest],
-        base: { pid: process.pid, hostname: hostname(), service: serviceName },
-        timestamp: pino.stdTimeFunctions.isoTime,
-        formatters: { level: (label) => ({ level: label }) },
-      },
+      { ...pinoOptions(serviceName), level: PINO_LEVEL[lowest] },
       { write: (line: string) => sink.write(line) },
     );
+  }
+
+  /**
+   * The line `for(target)[level](fields, msg)` writes (newline included), whatever the filter says,
+   * without writing it: a copy shown elsewhere (the startup line on stderr) keeps the log's shape.
+   */
+  line(target: string, level: Exclude<LogLevel, 'off'>, fields: object, msg: string): string {
+    let line = '';
+    const capture = pino({ ...pinoOptions(this.#serviceName), level: 'trace' }, { write: (l: string) => (line = l) });
+    capture.child({ target })[level](fields, msg);
+    return line;
   }
 
   /** The logger for `target` (e.g. `service:http`, `fastify`, `undici`), cached. */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { loadRunConfig } from '../../src/config/index.js';
+import { loadRunConfig } from '../../src/config/run.js';
 import { InvalidOptionError } from '../../src/errors.js';
 
 describe('limit options', () => {

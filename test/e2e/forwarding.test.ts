@@ -144,7 +144,7 @@ describe('downstream failure modes', () => {
       const elapsed = Date.now() - started;
       assert.equal(res.status, 504);
       assert.equal(JSON.parse(res.text).code, 'SVC_ERR_DOWNSTREAM_TIMEOUT');
-      assert.ok(elapsed >= 4900 && elapsed < 7000, `answered after ${elapsed} ms`);
+      assert.ok(elapsed >= 4900 && elapsed < 9000, `answered after ${elapsed} ms`);
       const [record] = await waitFor('the 504 record', () => {
         const found = parseLines<MetricLine>(service.stdout()).filter(isRequestRecord);
         return found.length >= 1 ? found : undefined;
@@ -153,7 +153,7 @@ describe('downstream failure modes', () => {
       assert.equal(record?.properties?.ErrorKind, 'Timeout');
       assert.equal(record?.properties?.DownstreamErrorKind, 'Timeout');
       const downstreamMs = metric(record ?? { timestamp: 0 }, 'DownstreamDuration') ?? 0;
-      assert.ok(downstreamMs >= 4900 && downstreamMs < 7000, `DownstreamDuration ${downstreamMs}`);
+      assert.ok(downstreamMs >= 4900 && downstreamMs < 9000, `DownstreamDuration ${downstreamMs}`);
     } finally {
       await service.stop();
       await silent.close();

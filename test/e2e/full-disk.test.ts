@@ -92,7 +92,7 @@ describe('a full disk', { skip: skipReason }, () => {
       ),
     );
     assert.equal(warning.code, 'ENOSPC');
-    assert.ok(slowestMs < 1000, `a request took ${slowestMs} ms while the disk was full`);
+    assert.ok(slowestMs < 2500, `a request took ${slowestMs} ms while the disk was full`);
     assert.ok(fullMs < 15000, `300 requests took ${fullMs} ms while the disk was full`);
 
     // Space comes back: writing resumes without a restart.

@@ -1,6 +1,7 @@
 /** `service load` as a user runs it, against a counting server (and against `service run`). */
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type AddressInfo, createServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Summary } from '../../src/load/summary.js';
@@ -15,6 +16,15 @@ interface Counts {
   total: number;
   byMethod: Record<string, number>;
   byPath: Record<string, number>;
+}
+
+/** A loopback port nothing listens on: bound by the kernel's choice, then released. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }
 
 type Report = Summary & { thresholds: Array<{ condition: string; failed: boolean }>; failed: boolean };
@@ -46,6 +56,7 @@ describe('service load', () => {
     assert.equal(report.model, 'closed');
     assert.equal(report.sent, 3000);
     assert.equal(report.completed, 3000);
+    assert.equal(report.responses2xx, 3000);
     assert.equal(report.transportErrors, 0);
     assert.deepEqual(report.statusCodes, { '200': 3000 });
     assert.equal((await counts()).total - before, report.sent);
@@ -57,26 +68,37 @@ describe('service load', () => {
     );
   });
 
-  test('open model: the rate holds within a few percent, and the server counts agree', async () => {
+  // Bounds below hold on a busy 2-core machine (CI): the schedule's invariants are exact, timings generous.
+  test('open model: the rate holds, and the server counts agree', async () => {
     const before = (await counts()).total;
     const { report } = await load([`${url}/rate`, '--rate', '400', '-d', '3s', '-c', '10']);
     assert.equal(report.model, 'open');
     assert.equal(report.sent, 1200, 'a fixed schedule sends rate × duration');
     assert.ok(
-      Math.abs((report.schedule?.achievedRps ?? 0) - 400) / 400 < 0.03,
+      Math.abs((report.schedule?.achievedRps ?? 0) - 400) / 400 < 0.1,
       `achieved ${report.schedule?.achievedRps}/s`,
     );
     assert.equal((await counts()).total - before, report.sent);
-    assert.ok((report.schedule?.lateMs.p99 ?? 99) < 10, 'the generator kept its schedule');
+    // Lateness is the machine's as much as the generator's; a generator that batched its sends (or
+    // fell behind for good) would be late by tens to hundreds of ms on most requests, not on a few.
+    const late = report.schedule?.lateMs ?? { p50: 999, p99: 999, max: 999 };
+    assert.ok(late.p50 <= late.p99 && late.p99 <= late.max, JSON.stringify(late));
+    assert.ok(late.p50 < 50 && late.p99 < 250, `the generator kept its schedule: late ${JSON.stringify(late)} ms`);
   });
 
   test('open model: a 300 ms stall shows in p99 from intended send times; the naive service time misses it', async () => {
+    const sentBefore = (await counts()).byPath['/stall'] ?? 0;
     const run = load([`${url}/stall`, '--rate', '500', '-d', '3s', '-c', '4']);
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    // Stall once the generator is half a second into its schedule, whatever its start-up took on this
+    // machine: the stall then falls well inside the 3 s run.
+    await waitFor('the generator sending', async () =>
+      ((await counts()).byPath['/stall'] ?? 0) - sentBefore >= 250 ? true : undefined,
+    );
     await call(`${url}/__stall?ms=300`, { method: 'POST' });
     const { report } = await run;
     assert.ok(report.latencyMs.p99 >= 250, `corrected p99 ${report.latencyMs.p99} ms`);
-    assert.ok((report.serviceTimeMs?.p99 ?? 999) < 100, `naive p99 ${report.serviceTimeMs?.p99} ms`);
+    const naiveP99 = report.serviceTimeMs?.p99 ?? 999;
+    assert.ok(naiveP99 < report.latencyMs.p99 / 2, `naive p99 ${naiveP99} ms, corrected ${report.latencyMs.p99} ms`);
     // The stalled requests waited for a connection here; timed from their sending, they would look fast.
     assert.ok((report.schedule?.waitedForConnection ?? 0) > 50, `${report.schedule?.waitedForConnection} waited`);
     assert.equal(report.transportErrors, 0);
@@ -113,17 +135,40 @@ describe('service load', () => {
     assert.match(report.workload, /^items mix get=9,put=1 over 50 keys \(zipf 1\)/);
   });
 
+  test('nothing answered (a closed port): exit 1 with one line on stderr, after the report (text and --json)', async () => {
+    const target = `http://127.0.0.1:${await closedPort()}/health`;
+    const json = await load([target, '-c', '2', '-n', '20']);
+    assert.equal(json.result.code, 1);
+    assert.equal(
+      json.result.stderr,
+      `Error: no response from ${target}: 20 requests sent, none answered (20 connect); is the target up and the URL right?\n`,
+    );
+    assert.equal(json.report.sent, 20);
+    assert.equal(json.report.completed, 0);
+    assert.equal(json.report.responses2xx, 0);
+    assert.equal(json.report.errors.connect, 20);
+    const text = await runCli(['load', target, '-c', '2', '-n', '20'], {}, 60000);
+    assert.equal(text.code, 1);
+    assert.equal(text.stderr, json.result.stderr);
+    assert.match(text.stdout, /Requests {4}20 sent, 0 answered \(0 2xx\), 20 failed without an answer/);
+    assert.match(text.stdout, /\[connect\] 20/);
+  });
+
   test('errors are counted by kind, never thrown: refused connections and timeouts', async () => {
-    const refused = await load(['http://127.0.0.1:9/', '-c', '2', '-n', '20']);
-    assert.equal(refused.result.code, 0);
+    const refused = await load([`http://127.0.0.1:${await closedPort()}/`, '-c', '2', '-n', '20']);
+    assert.equal(refused.result.code, 1, 'nothing answered');
     assert.equal(refused.report.errors.connect, 20);
     assert.equal(refused.report.completed, 0);
     const hung = await load([`${url}/hang`, '-c', '3', '-n', '3', '--timeout', '300ms']);
     assert.equal(hung.report.errors.timeout, 3);
-    assert.ok(hung.report.elapsedMs >= 290 && hung.report.elapsedMs < 3000, `${hung.report.elapsedMs} ms`);
+    // 300 ms, not the 10 s default; the upper bound leaves a busy machine room.
+    assert.ok(hung.report.elapsedMs >= 290 && hung.report.elapsedMs < 5000, `${hung.report.elapsedMs} ms`);
     const notFound = await load([`${url}/missing`, '-n', '10', '-c', '1']);
+    assert.equal(notFound.result.code, 0, 'answers, even 404s, are not "nothing answered"');
     assert.deepEqual(notFound.report.statusCodes, { '404': 10 });
     assert.equal(notFound.report.non2xx, 10);
+    assert.equal(notFound.report.completed, 10, 'responses received...');
+    assert.equal(notFound.report.responses2xx, 0, '...none of them 2xx');
     assert.equal(notFound.report.failures, 0, '4xx are answers, not failures');
   });
 
@@ -150,7 +195,7 @@ describe('service load', () => {
     // util-linux `script` (always on Debian) runs the command on a pseudo-terminal, as a shell would.
     const output = execFileSync(
       'script',
-      ['-qec', `${process.execPath} ${BIN} load ${url}/tty -d 2500ms -c 4`, '/dev/null'],
+      ['-qec', `${process.execPath} ${BIN} load ${url}/tty -d 3500ms -c 4`, '/dev/null'],
       {
         encoding: 'utf8',
         timeout: 30000,

@@ -38,6 +38,12 @@ describe('--metrics-endpoint', () => {
       await new Promise((resolve) => setTimeout(resolve, 300));
       for (let i = 0; i < 30; i++)
         assert.equal((await call(`${service.url}/items/k${i % 20}`)).status, 200, 'the service keeps answering');
+      // The writer notices the outage in its own time (later on a busy machine): bring the listener back after.
+      await waitFor('the write-failure warning', () =>
+        parseLines<{ msg?: string }>(service.stderr()).find(
+          (l) => l.msg === `tcp://127.0.0.1:${port}: write failed, dropping entries until it recovers`,
+        ),
+      );
 
       listener = await tcpListener(port);
       const received = await waitFor(

@@ -34,7 +34,7 @@ describe('graceful shutdown', () => {
     const tookMs = Date.now() - stopping;
 
     assert.equal(code, 0);
-    assert.ok(tookMs < 5000, `shutdown took ${tookMs} ms`);
+    assert.ok(tookMs < 10000, `shutdown took ${tookMs} ms (the drain timeout is 30 s)`);
     const lines = readRotated<MetricLine>(dir, 'metrics.log');
     const requests = lines.filter(isRequestRecord);
     const completed = counts.completed.items + counts.completed.echo;
@@ -111,7 +111,7 @@ describe('graceful shutdown', () => {
     assert.equal(metric(shutdown ?? { timestamp: 0 }, 'Drained'), 0);
     assert.equal(metric(shutdown ?? { timestamp: 0 }, 'InFlight'), 1);
     const drainMs = metric(shutdown ?? { timestamp: 0 }, 'DrainDuration') ?? 0;
-    assert.ok(drainMs >= 290 && drainMs < 2000, `DrainDuration ${drainMs}`);
+    assert.ok(drainMs >= 290 && drainMs < 5000, `DrainDuration ${drainMs}`);
     assert.equal(metric(lines.filter(isExitRecord)[0] ?? { timestamp: 0 }, 'ExitCode'), 1);
   });
 

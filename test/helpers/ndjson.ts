@@ -22,13 +22,18 @@ export function parseLines<T = unknown>(text: string): T[] {
     });
 }
 
-/** Every line of every file in `dir` whose name starts with `prefix` (the live file and its rotations). */
+/**
+ * Every line of every file in `dir` whose name starts with `prefix`, oldest first: the rotations in
+ * the order of their time stamps, then the live file (a test that spans a minute boundary has both).
+ */
 export function readRotated<T = unknown>(dir: string, prefix: string): T[] {
   if (!existsSync(dir)) return [];
-  return readdirSync(dir)
-    .filter((name) => name === prefix || name.startsWith(`${prefix}.`))
-    .sort()
-    .flatMap((name) => parseLines<T>(readFileSync(join(dir, name), 'utf8')));
+  const rotated = readdirSync(dir)
+    .filter((name) => name.startsWith(`${prefix}.`))
+    .sort();
+  return [...rotated, ...(existsSync(join(dir, prefix)) ? [prefix] : [])].flatMap((name) =>
+    parseLines<T>(readFileSync(join(dir, name), 'utf8')),
+  );
 }
 
 /** The value of a metric, or undefined. */

@@ -1,26 +1,25 @@
 /**
- * Runs the real CLI (`bin/run.js run`) as a child process, the way a user would, and reads its
- * output. Every instance started must be stopped; `stopAll()` in an `after` hook makes sure.
+ * Runs the real CLI (`bin/run.js`) as a child process, the way a user would, and reads its output.
+ * Starting `service run` is src/service-process.ts's job (benchmarks and profiling use it too);
+ * this adds the suite's clean environment and a registry: every instance started must be stopped,
+ * and `stopAll()` in an `after` hook makes sure.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { parseLines } from './ndjson.js';
-import { waitFor } from './wait.js';
+import {
+  PACKAGE_ROOT,
+  SERVICE_BIN,
+  type ServiceProcess as ServiceChild,
+  startServiceProcess,
+} from '../../src/service-process.js';
 
-export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-export const BIN = fileURLToPath(new URL('../../../bin/run.js', import.meta.url));
+export const ROOT = PACKAGE_ROOT;
+export const BIN = SERVICE_BIN;
 
-export interface ServiceProcess {
-  readonly child: ChildProcess;
-  readonly url: string;
-  stdout(): string;
-  stderr(): string;
+export interface ServiceProcess extends ServiceChild {
   /** Stops reading the child's stdout: once the pipe fills, its writes stall, as with a stuck consumer. */
   pauseStdout(): void;
   resumeStdout(): void;
-  /** Sends `signal` and resolves with the exit code. */
-  stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<number | null>;
-  readonly exited: Promise<number | null>;
 }
 
 const running = new Set<ChildProcess>();
@@ -76,7 +75,7 @@ function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
 }
 
 /**
- * Starts `service run --port 0 ...args` and waits for its "listening" line on stderr.
+ * Starts `service run --port 0 ...args` and waits for its startup line.
  * `bin` picks the entry point: the built CLI (default) or bin/dev.js, which runs the sources.
  */
 export async function startService(
@@ -84,50 +83,13 @@ export async function startService(
   env: Record<string, string> = {},
   bin: string = BIN,
 ): Promise<ServiceProcess> {
-  const child = spawn(process.execPath, [bin, 'run', '--port', '0', ...args], {
-    cwd: ROOT,
-    env: cleanEnv(env),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  running.add(child);
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const exited = new Promise<number | null>((resolve) => {
-    child.on('close', (code) => {
-      running.delete(child);
-      resolve(code);
-    });
-  });
-  let exitedEarly = false;
-  void exited.then(() => (exitedEarly = true));
-
-  const url = await waitFor(
-    'the listening line',
-    () => {
-      if (exitedEarly) throw new Error(`service exited before listening:\n${stderr}`);
-      const lines = parseLines<{ msg?: string; address?: string }>(stderr.slice(0, stderr.lastIndexOf('\n') + 1));
-      return lines.find((line) => line.msg?.startsWith('listening on'))?.address;
-    },
-    30000,
-  );
-
+  const service = await startServiceProcess({ args, env: cleanEnv(env), bin });
+  running.add(service.child);
+  void service.exited.then(() => running.delete(service.child));
   return {
-    child,
-    url,
-    exited,
-    stdout: () => stdout,
-    stderr: () => stderr,
-    pauseStdout: () => child.stdout?.pause(),
-    resumeStdout: () => child.stdout?.resume(),
-    async stop(signal = 'SIGTERM', timeoutMs = 15000) {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-      const code = await exited;
-      clearTimeout(timer);
-      return code;
-    },
+    ...service,
+    pauseStdout: () => service.child.stdout?.pause(),
+    resumeStdout: () => service.child.stdout?.resume(),
   };
 }
 

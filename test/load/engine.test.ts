@@ -59,8 +59,9 @@ for (const httpClient of HTTP_CLIENT_KINDS)
       );
       // One connection at 20 ms a request serves 50 a second against 100 due: the queue grows all run.
       assert.ok(result.latency.percentileUs(99) / 1000 > 500, `p99 ${result.latency.percentileUs(99) / 1000} ms`);
-      assert.ok(result.serviceTime.percentileUs(99) / 1000 < 100, 'the naive measure sees only ~20 ms');
-      assert.ok(schedule.clientLag.percentileUs(99) / 1000 < 20, 'the generator itself kept time');
+      // Server and generator share this process (and a busy machine): generous, but far below the > 500 ms above.
+      assert.ok(result.serviceTime.percentileUs(99) / 1000 < 250, 'the naive measure sees only ~20 ms');
+      assert.ok(schedule.clientLag.percentileUs(99) / 1000 < 200, 'the generator itself kept time');
     });
 
     test('timeouts: in-flight requests are aborted, waiting ones given up unsent; all count in the latency', async () => {
@@ -83,7 +84,7 @@ for (const httpClient of HTTP_CLIENT_KINDS)
       assert.equal(count(), result.sent);
       assert.equal(result.latency.count, 25, 'timeouts are latencies too');
       assert.ok(result.latency.minUs / 1000 >= 195, `shortest ${result.latency.minUs / 1000} ms`);
-      assert.ok(tookMs < 2500, `the run ended ${tookMs} ms after it started`);
+      assert.ok(tookMs < 5000, `the run ended ${tookMs} ms after it started (~700 ms expected)`);
     });
 
     test('closed model: exactly --requests, and resets are counted by kind', async () => {
@@ -125,7 +126,7 @@ for (const httpClient of HTTP_CLIENT_KINDS)
         { origin: url, httpClient, workload: get, connections: 4, pipelining: 1, durationMs: 10000, timeoutMs: 5000 },
         stop.signal,
       );
-      assert.ok(Date.now() - started < 2000);
+      assert.ok(Date.now() - started < 5000, 'stopped at the abort, not after the 10 s duration');
       assert.equal(result.completed, result.sent);
       assert.ok(result.sent > 10);
     });

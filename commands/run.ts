@@ -8,7 +8,7 @@ export default class Run extends BaseCommand {
   static override description = [
     "Serves GET/PUT /items/:key (in memory, or forwarded to --downstream-url), POST /echo and GET /health. Every request except /health emits exactly one RequestMetrics record in metrique's JSON shape.",
     'Without --telemetry-dir, logs go to stderr and metrics to stdout. With it, application.log rolls hourly and metrics.log every minute in that directory.',
-    'SIGTERM or SIGINT stops accepting connections, lets in-flight requests finish (--drain-timeout-ms), writes a shutdown and an exit record, flushes, and exits 0 on a clean drain.',
+    'SIGTERM, SIGINT or SIGHUP stops accepting connections, lets in-flight requests finish (--drain-timeout-ms), writes a shutdown and an exit record, flushes, and exits 0 on a clean drain.',
     'Every flag can also be set through the environment variable shown next to it; a flag wins over its variable.',
   ].join('\n\n');
 

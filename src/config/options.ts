@@ -117,7 +117,7 @@ export const RUN_OPTIONS = Object.freeze({
     'DRAIN_TIMEOUT_MS',
     '30000',
     '<ms>',
-    'How long SIGTERM/SIGINT waits for in-flight requests.',
+    'How long SIGTERM/SIGINT/SIGHUP waits for in-flight requests.',
   ),
   telemetryBufferBytes: option(
     'telemetry-buffer-bytes',

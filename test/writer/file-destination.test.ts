@@ -55,10 +55,10 @@ describe('rotated files', () => {
     const channel = writer.channel(fileSpec(dir, 'metrics.log', '1m'));
     channel.write(line(5));
     await writer.close();
-    // readRotated parses every line of the rolled file and the new one.
+    // readRotated parses every line of the rolled file, then the new one.
     assert.deepEqual(
       readRotated<{ i: number }>(dir, 'metrics.log').map((l) => l.i),
-      [5, 0],
+      [0, 5],
     );
   });
 

@@ -1,0 +1,152 @@
+/**
+ * Event-loop work without async_hooks: a 10 ms watch timer. When it fires late, the loop was busy
+ * with other work for that long: a stall, from the last sign of life before the timer was due (the
+ * previous firing, or a request event) to now. The process CPU time over the same stretch tells
+ * working from blocked (Atomics.wait, a synchronous syscall). Every 100 ms the timer also samples
+ * loop utilization, libuv counters and process resources.
+ */
+import { type EventLoopUtilization, performance } from 'node:perf_hooks';
+import { EV } from '../../format/schema.js';
+import type { RecorderConfig } from '../config.js';
+import type { RequestTracker } from '../requests.js';
+import type { EventRing } from '../ring.js';
+
+const CHECK_MS = 10;
+const SAMPLE_MS = 100;
+/** A firing later than this counts as delayed (timers are ms-granular). */
+const MIN_LATE_MS = 1;
+/** libuv requests (as opposed to handles), as process.getActiveResourcesInfo() names them. */
+const REQUEST_RESOURCE = /Req(Wrap|Callback|Promise)?$|^(ShutdownWrap|WriteWrap|ConnectWrap|SendWrap)$/;
+
+interface UvMetrics {
+  readonly loopCount: number;
+  readonly events: number;
+  readonly eventsWaiting: number;
+}
+
+const uvMetrics = (): UvMetrics | undefined =>
+  (performance.nodeTiming as unknown as { uvMetricsInfo?: UvMetrics }).uvMetricsInfo;
+
+export interface LoopStats {
+  stalls: number;
+  loopIterations: number;
+}
+
+export class LoopWatch {
+  #ring: EventRing;
+  #config: RecorderConfig;
+  #requests: RequestTracker;
+  #onTrigger: (reason: string, valueMs: number, thresholdMs: number) => void;
+  #timer: NodeJS.Timeout | undefined;
+  #lastFireMs = performance.now();
+  #dueMs = this.#lastFireMs + CHECK_MS;
+  #lastAliveMs = this.#lastFireMs;
+  #cpu = process.cpuUsage();
+  #delayMaxMs = 0;
+  #lastSampleMs = this.#lastFireMs;
+  #elu: EventLoopUtilization = performance.eventLoopUtilization();
+  #uv: UvMetrics | undefined = uvMetrics();
+  #resourceCpu = process.cpuUsage();
+  readonly stats: LoopStats = { stalls: 0, loopIterations: 0 };
+
+  constructor(
+    ring: EventRing,
+    config: RecorderConfig,
+    requests: RequestTracker,
+    onTrigger: (reason: string, valueMs: number, thresholdMs: number) => void,
+  ) {
+    this.#ring = ring;
+    this.#config = config;
+    this.#requests = requests;
+    this.#onTrigger = onTrigger;
+  }
+
+  start(): void {
+    this.#timer = setInterval(() => this.#fire(), CHECK_MS);
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+
+  /** Something ran at `timeMs` (a request event): if before the timer was due, the stall began later. */
+  alive(timeMs: number): void {
+    if (timeMs <= this.#dueMs) this.#lastAliveMs = timeMs;
+  }
+
+  #fire(): void {
+    const now = performance.now();
+    const lateMs = now - this.#dueMs;
+    const cpu = process.cpuUsage();
+    if (lateMs >= MIN_LATE_MS) {
+      const startMs = Math.max(this.#lastAliveMs, this.#lastFireMs);
+      const durationMs = now - startMs;
+      if (durationMs >= this.#config.stallThresholdMs) {
+        const cpuUs = cpu.user - this.#cpu.user + cpu.system - this.#cpu.system;
+        this.#ring.put(
+          EV.stall,
+          startMs,
+          durationMs * 1000,
+          this.#requests.ranSince(startMs),
+          this.#requests.openRequests,
+          cpuUs,
+          lateMs * 1000,
+        );
+        this.stats.stalls++;
+      }
+      if (lateMs > this.#delayMaxMs) this.#delayMaxMs = lateMs;
+      const trigger = this.#config.triggerLoopDelayMs;
+      if (trigger !== undefined && lateMs >= trigger) this.#onTrigger('loop delay', lateMs, trigger);
+    }
+    this.#cpu = cpu;
+    this.#lastFireMs = now;
+    this.#lastAliveMs = now;
+    this.#dueMs = now + CHECK_MS;
+    if (now - this.#lastSampleMs >= SAMPLE_MS) this.#sample(now);
+  }
+
+  #sample(now: number): void {
+    const periodMs = now - this.#lastSampleMs;
+    this.#lastSampleMs = now;
+    const elu = performance.eventLoopUtilization(this.#elu);
+    this.#elu = performance.eventLoopUtilization();
+    const uv = uvMetrics();
+    const before = this.#uv;
+    const loops = uv !== undefined && before !== undefined ? uv.loopCount - before.loopCount : 0;
+    const events = uv !== undefined && before !== undefined ? uv.events - before.events : 0;
+    this.#uv = uv;
+    this.stats.loopIterations += loops;
+    this.#ring.put(
+      EV.loop,
+      now,
+      Math.round(elu.utilization * 1000),
+      this.#delayMaxMs * 1000,
+      loops,
+      events,
+      uv?.eventsWaiting ?? 0,
+      periodMs * 1000,
+    );
+    this.#delayMaxMs = 0;
+    if (!this.#config.resourceUsage) return;
+    const cpu = process.cpuUsage(this.#resourceCpu);
+    this.#resourceCpu = process.cpuUsage();
+    const memory = process.memoryUsage();
+    let handles = 0;
+    let requests = 0;
+    for (const resource of process.getActiveResourcesInfo()) {
+      if (REQUEST_RESOURCE.test(resource)) requests++;
+      else handles++;
+    }
+    this.#ring.put(
+      EV.resources,
+      now,
+      cpu.user,
+      cpu.system,
+      memory.rss / 1024,
+      memory.heapUsed / 1024,
+      handles,
+      requests,
+    );
+  }
+}

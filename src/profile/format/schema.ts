@@ -99,7 +99,7 @@ export const EVENTS: readonly EventSpec[] = [
     id: EV.gc,
     name: 'gc',
     fields: [u('durationUs'), u('kind'), u('flags')],
-    doc: 'a GC pause; kind: 1 minor, 2 major, 4 incremental, 8 weak callbacks',
+    doc: 'a GC pause; kind (perf_hooks.constants): 1 minor, 4 major, 8 incremental, 16 weak callbacks; flags: 4 forced (gc())',
   },
   {
     id: EV.requestOpen,

@@ -4,7 +4,10 @@
  * turns in every round; the report gives medians, throughput ratios of the same round, server CPU
  * per request, and the trace's size: events per second and gzipped bytes per event.
  *
- *   npm run build && node dist/bench/recorder-overhead.js [--rounds 5] [--duration 5] [--connections 50]
+ *   npm run build && node dist/bench/recorder-overhead.js [--rounds 5] [--duration 5] [--connections 50] [--rate 0]
+ *
+ * On a shared, busy machine throughput swings with the neighbours; `--rate 2000` holds the load
+ * fixed below saturation, so the server's CPU per request is the number to compare.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -24,8 +27,11 @@ const { values } = parseArgs({
     duration: { type: 'string', default: '5' },
     connections: { type: 'string', default: '50' },
     warmup: { type: 'string', default: '1' },
+    /** Requests per second in total; 0 (the default) drives as fast as the server answers. */
+    rate: { type: 'string', default: '0' },
   },
 });
+const rate = Number(values.rate);
 const rounds = Number(values.rounds);
 const durationS = Number(values.duration);
 const connections = Number(values.connections);
@@ -114,7 +120,13 @@ async function measure(variant: Variant): Promise<Sample> {
   try {
     const put = await fetch(`${url}/items/bench`, { method: 'PUT', body: 'x'.repeat(64) });
     if (put.status !== 204) throw new Error(`PUT answered ${put.status}`);
-    const drive = (seconds: number) => autocannon({ url: `${url}/items/bench`, connections, duration: seconds });
+    const drive = (seconds: number) =>
+      autocannon({
+        url: `${url}/items/bench`,
+        connections,
+        duration: seconds,
+        ...(rate > 0 ? { overallRate: rate } : {}),
+      });
     if (warmupS > 0) await drive(warmupS);
     const cpuBefore = cpuSeconds(child.pid);
     const result = await drive(durationS);
@@ -162,7 +174,7 @@ const cpuRatio = (a: Variant, b: Variant) =>
   );
 
 console.log(
-  `\nservice run, GET /items/:key, ${connections} connections, ${durationS} s x ${rounds} rounds, medians (node ${process.version})\n`,
+  `\nservice run, GET /items/:key, ${connections} connections${rate > 0 ? ` at ${rate} req/s` : ''}, ${durationS} s x ${rounds} rounds, medians (node ${process.version})\n`,
 );
 console.log(
   '| variant | req/s | throughput vs off | p99 ms | server CPU µs/req | CPU vs off | RSS MB | events/s | bytes/event raw | bytes/event gz |',

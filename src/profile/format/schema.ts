@@ -81,7 +81,7 @@ export const EVENTS: readonly EventSpec[] = [
     id: EV.stall,
     name: 'stall',
     fields: [u('durationUs'), u('request'), u('inFlight'), u('cpuUs'), u('lateUs')],
-    doc: 'a long stretch of main-thread work: its request (seq, 0 none), requests in flight, process CPU during it, how late the watchdog timer fired',
+    doc: 'a long stretch of main-thread work: its request (seq, 0 none), requests in flight, process CPU during it, how late the 10 ms watch timer fired',
   },
   {
     id: EV.loop,

@@ -155,3 +155,20 @@ describe('the decoder bundles for a browser', () => {
     }
   });
 });
+
+describe('docs/trace-format.md', () => {
+  it('lists every event type with its id and fields, in schema order', async () => {
+    const { readFileSync } = await import('node:fs');
+    const doc = readFileSync(new URL('../../../../docs/trace-format.md', import.meta.url), 'utf8');
+    for (const spec of EVENTS) {
+      const row = doc.split('\n').find((line) => line.startsWith(`| ${spec.id} | \`${spec.name}\` |`));
+      assert.ok(row, `a row for ${spec.name}`);
+      let at = 0;
+      for (const field of spec.fields) {
+        const found = row.indexOf(`\`${field.name}\``, at);
+        assert.ok(found >= 0 || row.includes(`${field.name}`), `${spec.name}.${field.name} in ${row}`);
+        at = Math.max(at, found);
+      }
+    }
+  });
+});

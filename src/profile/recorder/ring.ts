@@ -86,7 +86,8 @@ export class EventRing {
 
   /** A string used once (a request id, a path): travels with this buffer only. */
   inline(value: string | undefined): number {
-    if (value === undefined || value === '') return 0;
+    // Nowhere to put the event it belongs to: it will be dropped, so keep nothing for it.
+    if (value === undefined || value === '' || (this.#current === undefined && this.#free.length === 0)) return 0;
     return -this.#inline.push(value);
   }
 

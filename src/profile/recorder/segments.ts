@@ -26,6 +26,13 @@ export interface SegmentLimits {
   readonly maxDiskBytes: number;
 }
 
+interface SealedFile {
+  readonly name: string;
+  readonly index: number;
+  readonly bytes: number;
+  readonly pinned: boolean;
+}
+
 interface Active {
   readonly index: number;
   readonly path: string;
@@ -44,6 +51,8 @@ export class SegmentFiles {
   #nextIndex = 0;
   /** Segments still to be pinned as they are sealed (the ones after a trigger). */
   #pinNext = 0;
+  /** Sealed segments as last listed (listing the directory for every block would cost a syscall per file). */
+  #sealedCache: SealedFile[] | undefined;
   evicted = 0;
   written = 0;
 
@@ -91,6 +100,7 @@ export class SegmentFiles {
     if (this.#pinNext > 0 && !active.pinned) this.#pinNext--;
     const base = join(this.#dir, `trace.${active.index}${pinned ? '.pinned' : ''}.bin`);
     renameSync(active.path, base);
+    this.#sealedCache = undefined;
     let path = base;
     try {
       const gz = gzipSync(readFileSync(base));
@@ -100,12 +110,14 @@ export class SegmentFiles {
     } catch {
       // Out of disk or memory: the uncompressed segment stays, still readable.
     }
+    this.#sealedCache = undefined;
     this.#makeRoom(0);
     onSealed({ path, bytes: statSync(path).size, index: active.index, pinned });
   }
 
   /** Pins the active segment, the newest sealed one before it and the next one. */
   pin(): void {
+    this.#sealedCache = undefined;
     if (this.#active !== undefined) this.#active.pinned = true;
     this.#pinNext = 1;
     const sealed = this.#sealed().filter((s) => !s.pinned);
@@ -114,6 +126,7 @@ export class SegmentFiles {
       const pinnedName = previous.name.replace(/^trace\.(\d+)\.bin/, 'trace.$1.pinned.bin');
       try {
         renameSync(join(this.#dir, previous.name), join(this.#dir, pinnedName));
+        this.#sealedCache = undefined;
       } catch {
         // Evicted meanwhile: nothing left to keep.
       }
@@ -139,9 +152,14 @@ export class SegmentFiles {
     return this.#active;
   }
 
-  /** Sealed segments, oldest first. */
-  #sealed(): { name: string; index: number; bytes: number; pinned: boolean }[] {
-    const out: { name: string; index: number; bytes: number; pinned: boolean }[] = [];
+  /** Sealed segments, oldest first (listed again after every seal, pin or eviction). */
+  #sealed(): SealedFile[] {
+    this.#sealedCache ??= this.#list();
+    return this.#sealedCache;
+  }
+
+  #list(): SealedFile[] {
+    const out: SealedFile[] = [];
     for (const name of readdirSync(this.#dir)) {
       const match = SEGMENT_NAME.exec(name);
       if (match === null || match[4] !== undefined) continue;
@@ -166,6 +184,7 @@ export class SegmentFiles {
     for (const s of sealed) total += s.bytes;
     if (total <= this.#limits.maxDiskBytes) return;
     const order = [...sealed.filter((s) => !s.pinned), ...sealed.filter((s) => s.pinned)];
+    this.#sealedCache = undefined;
     for (const s of order) {
       if (total <= this.#limits.maxDiskBytes) break;
       try {

@@ -34,8 +34,11 @@ const server = http.createServer((req, res) => {
   const requestId = req.headers['x-request-id'];
   const startMs = performance.now();
   opened.publish({ requestId, operation: 'Block', method: req.method, path: req.url, startMs });
+  const blockStart = performance.now();
   if (req.url === '/block') Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 300);
   if (req.url === '/burn') burnNamedFunction(300);
+  // On a busy machine the thread may wake well after 300 ms: the test compares with this.
+  console.log(JSON.stringify({ requestId, blockedMs: performance.now() - blockStart }));
   res.end('ok');
   const endMs = performance.now();
   closed.publish({ requestId, operation: 'Block', statusCode: 200, durationMs: endMs - startMs, errorKind: undefined, endMs });
@@ -74,16 +77,28 @@ describe('the flight recorder in a plain Node program (preload)', () => {
     const stalls = eventRows(segment, 'stall');
     const blocked = stalls.find((s) => s.request === seqOf('req-block-1'));
     assert.ok(blocked, `a stall for req-block-1 among ${JSON.stringify(stalls)}`);
+    const actual = new Map(
+      run.stdout
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as { requestId: string; blockedMs: number })
+        .map((r) => [r.requestId, r.blockedMs]),
+    );
     const blockedMs = Number(blocked.durationUs) / 1000;
-    // -3%/+15%: the lower bound is exact (the watch timer cannot fire early), the upper one allows a busy machine.
-    assert.ok(blockedMs >= 290 && blockedMs <= 345, `Atomics.wait(300 ms) recorded as ${blockedMs} ms`);
+    const waitedMs = actual.get('req-block-1') ?? Number.NaN;
+    assert.ok(waitedMs >= 299, `the program waited ${waitedMs} ms`);
+    assert.ok(
+      blockedMs >= waitedMs && blockedMs <= waitedMs * 1.1,
+      `Atomics.wait blocked the loop ${waitedMs} ms, recorded as ${blockedMs} ms`,
+    );
     // Blocked, not working: the process used far less CPU than the wall time.
     assert.ok(Number(blocked.cpuUs) < Number(blocked.durationUs) / 2, `cpu ${blocked.cpuUs} µs`);
 
     const burned = stalls.find((s) => s.request === seqOf('req-burn-1'));
     assert.ok(burned, 'a stall for req-burn-1');
     const burnedMs = Number(burned.durationUs) / 1000;
-    assert.ok(burnedMs >= 290 && burnedMs <= 345, `a 300 ms burn recorded as ${burnedMs} ms`);
+    const burnMs = actual.get('req-burn-1') ?? Number.NaN;
+    assert.ok(burnedMs >= burnMs && burnedMs <= burnMs * 1.1, `a ${burnMs} ms burn recorded as ${burnedMs} ms`);
     // Working rather than blocked (on a shared machine the burn may not get a whole core).
     assert.ok(
       Number(burned.cpuUs) > 2 * Number(blocked.cpuUs),

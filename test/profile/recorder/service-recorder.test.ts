@@ -71,9 +71,17 @@ describe('service run with DIAL9_* variables', () => {
     assert.ok(segment);
     assert.equal(segment.truncated, false);
     assert.equal(segment.header.recording.summary, startup[0]?.msg);
-    const served = eventRows(segment, 'httpInStart').map((r) => `${r.method} ${r.url}`);
+    // The service's own lifecycle channel when its middleware publishes there, node:http's otherwise.
+    const opened = eventRows(segment, 'requestOpen');
+    const served =
+      opened.length > 0
+        ? opened.map((r) => `${r.method} ${r.path}`)
+        : eventRows(segment, 'httpInStart').map((r) => `${r.method} ${r.url}`);
     assert.deepEqual(served, ['PUT /items/alpha', 'GET /items/alpha']);
-    const statuses = eventRows(segment, 'httpInEnd').map((r) => r.status);
+    const statuses =
+      opened.length > 0
+        ? eventRows(segment, 'requestClose').map((r) => r.status)
+        : eventRows(segment, 'httpInEnd').map((r) => r.status);
     assert.deepEqual(statuses, [204, 200]);
   });
 

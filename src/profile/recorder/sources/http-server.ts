@@ -1,6 +1,7 @@
 /**
  * Requests served: the service's lifecycle channels (request id, operation, status) and, for any
- * other Node program, node:http's own server channels. Both cost nothing until subscribed.
+ * other Node program, node:http's own server channels. Once the service's channel speaks, node:http's
+ * are dropped: they would record every request twice.
  */
 import diagnosticsChannel from 'node:diagnostics_channel';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -24,8 +25,15 @@ export function watchHttpServer(ring: EventRing, requests: RequestTracker): () =
   const open = new Map<string, number>();
   const httpSeq = new WeakMap<object, number>();
 
+  let nodeHttp = true;
   const onOpened = (message: unknown): void => {
     const m = message as RequestOpenedMessage;
+    if (nodeHttp) {
+      nodeHttp = false;
+      diagnosticsChannel.unsubscribe('http.server.request.start', onStart);
+      diagnosticsChannel.unsubscribe('http.server.response.finish', onFinish);
+      requests.inFlight[1] = 0;
+    }
     const seq = requests.nextSeq();
     open.set(m.requestId, seq);
     requests.open(0, 1);
@@ -72,14 +80,17 @@ export function watchHttpServer(ring: EventRing, requests: RequestTracker): () =
     ring.put(EV.httpInEnd, now, seq, response.statusCode);
   };
 
-  const subscriptions: [string, (message: unknown) => void][] = [
+  const service: [string, (message: unknown) => void][] = [
     [REQUEST_OPENED_CHANNEL, onOpened],
     [REQUEST_CLOSED_CHANNEL, onClosed],
+  ];
+  const node: [string, (message: unknown) => void][] = [
     ['http.server.request.start', onStart],
     ['http.server.response.finish', onFinish],
   ];
-  for (const [name, fn] of subscriptions) diagnosticsChannel.subscribe(name, fn);
+  for (const [name, fn] of [...service, ...node]) diagnosticsChannel.subscribe(name, fn);
   return () => {
-    for (const [name, fn] of subscriptions) diagnosticsChannel.unsubscribe(name, fn);
+    for (const [name, fn] of service) diagnosticsChannel.unsubscribe(name, fn);
+    if (nodeHttp) for (const [name, fn] of node) diagnosticsChannel.unsubscribe(name, fn);
   };
 }

@@ -288,7 +288,7 @@ describe('the flight recorder in a plain Node program (preload)', () => {
     const stalls = pinned.flatMap((f) => eventRows(f.segment, 'stall'));
     assert.ok(
       stalls.some((s) => Number(s.durationUs) >= 240_000),
-      'the incident itself is in the pinned segments',
+      `the incident itself is in the pinned segments: ${JSON.stringify(files.map((f) => [f.name, eventRows(f.segment, 'stall'), eventRows(f.segment, 'trigger')]))}`,
     );
   });
 

@@ -41,7 +41,7 @@ function concat(parts: Uint8Array[]): Uint8Array {
 /** Two blocks: a stall and GC in the first, a request and CPU samples in the second. */
 function sampleSegment(): { bytes: Uint8Array; blocks: Uint8Array[] } {
   const encoder = new SegmentEncoder();
-  encoder.event(EV.stall, 1000, [300_000, 7, 2, 1200, 290_000]);
+  encoder.event(EV.stall, 1000, [300_000, 7, 2, 1200, 350_000, 290_000]);
   encoder.event(EV.gc, 500, [4000, 2, 0]); // earlier than the previous event: deltas may be negative
   const first = encoder.takeBlock() as Uint8Array;
   const id = encoder.string('req-1');
@@ -64,7 +64,7 @@ describe('trace format', () => {
     assert.equal(segment.header.process.service, 's');
     assert.equal(segment.blocks.length, 2);
     assert.deepEqual(eventRows(segment, 'stall'), [
-      { time: 1000, durationUs: 300_000, request: 7, inFlight: 2, cpuUs: 1200, lateUs: 290_000 },
+      { time: 1000, durationUs: 300_000, request: 7, inFlight: 2, cpuUs: 1200, cpuWindowUs: 350_000, lateUs: 290_000 },
     ]);
     assert.deepEqual(eventRows(segment, 'gc'), [{ time: 500, durationUs: 4000, kind: 2, flags: 0 }]);
     assert.deepEqual(eventRows(segment, 'requestOpen'), [

@@ -26,7 +26,7 @@ function block(events: number, seed: number): Uint8Array {
   let x = seed;
   for (let i = 0; i < events; i++) {
     x = (x * 1103515245 + 12345) % 2 ** 31;
-    encoder.event(EV.stall, i * 1000, [x, x % 977, x % 13, x % 100_003, x % 65_537]);
+    encoder.event(EV.stall, i * 1000, [x, x % 977, x % 13, x % 100_003, x % 65_537, x % 4099]);
   }
   return encoder.takeBlock() as Uint8Array;
 }

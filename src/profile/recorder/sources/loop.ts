@@ -1,9 +1,11 @@
 /**
  * Event-loop work without async_hooks: a watch timer. When it fires late, the loop was busy with
  * other work for that long: a stall, from the last sign of life before the timer was due (the
- * previous firing, or a request event) to now. The process CPU time over the same stretch tells
- * working from blocked (Atomics.wait, a synchronous syscall). Every 100 ms the timer also samples
- * loop utilization, libuv counters and process resources.
+ * previous firing, or a request event) to now. Process CPU time tells working from blocked
+ * (Atomics.wait, a synchronous syscall): it is read when a stall ends and every 100 ms (each read
+ * is a getrusage call, too dear for every firing), so a stall's `cpuUs` covers `cpuWindowUs`, from
+ * the last 100 ms sample to its end. Every 100 ms the timer also samples loop utilization, libuv
+ * counters and process resources.
  *
  * The period stays 10 ms even when the loop idles: a longer one (50 ms while quiet was tried) saves
  * ~0.5% of a core on an idle process but puts a stall's start up to 40 ms too late.
@@ -49,12 +51,14 @@ export class LoopWatch {
   #lastFireMs = performance.now();
   #dueMs = this.#lastFireMs + CHECK_MS;
   #lastAliveMs = this.#lastFireMs;
-  #cpu = process.cpuUsage();
+  /** Process CPU (user + system, µs) at `#cpuAtMs`: read every 100 ms and at the end of each stall. */
+  #cpuUs = 0;
+  #cpuAtMs = performance.now();
   #delayMaxMs = 0;
   #lastSampleMs = this.#lastFireMs;
   #elu: EventLoopUtilization = performance.eventLoopUtilization();
   #uv: UvMetrics | undefined = uvMetrics();
-  #resourceCpu = process.cpuUsage();
+  #lastResourceCpu = process.cpuUsage();
   readonly stats: LoopStats = { stalls: 0, loopIterations: 0 };
 
   constructor(
@@ -98,30 +102,32 @@ export class LoopWatch {
   #fire(): void {
     const now = performance.now();
     const lateMs = now - this.#dueMs;
-    const cpu = process.cpuUsage();
     if (lateMs >= MIN_LATE_MS) {
       // A request event since the last firing bounds the start exactly. One just after the timer was
       // due (the poll phase runs before a late timer) means the loop was still turning then.
       const startMs = this.#aliveSeen ? this.#lastAliveMs : this.#aliveAfterDue ? this.#dueMs : this.#lastFireMs;
       const durationMs = now - startMs;
       if (durationMs >= this.#config.stallThresholdMs) {
-        const cpuUs = cpu.user - this.#cpu.user + cpu.system - this.#cpu.system;
+        const cpu = process.cpuUsage();
+        const cpuUs = cpu.user + cpu.system;
         this.#ring.put(
           EV.stall,
           startMs,
           durationMs * 1000,
           this.#requests.ranSince(startMs),
           this.#requests.openRequests,
-          cpuUs,
+          cpuUs - this.#cpuUs,
+          (now - this.#cpuAtMs) * 1000,
           lateMs * 1000,
         );
+        this.#cpuUs = cpuUs;
+        this.#cpuAtMs = now;
         this.stats.stalls++;
       }
       if (lateMs > this.#delayMaxMs) this.#delayMaxMs = lateMs;
       const trigger = this.#config.triggerLoopDelayMs;
       if (trigger !== undefined && lateMs >= trigger) this.#onTrigger('loop delay', lateMs, trigger);
     }
-    this.#cpu = cpu;
     this.#lastFireMs = now;
     this.#lastAliveMs = now;
     this.#aliveSeen = false;
@@ -153,9 +159,12 @@ export class LoopWatch {
       periodMs * 1000,
     );
     this.#delayMaxMs = 0;
+    const total = process.cpuUsage();
+    this.#cpuUs = total.user + total.system;
+    this.#cpuAtMs = now;
     if (!this.#config.resourceUsage) return;
-    const cpu = process.cpuUsage(this.#resourceCpu);
-    this.#resourceCpu = process.cpuUsage();
+    const cpu = { user: total.user - this.#lastResourceCpu.user, system: total.system - this.#lastResourceCpu.system };
+    this.#lastResourceCpu = total;
     const memory = process.memoryUsage();
     let handles = 0;
     let requests = 0;

@@ -160,7 +160,13 @@ export class SegmentFiles {
 
   #list(): SealedFile[] {
     const out: SealedFile[] = [];
-    for (const name of readdirSync(this.#dir)) {
+    let names: string[];
+    try {
+      names = readdirSync(this.#dir);
+    } catch {
+      return out; // no directory (it could not be created): nothing on disk
+    }
+    for (const name of names) {
       const match = SEGMENT_NAME.exec(name);
       if (match === null || match[4] !== undefined) continue;
       try {

@@ -95,10 +95,11 @@ export class RecorderWriter {
     await this.#worker.terminate();
   }
 
-  /** Seals while blocking this thread (for process 'exit'); gives up after `timeoutMs`. */
+  /** Seals while blocking this thread (for process 'exit'); false when it gave up after `timeoutMs`. */
   closeSync(timeoutMs: number): boolean {
     const done = new Int32Array(new SharedArrayBuffer(4));
-    if (!this.post({ op: 'close', done })) return false;
+    // A writer already gone has said why (onError): nothing to wait for.
+    if (!this.post({ op: 'close', done })) return true;
     this.#alive = false;
     return Atomics.wait(done, 0, 0, timeoutMs) !== 'timed-out';
   }

@@ -4,6 +4,7 @@
  * that serves requests.
  */
 import { mkdirSync } from 'node:fs';
+import { resolve, sep } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { encodeHeader, SegmentEncoder } from '../format/encoder.js';
 import { EV, EVENTS, type TraceHeader } from '../format/schema.js';
@@ -33,6 +34,16 @@ function post(message: FromWriter, transfer: ArrayBuffer[] = []): void {
   port?.postMessage(message, transfer);
 }
 
+/** A failing disk fails every block: say so once every 10 s, not 5 times a second. */
+const ERROR_INTERVAL_MS = 10_000;
+let lastErrorMs = Number.NEGATIVE_INFINITY;
+function reportError(message: string): void {
+  const now = Date.now();
+  if (now - lastErrorMs < ERROR_INTERVAL_MS) return;
+  lastErrorMs = now;
+  post({ op: 'error', message });
+}
+
 function header(index: number): Uint8Array {
   const full: TraceHeader = { ...init.header, segment: { index, startWallMs: Date.now() } };
   return encodeHeader(full);
@@ -49,7 +60,7 @@ function flushBlock(): void {
   try {
     files.write(block, header, onSealed);
   } catch (err) {
-    post({ op: 'error', message: `cannot write trace segment in ${init.dir}: ${(err as Error).message}` });
+    reportError(`cannot write trace segment in ${init.dir}: ${(err as Error).message}`);
   }
 }
 
@@ -59,7 +70,7 @@ function rotate(): void {
   try {
     files.seal(onSealed);
   } catch (err) {
-    post({ op: 'error', message: `cannot seal trace segment: ${(err as Error).message}` });
+    reportError(`cannot seal trace segment: ${(err as Error).message}`);
   }
   encoder = new SegmentEncoder();
 }
@@ -157,10 +168,27 @@ function close(done: Int32Array | undefined): void {
   }
 }
 
+/**
+ * mkdir -p, one level at a time. Not `mkdirSync(dir, { recursive: true })`: on Node 20 that loops
+ * forever under /proc (ENOENT again and again), and a worker stuck in native code cannot even be
+ * terminated, so the process would never exit.
+ */
+function makeDirs(dir: string): void {
+  const parts = resolve(dir).split(sep);
+  for (let i = 2; i <= parts.length; i++) {
+    const path = parts.slice(0, i).join(sep);
+    try {
+      mkdirSync(path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  }
+}
+
 try {
-  mkdirSync(init.dir, { recursive: true });
+  makeDirs(init.dir);
 } catch (err) {
-  post({ op: 'error', message: `cannot create trace directory ${init.dir}: ${(err as Error).message}` });
+  reportError(`cannot create trace directory ${init.dir}: ${(err as Error).message}`);
 }
 
 port.on('message', (message: ToWriter) => {

@@ -38,7 +38,7 @@ function isPromise(value: unknown): value is PromiseLike<unknown> {
 /** Runs `fn` as a named background task: start and end (with its duration and failure) are recorded. */
 export function task<T>(name: string, fn: () => T): T {
   const recorder = active;
-  if (recorder === undefined || !recorder.config.taskTracking) return fn();
+  if (recorder === undefined || recorder.closed || !recorder.config.taskTracking) return fn();
   const id = nextId++;
   const start = performance.now();
   recorder.ring.put(EV.taskStart, start, id, recorder.ring.intern(name));

@@ -205,9 +205,13 @@ export class Recorder {
     return level;
   }
 
-  /** Whether spans and events of `target` at `level` pass the targets filter. */
+  /** Whether spans and events of `target` at `level` pass the targets filter (never once closed). */
   wants(target: string, level: LogLevel): boolean {
-    return this.config.taskTracking && LOG_LEVELS.indexOf(level) >= this.#level(target);
+    return !this.#closed && this.config.taskTracking && LOG_LEVELS.indexOf(level) >= this.#level(target);
+  }
+
+  get closed(): boolean {
+    return this.#closed;
   }
 
   /** Marks the moment and pins the segments around it (at most once a minute). */

@@ -113,6 +113,18 @@ export const RuntimeMetrics = defineRecord('RuntimeMetrics', {
   MetricsArchiveDropped: field.count(),
   LogsDropped: field.count(),
   TelemetryWriteErrors: field.count(),
+  /** With the flight recorder on (DIAL9_ENABLED): */
+  /** libuv loop iterations in the interval. */
+  LoopIterations: optional(field.count()),
+  /** Stretches of main-thread work over DIAL9_STALL_THRESHOLD_MS. */
+  LongCallbacks: optional(field.count()),
+  /** Share of the interval the loop waited for work (100 - EventLoopUtilization). */
+  EventLoopIdle: optional(field.percent()),
+  /** Callbacks run and their p99 duration: only with per-callback tracking (DIAL9_CALLBACK_TRACKING_ENABLED). */
+  CallbacksRun: optional(field.count()),
+  CallbackDurationP99: optional(field.duration()),
+  /** Trace events lost because the recorder's buffers were full. */
+  RecorderEventsDropped: optional(field.count()),
 });
 
 /** Every record type this service emits (config checks EMF dimension names against them). */

@@ -9,6 +9,7 @@ import { ServiceError } from './errors.js';
 import { type App, buildApp } from './http/app.js';
 import { ExitMetrics, ShutdownMetrics } from './metrics.js';
 import { ProcessEvents } from './process-events.js';
+import type { Recorder } from './profile/recorder/recorder.js';
 import { type LineSink, openRecord } from './record/index.js';
 import { RuntimeSampler } from './runtime/runtime-metrics.js';
 import { stderrLine, stderrText } from './stderr.js';
@@ -70,11 +71,24 @@ export async function runService(config: RunConfig, hooks: RunHooks = {}): Promi
     writer: { maxQueuedBytes: config.telemetryBufferBytes },
   });
   const events = new ProcessEvents();
+  const recorder = await startFlightRecorder(telemetry);
   try {
-    return await serve(config, hooks, telemetry, events);
+    return await serve(config, hooks, telemetry, events, recorder);
   } finally {
     events.dispose();
   }
+}
+
+/**
+ * The flight recorder (DIAL9_* variables, see docs/profiling.md), imported only when DIAL9_ENABLED
+ * is set: off, it costs nothing, not even its import. Its config is lenient: bad values warn.
+ */
+async function startFlightRecorder(telemetry: TelemetryGuard): Promise<Recorder | undefined> {
+  if ((process.env.DIAL9_ENABLED ?? '').trim() === '') return undefined;
+  const { startRecorderFromEnv } = await import('./profile/recorder/index.js');
+  const log = telemetry.logger.for('service:recorder');
+  // sealOnExit: every exit path seals, the fatal ones included; finish() seals first on a normal stop.
+  return startRecorderFromEnv({ log: (level, fields, message) => log[level](fields, message), sealOnExit: true });
 }
 
 async function serve(
@@ -82,6 +96,7 @@ async function serve(
   hooks: RunHooks,
   telemetry: TelemetryGuard,
   events: ProcessEvents,
+  recorder: Recorder | undefined,
 ): Promise<number> {
   const log = telemetry.logger.for('service');
   const store = createStore(config, telemetry);
@@ -106,7 +121,7 @@ async function serve(
     const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
     log.fatal({ err }, 'cannot listen');
     await store.close();
-    await finish(telemetry, 1);
+    await finish(telemetry, 1, recorder);
     throw new ServiceError('SVC_ERR_LISTEN', `cannot listen on ${config.host}:${config.port}: ${reason}`, {
       exitCode: 1,
       cause: err,
@@ -134,6 +149,7 @@ async function serve(
     sink: telemetry.metrics,
     intervalMs: config.runtimeMetricsIntervalMs,
     telemetryStats: () => telemetry.stats(),
+    recorder,
   }).start();
 
   const stop = await events.stopped;
@@ -157,7 +173,7 @@ async function serve(
   const clean = stop.kind === 'signal' && drain.drained && events.lateErrors.length === 0;
   const exitCode = clean ? 0 : 1;
   log.info({ drained: drain.drained, drainDurationMs: drain.durationMs, exitCode }, 'stopped');
-  await finish(telemetry, exitCode);
+  await finish(telemetry, exitCode, recorder);
   return exitCode;
 }
 
@@ -195,8 +211,9 @@ async function drainServer(app: App, timeoutMs: number, hurried: Promise<void>):
   return { drained, durationMs: msSince(started), inFlightAtStart };
 }
 
-/** Writes the exit record and flushes everything through the guard. */
-async function finish(telemetry: TelemetryGuard, exitCode: number): Promise<void> {
+/** Seals the flight recorder's segment, writes the exit record and flushes everything through the guard. */
+async function finish(telemetry: TelemetryGuard, exitCode: number, recorder: Recorder | undefined): Promise<void> {
+  await recorder?.close(TELEMETRY_CLOSE_TIMEOUT_MS);
   const stats = telemetry.stats();
   const exit = openRecord(ExitMetrics, telemetry.metrics);
   exit.values.ExitCode = exitCode;

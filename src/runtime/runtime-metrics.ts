@@ -10,6 +10,7 @@ import {
   performance,
 } from 'node:perf_hooks';
 import { RuntimeMetrics } from '../metrics.js';
+import type { Recorder } from '../profile/recorder/recorder.js';
 import { openRecord, type RecordSink } from '../record/index.js';
 import type { TelemetryStats } from '../telemetry.js';
 import { round3 } from '../time.js';
@@ -28,6 +29,15 @@ export interface RuntimeSamplerOptions {
   readonly intervalMs: number;
   /** Telemetry pipeline counters; the record reports their change over each interval. */
   readonly telemetryStats: () => TelemetryStats;
+  /** The flight recorder, when on: the record gains the fields it can measure. */
+  readonly recorder?: Recorder | undefined;
+}
+
+interface RecorderTotals {
+  readonly eventsDropped: number;
+  readonly stalls: number;
+  readonly loopIterations: number;
+  readonly callbacksRun: number | undefined;
 }
 
 export class RuntimeSampler {
@@ -39,6 +49,7 @@ export class RuntimeSampler {
   #gcPauseMs = 0;
   #timer: NodeJS.Timeout | undefined;
   #lastStats: TelemetryStats;
+  #lastRecorder: RecorderTotals | undefined;
 
   constructor(options: RuntimeSamplerOptions) {
     this.#options = options;
@@ -51,6 +62,7 @@ export class RuntimeSampler {
       }
     });
     this.#lastStats = options.telemetryStats();
+    this.#lastRecorder = options.recorder?.stats();
   }
 
   /** Starts measuring, and emitting every `intervalMs`; with an interval of 0 it does nothing. */
@@ -103,6 +115,20 @@ export class RuntimeSampler {
     v.LogsDropped = stats.logsDropped - this.#lastStats.logsDropped;
     v.TelemetryWriteErrors = stats.writeErrors - this.#lastStats.writeErrors;
     this.#lastStats = stats;
+
+    const recorder = this.#options.recorder;
+    const before = this.#lastRecorder;
+    if (recorder !== undefined && before !== undefined) {
+      const now = recorder.stats();
+      v.LoopIterations = now.loopIterations - before.loopIterations;
+      v.LongCallbacks = now.stalls - before.stalls;
+      v.EventLoopIdle = round3(100 - elu.utilization * 100);
+      v.RecorderEventsDropped = now.eventsDropped - before.eventsDropped;
+      if (now.callbacksRun !== undefined) v.CallbacksRun = now.callbacksRun - (before.callbacksRun ?? 0);
+      const p99 = recorder.takeCallbackP99Ms();
+      if (p99 !== undefined) v.CallbackDurationP99 = p99;
+      this.#lastRecorder = now;
+    }
 
     record.close();
   }

@@ -1,0 +1,113 @@
+/**
+ * What application code uses: name a background task (the `dial9::spawn` analog), record a span or
+ * an event, hear about sealed segments. With the recorder off each call is one check of a module
+ * variable, then your function runs as it would have.
+ *
+ * @example
+ * import { span, task } from 'service/recorder';
+ * task('cache-refresh', () => refreshCache());
+ * const rows = await span('app:db', 'query users', () => db.query(sql));
+ */
+import { performance } from 'node:perf_hooks';
+import type { LogLevel } from '../../log/filter.js';
+import { EV } from '../format/schema.js';
+import type { SealedSegmentInfo } from './protocol.js';
+import type { Recorder } from './recorder.js';
+
+export type { SealedSegmentInfo } from './protocol.js';
+
+let active: Recorder | undefined;
+const pendingHooks: ((segment: SealedSegmentInfo) => void)[] = [];
+let nextId = 1;
+
+/** @internal the recorder registers itself here when it starts. */
+export function setActiveRecorder(recorder: Recorder | undefined): void {
+  active = recorder;
+  if (recorder !== undefined) for (const hook of pendingHooks.splice(0)) recorder.onSealed(hook);
+}
+
+/** The running recorder, if any. */
+export function activeRecorder(): Recorder | undefined {
+  return active;
+}
+
+function isPromise(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function';
+}
+
+/** Runs `fn` as a named background task: start and end (with its duration and failure) are recorded. */
+export function task<T>(name: string, fn: () => T): T {
+  const recorder = active;
+  if (recorder === undefined || recorder.closed || !recorder.config.taskTracking) return fn();
+  const id = nextId++;
+  const start = performance.now();
+  recorder.ring.put(EV.taskStart, start, id, recorder.ring.intern(name));
+  const end = (failed: boolean) =>
+    recorder.ring.put(EV.taskEnd, performance.now(), id, (performance.now() - start) * 1000, failed ? 1 : 0);
+  let result: T;
+  try {
+    result = fn();
+  } catch (err) {
+    end(true);
+    throw err;
+  }
+  if (isPromise(result))
+    result.then(
+      () => end(false),
+      () => end(true),
+    );
+  else end(false);
+  return result;
+}
+
+/**
+ * Runs `fn` inside a span of `target` (e.g. `app:db`), recorded when it ends, if the targets
+ * filter (DIAL9_TARGETS) keeps `target` at `level`.
+ */
+export function span<T>(target: string, name: string, fn: () => T, level: LogLevel = 'info'): T {
+  const recorder = active;
+  if (recorder === undefined || !recorder.wants(target, level)) return fn();
+  const id = nextId++;
+  const start = performance.now();
+  const request = recorder.requests.ranSince(start);
+  const end = () =>
+    recorder.ring.put(
+      EV.span,
+      start,
+      id,
+      recorder.ring.intern(target),
+      recorder.ring.intern(name),
+      (performance.now() - start) * 1000,
+      request,
+    );
+  let result: T;
+  try {
+    result = fn();
+  } catch (err) {
+    end();
+    throw err;
+  }
+  if (isPromise(result)) result.then(end, end);
+  else end();
+  return result;
+}
+
+/** Records a point event with a number, if the targets filter keeps `target` at `level`. */
+export function mark(target: string, name: string, value = 0, level: LogLevel = 'info'): void {
+  const recorder = active;
+  if (recorder === undefined || !recorder.wants(target, level)) return;
+  recorder.ring.put(EV.mark, performance.now(), recorder.ring.intern(target), recorder.ring.intern(name), value);
+}
+
+/**
+ * Calls `hook` with each sealed segment (path, size, index, pinned): upload it elsewhere, then
+ * keep or delete it. Segments sealed while the process exits are not announced.
+ */
+export function onSegmentSealed(hook: (segment: SealedSegmentInfo) => void): () => void {
+  if (active !== undefined) return active.onSealed(hook);
+  pendingHooks.push(hook);
+  return () => {
+    const i = pendingHooks.indexOf(hook);
+    if (i !== -1) pendingHooks.splice(i, 1);
+  };
+}

@@ -1,0 +1,187 @@
+/**
+ * The flight recorder's settings, from `DIAL9_*` environment variables only, parsed leniently as
+ * dial9 does: a bad value gives one warning (variable, value, what is allowed) and counts as
+ * unset. A bad trace config must never take the service down, so nothing here throws.
+ */
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type LogFilter, parseLogFilter } from '../../log/filter.js';
+
+export interface RecorderConfig {
+  readonly enabled: boolean;
+  readonly traceDir: string;
+  readonly rotationSecs: number;
+  readonly maxDiskUsageBytes: number;
+  readonly maxFileSizeBytes: number;
+  /** Named background tasks and custom spans from the API. */
+  readonly taskTracking: boolean;
+  readonly cpuProfile: boolean;
+  readonly cpuSampleHz: number;
+  readonly taskDump: boolean;
+  readonly taskDumpIdleThresholdMs: number;
+  readonly memoryProfile: boolean;
+  readonly memorySampleRateBytes: number;
+  readonly resourceUsage: boolean;
+  readonly serviceName: string;
+  /** Main-thread work longer than this is recorded as a stall. */
+  readonly stallThresholdMs: number;
+  /** Per-callback tracking through async_hooks (costly; opt-in). */
+  readonly callbackTracking: boolean;
+  /** When > 0, callback tracking turns itself off after this many seconds (a burst). */
+  readonly callbackTrackingSecs: number;
+  /** Pin segments when the event loop is this late (ms); undefined: off. */
+  readonly triggerLoopDelayMs: number | undefined;
+  /** Pin segments when the p99 request duration over a second is above this (ms); undefined: off. */
+  readonly triggerRequestP99Ms: number | undefined;
+  /** Which spans and library events are kept, per target (the seed's `Targets`). */
+  readonly targets: LogFilter;
+  /** Variables that are read but mean nothing in Node, with why (for the start-up line). */
+  readonly notApplicable: Readonly<Record<string, string>>;
+}
+
+export interface ParsedRecorderConfig {
+  readonly config: RecorderConfig;
+  /** One line per bad value. */
+  readonly warnings: readonly string[];
+}
+
+const MB = 1024 * 1024;
+const TRUE = new Set(['true', '1', 'yes', 'on']);
+const FALSE = new Set(['false', '0', 'no', 'off']);
+const BOOLEAN_ALLOWED = 'true/false/1/0/yes/no/on/off';
+export const DEFAULT_TARGETS = 'error,service=trace,app=trace,undici=info,http=info';
+
+/** dial9's variables with no meaning in a Node process, and what to use instead. */
+const NOT_APPLICABLE: Readonly<Record<string, string>> = {
+  DIAL9_SCHEDULE_PROFILE_ENABLED:
+    'Node has no kernel off-CPU stacks; stalls carry cpuUs (process CPU during the stall) as the blocked proxy',
+  DIAL9_S3_BUCKET: 'no built-in upload; hand sealed segments to your code with onSegmentSealed()',
+  DIAL9_S3_PREFIX: 'no built-in upload; hand sealed segments to your code with onSegmentSealed()',
+};
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+class Reader {
+  readonly warnings: string[] = [];
+  constructor(private readonly env: Env) {}
+
+  #raw(name: string): string | undefined {
+    const value = this.env[name]?.trim();
+    return value === undefined || value === '' ? undefined : value;
+  }
+
+  #warn(name: string, value: string, allowed: string): undefined {
+    this.warnings.push(`${name}=${JSON.stringify(value)} is not valid (allowed: ${allowed}); treated as unset`);
+    return undefined;
+  }
+
+  bool(name: string, fallback: boolean): boolean {
+    const value = this.#raw(name);
+    if (value === undefined) return fallback;
+    const lower = value.toLowerCase();
+    if (TRUE.has(lower)) return true;
+    if (FALSE.has(lower)) return false;
+    return this.#warn(name, value, BOOLEAN_ALLOWED) ?? fallback;
+  }
+
+  /** A number in [min, max]; `integer` rejects fractions. */
+  number(name: string, fallback: number, min: number, max: number, integer?: boolean): number;
+  number(name: string, fallback: undefined, min: number, max: number, integer?: boolean): number | undefined;
+  number(name: string, fallback: number | undefined, min: number, max: number, integer = false): number | undefined {
+    const value = this.#raw(name);
+    if (value === undefined) return fallback;
+    const n = Number(value);
+    const ok = /^[0-9]+(\.[0-9]+)?$/.test(value) && Number.isFinite(n) && n >= min && n <= max;
+    if (ok && (!integer || Number.isInteger(n))) return n;
+    return this.#warn(name, value, `${integer ? 'an integer' : 'a number'} from ${min} to ${max}`) ?? fallback;
+  }
+
+  string(name: string, fallback: string): string {
+    return this.#raw(name) ?? fallback;
+  }
+
+  targets(name: string): LogFilter {
+    const value = this.#raw(name);
+    if (value !== undefined) {
+      try {
+        return parseLogFilter(value);
+      } catch (err) {
+        this.#warn(name, value, `directives like "${DEFAULT_TARGETS}" (${(err as Error).message})`);
+      }
+    }
+    return parseLogFilter(DEFAULT_TARGETS);
+  }
+}
+
+/** Reads the recorder's settings from `env` (default: `process.env`). Never throws. */
+export function recorderConfigFromEnv(env: Env = process.env): ParsedRecorderConfig {
+  const r = new Reader(env);
+  const enabled = r.bool('DIAL9_ENABLED', false);
+  const maxDiskUsageMb = r.number('DIAL9_MAX_DISK_USAGE_MB', 1024, 0.01, 1024 * 1024);
+  const maxFileSizeMb = r.number('DIAL9_MAX_FILE_SIZE_MB', Math.min(100, maxDiskUsageMb / 4), 0.001, 1024 * 1024);
+  const notApplicable: Record<string, string> = {};
+  for (const [name, why] of Object.entries(NOT_APPLICABLE)) if (r.string(name, '') !== '') notApplicable[name] = why;
+  const config: RecorderConfig = {
+    enabled,
+    traceDir: r.string('DIAL9_TRACE_DIR', join(tmpdir(), 'dial9-traces')),
+    rotationSecs: r.number('DIAL9_ROTATION_SECS', 60, 0.1, 7 * 24 * 3600),
+    maxDiskUsageBytes: Math.round(maxDiskUsageMb * MB),
+    maxFileSizeBytes: Math.round(Math.min(maxFileSizeMb, maxDiskUsageMb) * MB),
+    taskTracking: r.bool('DIAL9_TASK_TRACKING_ENABLED', true),
+    cpuProfile: r.bool('DIAL9_CPU_PROFILE_ENABLED', false),
+    cpuSampleHz: r.number('DIAL9_CPU_SAMPLE_HZ', 99, 1, 10_000, true),
+    taskDump: r.bool('DIAL9_TASK_DUMP_ENABLED', false),
+    taskDumpIdleThresholdMs: r.number('DIAL9_TASK_DUMP_IDLE_THRESHOLD_MS', 10, 1, 3_600_000),
+    memoryProfile: r.bool('DIAL9_MEMORY_PROFILE_ENABLED', false),
+    memorySampleRateBytes: r.number('DIAL9_MEMORY_SAMPLE_RATE_BYTES', 524_288, 1, 2 ** 40, true),
+    resourceUsage: r.bool('DIAL9_PROCESS_RESOURCE_USAGE_ENABLED', true),
+    serviceName: r.string('DIAL9_SERVICE_NAME', env.SERVICE_NAME?.trim() || 'service'),
+    stallThresholdMs: r.number('DIAL9_STALL_THRESHOLD_MS', 20, 1, 60_000),
+    callbackTracking: r.bool('DIAL9_CALLBACK_TRACKING_ENABLED', false),
+    callbackTrackingSecs: r.number('DIAL9_CALLBACK_TRACKING_SECS', 0, 0, 7 * 24 * 3600),
+    triggerLoopDelayMs: r.number('DIAL9_TRIGGER_LOOP_DELAY_MS', undefined, 1, 3_600_000),
+    triggerRequestP99Ms: r.number('DIAL9_TRIGGER_REQUEST_P99_MS', undefined, 1, 3_600_000),
+    targets: r.targets('DIAL9_TARGETS'),
+    notApplicable,
+  };
+  return { config: Object.freeze(config), warnings: r.warnings };
+}
+
+/** What is recorded, and what is off and why: the start-up line and each file's metadata. */
+export interface RecordingSummary {
+  readonly summary: string;
+  readonly on: readonly string[];
+  readonly off: Readonly<Record<string, string>>;
+}
+
+export function describeRecording(config: RecorderConfig, dir: string): RecordingSummary {
+  const on = [`stalls over ${config.stallThresholdMs} ms`, 'event loop', 'GC', 'HTTP in and out'];
+  const off: Record<string, string> = {};
+  if (config.resourceUsage) on.push('resources every 100 ms');
+  else off.resources = 'DIAL9_PROCESS_RESOURCE_USAGE_ENABLED=false';
+  if (config.cpuProfile) on.push(`CPU samples at ${config.cpuSampleHz} Hz`);
+  else off.cpuSamples = 'DIAL9_CPU_PROFILE_ENABLED is not true (costs ~2-3% at 99 Hz)';
+  if (config.memoryProfile) on.push(`heap samples every ${config.memorySampleRateBytes} bytes`);
+  else off.heapSamples = 'DIAL9_MEMORY_PROFILE_ENABLED is not true';
+  if (config.taskDump) on.push('pending operations');
+  else off.pendingOperations = 'DIAL9_TASK_DUMP_ENABLED is not true';
+  if (config.taskTracking) on.push(`tasks and spans (targets ${config.targets.source})`);
+  else off.tasks = 'DIAL9_TASK_TRACKING_ENABLED=false';
+  if (config.callbackTracking)
+    on.push(
+      `every callback${config.callbackTrackingSecs > 0 ? ` for ${config.callbackTrackingSecs} s` : ''} (async_hooks, costly)`,
+    );
+  else off.callbacks = 'DIAL9_CALLBACK_TRACKING_ENABLED is not true (async_hooks costs ~12%)';
+  const triggers: string[] = [];
+  if (config.triggerLoopDelayMs !== undefined) triggers.push(`loop delay > ${config.triggerLoopDelayMs} ms`);
+  if (config.triggerRequestP99Ms !== undefined) triggers.push(`request p99 > ${config.triggerRequestP99Ms} ms`);
+  if (triggers.length > 0) on.push(`trigger on ${triggers.join(' or ')}`);
+  else off.trigger = 'no DIAL9_TRIGGER_* threshold set';
+  Object.assign(off, config.notApplicable);
+  const budget = `segments of ${config.rotationSecs} s or ${(config.maxFileSizeBytes / MB).toFixed(1)} MB, ${(config.maxDiskUsageBytes / MB).toFixed(1)} MB on disk at most`;
+  const offText = Object.entries(off)
+    .map(([what, why]) => `${what} (${why})`)
+    .join(', ');
+  const summary = `flight recorder on: ${on.join(', ')}; writing to ${dir} (${budget}); off: ${offText || 'nothing'}`;
+  return { summary, on, off };
+}

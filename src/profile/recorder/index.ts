@@ -1,0 +1,41 @@
+/**
+ * The flight recorder: `startRecorderFromEnv()` reads DIAL9_*, warns about bad values and starts
+ * recording when DIAL9_ENABLED is true. The API for application code is re-exported here.
+ */
+
+import { setActiveRecorder } from './api.js';
+import { recorderConfigFromEnv } from './config.js';
+import { Recorder, type RecorderLog, type RecorderOptions } from './recorder.js';
+
+export type { SealedSegmentInfo } from './api.js';
+export { activeRecorder, mark, onSegmentSealed, span, task } from './api.js';
+export { describeRecording, type RecorderConfig, recorderConfigFromEnv } from './config.js';
+export { Recorder, type RecorderLog, type RecorderStats } from './recorder.js';
+
+export interface StartFromEnvOptions extends Omit<RecorderOptions, 'config'> {
+  readonly env?: Readonly<Record<string, string | undefined>>;
+}
+
+/** Starts the recorder when DIAL9_ENABLED is true; bad values warn through `log`. Never throws. */
+export function startRecorderFromEnv(options: StartFromEnvOptions = {}): Recorder | undefined {
+  const { config, warnings } = recorderConfigFromEnv(options.env);
+  const log: RecorderLog | undefined = options.log;
+  for (const warning of warnings) {
+    if (log !== undefined) log('warn', {}, warning);
+    else
+      process.stderr.write(
+        `${JSON.stringify({ time: new Date().toISOString(), level: 'warn', target: 'service:recorder', pid: process.pid, msg: warning })}\n`,
+      );
+  }
+  if (!config.enabled) return undefined;
+  try {
+    const recorder = Recorder.start({ ...options, config });
+    setActiveRecorder(recorder);
+    return recorder;
+  } catch (err) {
+    const message = `flight recorder not started: ${(err as Error).message}`;
+    if (log !== undefined) log('error', {}, message);
+    else process.stderr.write(`${JSON.stringify({ level: 'error', target: 'service:recorder', msg: message })}\n`);
+    return undefined;
+  }
+}

@@ -1,0 +1,77 @@
+/** Messages between the recorder (main thread) and its writer thread. */
+import type { TraceHeader } from '../format/schema.js';
+
+/** One full ring buffer on its way to the writer, and back once encoded. */
+export interface Batch {
+  readonly buffer: ArrayBuffer;
+  /** Records in `buffer`. */
+  readonly count: number;
+  /** New interned strings: id, text, id, text, ... */
+  readonly defs: readonly (number | string)[];
+  /** Strings used once (request ids, paths): a field value of -(i + 1) is `inline[i]`. */
+  readonly inline: readonly string[];
+  /** The main thread forgot its interned strings before this batch: forget them too. */
+  readonly resetStrings: boolean;
+  /** Events lost (no free buffer) since the previous batch. */
+  readonly dropped: number;
+  readonly droppedAtMs: number;
+}
+
+/** A V8 CPU or heap profile: only the parts the writer reads. */
+export interface ProfileNode {
+  readonly id: number;
+  readonly callFrame: {
+    readonly functionName: string;
+    readonly url: string;
+    readonly lineNumber: number;
+    readonly columnNumber: number;
+  };
+  readonly children?: readonly number[];
+}
+
+export interface CpuProfile {
+  readonly nodes: readonly ProfileNode[];
+  readonly startTime: number;
+  readonly samples?: readonly number[];
+  readonly timeDeltas?: readonly number[];
+}
+
+export interface HeapProfileNode {
+  readonly id: number;
+  readonly callFrame: ProfileNode['callFrame'];
+  readonly selfSize: number;
+  readonly children: readonly HeapProfileNode[];
+}
+
+export interface WriterInit {
+  readonly dir: string;
+  readonly rotationMs: number;
+  readonly maxFileBytes: number;
+  readonly maxDiskBytes: number;
+  /** Header of every segment; the writer fills in `segment`. */
+  readonly header: Omit<TraceHeader, 'segment'>;
+  /** process.hrtime in µs minus performance.now() in µs, on the main thread: V8 profile times → trace times. */
+  readonly hrtimeOffsetUs: number;
+}
+
+export type ToWriter =
+  | { readonly op: 'batch'; readonly batch: Batch }
+  | { readonly op: 'cpu-profile'; readonly profile: CpuProfile }
+  | { readonly op: 'heap-profile'; readonly head: HeapProfileNode; readonly timeMs: number }
+  | { readonly op: 'pin' }
+  /** Seal and stop; when `done` is given, store 1 into it and notify (the main thread may be blocked waiting). */
+  | { readonly op: 'close'; readonly done?: Int32Array };
+
+export interface SealedSegmentInfo {
+  readonly path: string;
+  readonly bytes: number;
+  readonly index: number;
+  readonly pinned: boolean;
+}
+
+export type FromWriter =
+  | { readonly op: 'buffer'; readonly buffer: ArrayBuffer }
+  | { readonly op: 'sealed'; readonly segment: SealedSegmentInfo }
+  | { readonly op: 'error'; readonly message: string }
+  | { readonly op: 'stats'; readonly diskBytes: number; readonly evicted: number; readonly written: number }
+  | { readonly op: 'closed' };

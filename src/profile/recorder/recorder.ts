@@ -1,0 +1,291 @@
+/**
+ * The flight recorder of one process: the ring, its writer thread and the sources feeding it, on
+ * one clock (`performance.now()`, written in µs). Start it once per process with `Recorder.start`
+ * (the preload and `service run` do); application code talks to it through api.ts.
+ */
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { LOG_LEVELS, type LogLevel, levelFor } from '../../log/filter.js';
+import { EV, EVENTS, FORMAT_VERSION } from '../format/schema.js';
+import { describeRecording, type RecorderConfig, type RecordingSummary } from './config.js';
+import type { SealedSegmentInfo, WriterInit } from './protocol.js';
+import { RequestTracker } from './requests.js';
+import { EventRing } from './ring.js';
+import { CallbackTracker } from './sources/callbacks.js';
+import { watchGc } from './sources/gc.js';
+import { watchHttpClient } from './sources/http-client.js';
+import { watchHttpServer } from './sources/http-server.js';
+import { Profilers } from './sources/inspector.js';
+import { LoopWatch } from './sources/loop.js';
+import { watchPending } from './sources/pending.js';
+import { RecorderWriter } from './writer-thread.js';
+
+export type RecorderLog = (level: 'info' | 'warn' | 'error', fields: Record<string, unknown>, message: string) => void;
+
+export interface RecorderOptions {
+  readonly config: RecorderConfig;
+  /** Where the start-up line and recorder problems go (default: JSON lines on stderr). */
+  readonly log?: RecorderLog;
+  /** Seal on 'exit', and on SIGTERM/SIGINT/SIGHUP when nobody else handles them (the preload). */
+  readonly sealOnExit?: boolean;
+  /** Called with each sealed segment (the seed's custom pipeline: upload it, keep or delete it). */
+  readonly onSealed?: (segment: SealedSegmentInfo) => void;
+}
+
+export interface RecorderStats {
+  readonly eventsRecorded: number;
+  readonly eventsDropped: number;
+  /** Stretches of main-thread work over the stall threshold. */
+  readonly stalls: number;
+  readonly loopIterations: number;
+  /** Only with per-callback tracking. */
+  readonly callbacksRun: number | undefined;
+  readonly diskBytes: number;
+  readonly segmentsEvicted: number;
+}
+
+/** Ring buffers are shipped at least this often, so a quiet process still reaches the disk. */
+const SHIP_INTERVAL_MS = 200;
+/** After a trigger fires, it stays quiet this long (one incident, one set of pinned segments). */
+const TRIGGER_COOLDOWN_MS = 60_000;
+const P99_CHECK_MS = 1000;
+const EXIT_SEAL_TIMEOUT_MS = 3000;
+const CLOCK_SYNC_MS = 10_000;
+const PENDING_SAMPLE_MS = 1000;
+const SIGNALS: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP'];
+
+function stamp(date: Date): string {
+  return date
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
+}
+
+const defaultLog: RecorderLog = (level, fields, message) => {
+  process.stderr.write(
+    `${JSON.stringify({ time: new Date().toISOString(), level, target: 'service:recorder', pid: process.pid, ...fields, msg: message })}\n`,
+  );
+};
+
+export class Recorder {
+  readonly config: RecorderConfig;
+  /** This process's own directory under DIAL9_TRACE_DIR. */
+  readonly dir: string;
+  readonly recording: RecordingSummary;
+  readonly ring: EventRing;
+  readonly requests = new RequestTracker();
+  #writer: RecorderWriter;
+  #log: RecorderLog;
+  #loop: LoopWatch;
+  #profilers: Profilers;
+  #callbacks: CallbackTracker | undefined;
+  #stops: (() => void)[] = [];
+  #timers: NodeJS.Timeout[] = [];
+  #lastTriggerMs = Number.NEGATIVE_INFINITY;
+  #sealedHooks: ((segment: SealedSegmentInfo) => void)[] = [];
+  #levels = new Map<string, number>();
+  #closed = false;
+  #onExit = () => this.closeSync(EXIT_SEAL_TIMEOUT_MS);
+  #onSignal = (signal: NodeJS.Signals) => {
+    // Someone else handles it: they decide when to exit, and 'exit' seals.
+    if (process.listenerCount(signal) > 1) return;
+    this.closeSync(EXIT_SEAL_TIMEOUT_MS);
+    for (const s of SIGNALS) process.removeListener(s, this.#onSignal);
+    process.kill(process.pid, signal);
+  };
+
+  private constructor(options: RecorderOptions) {
+    const config = options.config;
+    this.config = config;
+    this.#log = options.log ?? defaultLog;
+    if (options.onSealed !== undefined) this.#sealedHooks.push(options.onSealed);
+    const started = new Date();
+    this.dir = join(config.traceDir, `${config.serviceName}.${process.pid}.${stamp(started)}`);
+    this.recording = describeRecording(config, this.dir);
+    const init: WriterInit = {
+      dir: this.dir,
+      rotationMs: config.rotationSecs * 1000,
+      maxFileBytes: config.maxFileSizeBytes,
+      maxDiskBytes: config.maxDiskUsageBytes,
+      hrtimeOffsetUs: Number(process.hrtime.bigint() / 1000n) - performance.now() * 1000,
+      header: {
+        format: 'dial9-node',
+        version: FORMAT_VERSION,
+        timeUnit: 'us',
+        clock: 'performance.now() of the recorded process (monotonic), in µs',
+        timeOriginMs: performance.timeOrigin,
+        process: {
+          pid: process.pid,
+          host: hostname(),
+          service: config.serviceName,
+          argv: process.argv,
+          node: process.version,
+        },
+        recording: this.recording,
+        config: { ...config, targets: config.targets.source },
+        events: EVENTS,
+      },
+    };
+    this.#writer = new RecorderWriter(init, {
+      onBuffer: (buffer) => this.ring.release(buffer),
+      onSealed: (segment) => this.#sealed(segment),
+      onError: (message) => this.#log('error', { dir: this.dir }, message),
+    });
+    this.ring = new EventRing({ ship: (batch) => this.#writer.post({ op: 'batch', batch }, [batch.buffer]) });
+    this.#loop = new LoopWatch(this.ring, config, this.requests, (reason, value, threshold) =>
+      this.trigger(reason, value, threshold),
+    );
+    this.requests.onAlive = (timeMs) => this.#loop.alive(timeMs);
+    this.#profilers = new Profilers(
+      config,
+      (message) => this.#writer.post(message),
+      (message) => this.#log('warn', {}, message),
+    );
+  }
+
+  /** Starts recording. Call once per process. */
+  static start(options: RecorderOptions): Recorder {
+    const recorder = new Recorder(options);
+    recorder.#start(options.sealOnExit ?? false);
+    return recorder;
+  }
+
+  #start(sealOnExit: boolean): void {
+    const config = this.config;
+    this.#clockSync();
+    this.#loop.start();
+    this.#stops.push(() => this.#loop.stop());
+    this.#stops.push(watchGc(this.ring));
+    this.#stops.push(watchHttpServer(this.ring, this.requests));
+    const clientLevel = Math.max(this.#level('undici'), this.#level('http'));
+    if (clientLevel <= LOG_LEVELS.indexOf('error'))
+      this.#stops.push(watchHttpClient(this.ring, this.requests, clientLevel > LOG_LEVELS.indexOf('info')));
+    if (config.taskDump)
+      this.#stops.push(watchPending(this.ring, Math.max(PENDING_SAMPLE_MS, config.taskDumpIdleThresholdMs)));
+    if (config.callbackTracking) {
+      const tracker = new CallbackTracker(this.ring, this.requests);
+      tracker.start(config.callbackTrackingSecs);
+      this.#callbacks = tracker;
+      this.#stops.push(() => tracker.stop());
+    }
+    this.#profilers.start();
+    this.#every(SHIP_INTERVAL_MS, () => this.ring.ship());
+    this.#every(CLOCK_SYNC_MS, () => this.#clockSync());
+    const p99Threshold = config.triggerRequestP99Ms;
+    if (p99Threshold !== undefined)
+      this.#every(P99_CHECK_MS, () => {
+        const p99 = this.requests.takeP99();
+        if (p99 !== undefined && p99 > p99Threshold) this.trigger('request p99', p99, p99Threshold);
+      });
+    if (sealOnExit) {
+      process.on('exit', this.#onExit);
+      for (const signal of SIGNALS) process.on(signal, this.#onSignal);
+    }
+    this.#log('info', { dir: this.dir, on: this.recording.on, off: this.recording.off }, this.recording.summary);
+  }
+
+  #every(ms: number, fn: () => void): void {
+    const timer = setInterval(fn, ms);
+    timer.unref();
+    this.#timers.push(timer);
+  }
+
+  #clockSync(): void {
+    this.ring.put(EV.clockSync, performance.now(), Date.now());
+  }
+
+  /** Index into LOG_LEVELS of the level `target` is kept at. */
+  #level(target: string): number {
+    let level = this.#levels.get(target);
+    if (level === undefined) {
+      level = LOG_LEVELS.indexOf(levelFor(this.config.targets, target));
+      this.#levels.set(target, level);
+    }
+    return level;
+  }
+
+  /** Whether spans and events of `target` at `level` pass the targets filter (never once closed). */
+  wants(target: string, level: LogLevel): boolean {
+    return !this.#closed && this.config.taskTracking && LOG_LEVELS.indexOf(level) >= this.#level(target);
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Marks the moment and pins the segments around it (at most once a minute). */
+  trigger(reason: string, valueMs: number, thresholdMs: number): void {
+    const now = performance.now();
+    if (now - this.#lastTriggerMs < TRIGGER_COOLDOWN_MS) return;
+    this.#lastTriggerMs = now;
+    this.ring.put(EV.trigger, now, this.ring.intern(reason), valueMs * 1000, thresholdMs * 1000);
+    this.ring.ship();
+    this.#writer.post({ op: 'pin' });
+    this.#log(
+      'warn',
+      { reason, valueMs, thresholdMs },
+      `flight recorder trigger: ${reason} ${valueMs.toFixed(1)} ms over ${thresholdMs} ms; pinning the segments around it`,
+    );
+  }
+
+  onSealed(hook: (segment: SealedSegmentInfo) => void): () => void {
+    this.#sealedHooks.push(hook);
+    return () => {
+      this.#sealedHooks = this.#sealedHooks.filter((h) => h !== hook);
+    };
+  }
+
+  #sealed(segment: SealedSegmentInfo): void {
+    for (const hook of this.#sealedHooks) {
+      try {
+        hook(segment);
+      } catch (err) {
+        this.#log('error', { path: segment.path }, `sealed-segment hook failed: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  /** p99 callback duration since the last call (per-callback tracking only). */
+  takeCallbackP99Ms(): number | undefined {
+    return this.#callbacks?.takeP99Ms();
+  }
+
+  stats(): RecorderStats {
+    return {
+      eventsRecorded: this.ring.recorded,
+      eventsDropped: this.ring.dropped,
+      stalls: this.#loop.stats.stalls,
+      loopIterations: this.#loop.stats.loopIterations,
+      callbacksRun: this.#callbacks?.callbacks,
+      diskBytes: this.#writer.diskBytes,
+      segmentsEvicted: this.#writer.evicted,
+    };
+  }
+
+  #stopSources(): boolean {
+    if (this.#closed) return false;
+    this.#closed = true;
+    for (const timer of this.#timers) clearInterval(timer);
+    for (const stop of this.#stops) stop();
+    this.#profilers.stop();
+    process.removeListener('exit', this.#onExit);
+    for (const signal of SIGNALS) process.removeListener(signal, this.#onSignal);
+    this.#clockSync();
+    this.ring.ship();
+    return true;
+  }
+
+  /** Stops recording and seals the active segment. Idempotent. */
+  async close(timeoutMs = EXIT_SEAL_TIMEOUT_MS): Promise<void> {
+    if (!this.#stopSources()) return;
+    await this.#writer.close(timeoutMs);
+  }
+
+  /** The same, blocking (for 'exit' handlers, where nothing asynchronous runs any more). */
+  closeSync(timeoutMs = EXIT_SEAL_TIMEOUT_MS): void {
+    if (!this.#stopSources()) return;
+    if (!this.#writer.closeSync(timeoutMs))
+      this.#log('warn', { dir: this.dir }, 'the trace segment was not sealed in time');
+  }
+}

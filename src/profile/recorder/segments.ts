@@ -1,0 +1,205 @@
+/**
+ * The segment files of one process, on the writer thread: `trace.<N>.bin.active` while written,
+ * renamed to `trace.<N>.bin` when sealed, then gzipped to `trace.<N>.bin.gz`. Rotated by age or
+ * size; the oldest evicted so that the directory stays under the disk budget (losing old data is
+ * acceptable, filling the disk is not). Pinned segments (a trigger fired) carry `.pinned` in their
+ * name and are evicted only when nothing else is left.
+ */
+import {
+  closeSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import type { SealedSegmentInfo } from './protocol.js';
+
+export interface SegmentLimits {
+  readonly rotationMs: number;
+  readonly maxFileBytes: number;
+  readonly maxDiskBytes: number;
+}
+
+interface SealedFile {
+  readonly name: string;
+  readonly index: number;
+  readonly bytes: number;
+  readonly pinned: boolean;
+}
+
+interface Active {
+  readonly index: number;
+  readonly path: string;
+  readonly fd: number;
+  readonly openedMs: number;
+  bytes: number;
+  pinned: boolean;
+}
+
+const SEGMENT_NAME = /^trace\.(\d+)(\.pinned)?\.bin(\.gz)?(\.active)?$/;
+
+export class SegmentFiles {
+  #dir: string;
+  #limits: SegmentLimits;
+  #active: Active | undefined;
+  #nextIndex = 0;
+  /** Segments still to be pinned as they are sealed (the ones after a trigger). */
+  #pinNext = 0;
+  /** Sealed segments as last listed (listing the directory for every block would cost a syscall per file). */
+  #sealedCache: SealedFile[] | undefined;
+  evicted = 0;
+  written = 0;
+
+  constructor(dir: string, limits: SegmentLimits) {
+    this.#dir = dir;
+    this.#limits = limits;
+  }
+
+  get dir(): string {
+    return this.#dir;
+  }
+
+  /** True when the active segment is due for rotation by age. */
+  dueForRotation(nowMs: number): boolean {
+    return this.#active !== undefined && nowMs - this.#active.openedMs >= this.#limits.rotationMs;
+  }
+
+  get hasActive(): boolean {
+    return this.#active !== undefined;
+  }
+
+  /**
+   * Writes a block, opening a segment (with `header(index)`) when none is open, and rotating first
+   * when the block would take the segment past its size cap.
+   */
+  write(block: Uint8Array, header: (index: number) => Uint8Array, onSealed: (s: SealedSegmentInfo) => void): void {
+    const active = this.#active;
+    if (active !== undefined && active.bytes + block.length > this.#limits.maxFileBytes && active.bytes > 0) {
+      this.seal(onSealed);
+    }
+    const current = this.#active ?? this.#open(header);
+    this.#makeRoom(block.length);
+    writeSync(current.fd, block);
+    current.bytes += block.length;
+    this.written += block.length;
+  }
+
+  /** Seals the active segment: rename, gzip, announce. Nothing happens when none is open. */
+  seal(onSealed: (s: SealedSegmentInfo) => void): void {
+    const active = this.#active;
+    if (active === undefined) return;
+    this.#active = undefined;
+    closeSync(active.fd);
+    const pinned = active.pinned || this.#pinNext > 0;
+    if (this.#pinNext > 0 && !active.pinned) this.#pinNext--;
+    const base = join(this.#dir, `trace.${active.index}${pinned ? '.pinned' : ''}.bin`);
+    renameSync(active.path, base);
+    this.#sealedCache = undefined;
+    let path = base;
+    try {
+      const gz = gzipSync(readFileSync(base));
+      writeFileSync(`${base}.gz`, gz);
+      unlinkSync(base);
+      path = `${base}.gz`;
+    } catch {
+      // Out of disk or memory: the uncompressed segment stays, still readable.
+    }
+    this.#sealedCache = undefined;
+    this.#makeRoom(0);
+    onSealed({ path, bytes: statSync(path).size, index: active.index, pinned });
+  }
+
+  /** Pins the active segment, the newest sealed one before it and the next one. */
+  pin(): void {
+    this.#sealedCache = undefined;
+    if (this.#active !== undefined) this.#active.pinned = true;
+    this.#pinNext = 1;
+    const sealed = this.#sealed().filter((s) => !s.pinned);
+    const previous = sealed[sealed.length - 1];
+    if (previous !== undefined) {
+      const pinnedName = previous.name.replace(/^trace\.(\d+)\.bin/, 'trace.$1.pinned.bin');
+      try {
+        renameSync(join(this.#dir, previous.name), join(this.#dir, pinnedName));
+        this.#sealedCache = undefined;
+      } catch {
+        // Evicted meanwhile: nothing left to keep.
+      }
+    }
+  }
+
+  /** Bytes of every segment file in the directory, the active one included. */
+  diskBytes(): number {
+    let total = this.#active?.bytes ?? 0;
+    for (const s of this.#sealed()) total += s.bytes;
+    return total;
+  }
+
+  #open(header: (index: number) => Uint8Array): Active {
+    const index = this.#nextIndex++;
+    const path = join(this.#dir, `trace.${index}.bin.active`);
+    const bytes = header(index);
+    this.#makeRoom(bytes.length);
+    const fd = openSync(path, 'w');
+    writeSync(fd, bytes);
+    this.written += bytes.length;
+    this.#active = { index, path, fd, openedMs: Date.now(), bytes: bytes.length, pinned: false };
+    return this.#active;
+  }
+
+  /** Sealed segments, oldest first (listed again after every seal, pin or eviction). */
+  #sealed(): SealedFile[] {
+    this.#sealedCache ??= this.#list();
+    return this.#sealedCache;
+  }
+
+  #list(): SealedFile[] {
+    const out: SealedFile[] = [];
+    let names: string[];
+    try {
+      names = readdirSync(this.#dir);
+    } catch {
+      return out; // no directory (it could not be created): nothing on disk
+    }
+    for (const name of names) {
+      const match = SEGMENT_NAME.exec(name);
+      if (match === null || match[4] !== undefined) continue;
+      try {
+        out.push({
+          name,
+          index: Number(match[1]),
+          bytes: statSync(join(this.#dir, name)).size,
+          pinned: match[2] !== undefined,
+        });
+      } catch {
+        // Gone meanwhile (a user's sealed-segment hook moved it).
+      }
+    }
+    return out.sort((a, b) => a.index - b.index);
+  }
+
+  /** Evicts sealed segments, unpinned oldest first, until `extra` more bytes fit in the budget. */
+  #makeRoom(extra: number): void {
+    const sealed = this.#sealed();
+    let total = (this.#active?.bytes ?? 0) + extra;
+    for (const s of sealed) total += s.bytes;
+    if (total <= this.#limits.maxDiskBytes) return;
+    const order = [...sealed.filter((s) => !s.pinned), ...sealed.filter((s) => s.pinned)];
+    this.#sealedCache = undefined;
+    for (const s of order) {
+      if (total <= this.#limits.maxDiskBytes) break;
+      try {
+        unlinkSync(join(this.#dir, s.name));
+        this.evicted++;
+      } catch {
+        // Already gone.
+      }
+      total -= s.bytes;
+    }
+  }
+}

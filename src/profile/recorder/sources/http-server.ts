@@ -1,0 +1,96 @@
+/**
+ * Requests served: the service's lifecycle channels (request id, operation, status) and, for any
+ * other Node program, node:http's own server channels. Once the service's channel speaks, node:http's
+ * are dropped: they would record every request twice.
+ */
+import diagnosticsChannel from 'node:diagnostics_channel';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import {
+  REQUEST_CLOSED_CHANNEL,
+  REQUEST_OPENED_CHANNEL,
+  type RequestClosedMessage,
+  type RequestOpenedMessage,
+} from '../../../request-lifecycle.js';
+import { EV } from '../../format/schema.js';
+import type { RequestTracker } from '../requests.js';
+import type { EventRing } from '../ring.js';
+
+interface HttpServerMessage {
+  readonly request: IncomingMessage;
+  readonly response: ServerResponse;
+}
+
+export function watchHttpServer(ring: EventRing, requests: RequestTracker): () => void {
+  const open = new Map<string, number>();
+  const httpSeq = new WeakMap<object, number>();
+
+  let nodeHttp = true;
+  const onOpened = (message: unknown): void => {
+    const m = message as RequestOpenedMessage;
+    if (nodeHttp) {
+      nodeHttp = false;
+      diagnosticsChannel.unsubscribe('http.server.request.start', onStart);
+      diagnosticsChannel.unsubscribe('http.server.response.finish', onFinish);
+      requests.inFlight[1] = 0;
+    }
+    const seq = requests.nextSeq();
+    open.set(m.requestId, seq);
+    requests.open(0, 1);
+    requests.touch(0, seq, m.startMs);
+    ring.put(
+      EV.requestOpen,
+      m.startMs,
+      seq,
+      ring.inline(m.requestId),
+      ring.intern(m.operation),
+      ring.intern(m.method),
+      ring.inline(m.path),
+    );
+  };
+  const onClosed = (message: unknown): void => {
+    const m = message as RequestClosedMessage;
+    const seq = open.get(m.requestId) ?? 0;
+    if (seq !== 0) {
+      open.delete(m.requestId);
+      requests.open(0, -1);
+    }
+    requests.touch(0, seq, m.endMs);
+    requests.recordDuration(m.durationMs);
+    ring.put(EV.requestClose, m.endMs, seq, m.statusCode, m.durationMs * 1000, ring.intern(m.errorKind));
+  };
+  const onStart = (message: unknown): void => {
+    const { request } = message as HttpServerMessage;
+    const now = performance.now();
+    const seq = requests.nextSeq();
+    httpSeq.set(request, seq);
+    requests.open(1, 1);
+    requests.touch(1, seq, now);
+    ring.put(EV.httpInStart, now, seq, ring.intern(request.method), ring.inline(request.url));
+  };
+  const onFinish = (message: unknown): void => {
+    const { request, response } = message as HttpServerMessage;
+    const now = performance.now();
+    const seq = httpSeq.get(request) ?? 0;
+    if (seq !== 0) {
+      httpSeq.delete(request);
+      requests.open(1, -1);
+    }
+    requests.touch(1, seq, now);
+    ring.put(EV.httpInEnd, now, seq, response.statusCode);
+  };
+
+  const service: [string, (message: unknown) => void][] = [
+    [REQUEST_OPENED_CHANNEL, onOpened],
+    [REQUEST_CLOSED_CHANNEL, onClosed],
+  ];
+  const node: [string, (message: unknown) => void][] = [
+    ['http.server.request.start', onStart],
+    ['http.server.response.finish', onFinish],
+  ];
+  for (const [name, fn] of [...service, ...node]) diagnosticsChannel.subscribe(name, fn);
+  return () => {
+    for (const [name, fn] of service) diagnosticsChannel.unsubscribe(name, fn);
+    if (nodeHttp) for (const [name, fn] of node) diagnosticsChannel.unsubscribe(name, fn);
+  };
+}

@@ -1,0 +1,106 @@
+/**
+ * The recorder's side of its writer thread. The thread is unref'd: it never keeps a program alive.
+ * `close()` seals asynchronously (service shutdown); `closeSync()` blocks the main thread on a
+ * SharedArrayBuffer until the writer has sealed (the 'exit' event, where nothing async runs).
+ *
+ * Starting the worker is a minimal local copy of the idea in src/writer/writer-thread.ts (a shared
+ * `startWorker` helper is being extracted elsewhere; swap it in then).
+ */
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { FromWriter, SealedSegmentInfo, ToWriter, WriterInit } from './protocol.js';
+
+const FROM_SOURCES = import.meta.url.endsWith('.ts');
+
+function startWorker(init: WriterInit): Worker {
+  // No execArgv: a preload (--import of the recorder itself) must not run again in the writer.
+  const options = { name: 'dial9-writer', workerData: init, execArgv: [] };
+  if (!FROM_SOURCES) return new Worker(new URL('./writer-worker.js', import.meta.url), options);
+  // From the sources (tsx), a worker does not inherit the loader: register it first.
+  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api')).href;
+  const worker = new URL('./writer-worker.ts', import.meta.url).href;
+  const bootstrap = `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(worker)}); });`;
+  return new Worker(bootstrap, { ...options, eval: true });
+}
+
+export interface WriterEvents {
+  readonly onBuffer: (buffer: ArrayBuffer) => void;
+  readonly onSealed: (segment: SealedSegmentInfo) => void;
+  readonly onError: (message: string) => void;
+}
+
+export class RecorderWriter {
+  #worker: Worker;
+  #alive = true;
+  #closed: Promise<void>;
+  #resolveClosed: () => void = () => {};
+  diskBytes = 0;
+  evicted = 0;
+  written = 0;
+
+  constructor(init: WriterInit, events: WriterEvents) {
+    this.#closed = new Promise((resolve) => {
+      this.#resolveClosed = resolve;
+    });
+    this.#worker = startWorker(init);
+    this.#worker.on('message', (message: FromWriter) => {
+      switch (message.op) {
+        case 'buffer':
+          events.onBuffer(message.buffer);
+          break;
+        case 'sealed':
+          events.onSealed(message.segment);
+          break;
+        case 'error':
+          events.onError(message.message);
+          break;
+        case 'stats':
+          this.diskBytes = message.diskBytes;
+          this.evicted = message.evicted;
+          this.written = message.written;
+          break;
+        case 'closed':
+          this.#resolveClosed();
+          break;
+      }
+    });
+    this.#worker.on('error', (err) => {
+      this.#alive = false;
+      events.onError(`recorder writer thread failed: ${err.message}`);
+      this.#resolveClosed();
+    });
+    this.#worker.on('exit', () => {
+      this.#alive = false;
+      this.#resolveClosed();
+    });
+    this.#worker.unref();
+  }
+
+  post(message: ToWriter, transfer: ArrayBuffer[] = []): boolean {
+    if (!this.#alive) return false;
+    this.#worker.postMessage(message, transfer);
+    return true;
+  }
+
+  /** Seals the active segment and stops the thread; resolves within `timeoutMs` whatever happens. */
+  async close(timeoutMs: number): Promise<void> {
+    if (this.post({ op: 'close' })) {
+      this.#worker.ref();
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([this.#closed, new Promise<void>((r) => (timer = setTimeout(r, timeoutMs)))]);
+      clearTimeout(timer);
+    }
+    this.#alive = false;
+    await this.#worker.terminate();
+  }
+
+  /** Seals while blocking this thread (for process 'exit'); false when it gave up after `timeoutMs`. */
+  closeSync(timeoutMs: number): boolean {
+    const done = new Int32Array(new SharedArrayBuffer(4));
+    // A writer already gone has said why (onError): nothing to wait for.
+    if (!this.post({ op: 'close', done })) return true;
+    this.#alive = false;
+    return Atomics.wait(done, 0, 0, timeoutMs) !== 'timed-out';
+  }
+}

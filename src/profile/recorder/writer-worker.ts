@@ -1,0 +1,226 @@
+/**
+ * The writer thread: turns ring buffers and V8 profiles into encoded blocks, and blocks into
+ * segment files (rotation, gzip, disk budget). Everything slow happens here, never on the thread
+ * that serves requests.
+ */
+import { mkdirSync } from 'node:fs';
+import { resolve, sep } from 'node:path';
+import { parentPort, workerData } from 'node:worker_threads';
+import { encodeHeader, SegmentEncoder } from '../format/encoder.js';
+import { EV, EVENTS, type TraceHeader } from '../format/schema.js';
+import type { Batch, CpuProfile, FromWriter, HeapProfileNode, ProfileNode, ToWriter, WriterInit } from './protocol.js';
+import { RECORD_SLOTS } from './ring.js';
+import { SegmentFiles } from './segments.js';
+
+const init = workerData as WriterInit;
+const port = parentPort;
+if (port === null) throw new Error('the recorder writer runs in a worker thread');
+
+/** Which fields of each event type are strings or stacks (their ids are remapped per segment). */
+const STRING_FIELDS: (Uint8Array | undefined)[] = [];
+for (const spec of EVENTS) STRING_FIELDS[spec.id] = Uint8Array.from(spec.fields, (f) => (f.kind === 'string' ? 1 : 0));
+
+const ROTATION_CHECK_MS = 250;
+const STATS_INTERVAL_MS = 1000;
+
+let encoder = new SegmentEncoder();
+const files = new SegmentFiles(init.dir, init);
+/** The main thread's interned strings, by its ids. */
+let mainStrings = new Map<number, string>();
+const fields = new Float64Array(RECORD_SLOTS);
+let closed = false;
+
+function post(message: FromWriter, transfer: ArrayBuffer[] = []): void {
+  port?.postMessage(message, transfer);
+}
+
+/** A failing disk fails every block: say so once every 10 s, not 5 times a second. */
+const ERROR_INTERVAL_MS = 10_000;
+let lastErrorMs = Number.NEGATIVE_INFINITY;
+function reportError(message: string): void {
+  const now = Date.now();
+  if (now - lastErrorMs < ERROR_INTERVAL_MS) return;
+  lastErrorMs = now;
+  post({ op: 'error', message });
+}
+
+function header(index: number): Uint8Array {
+  const full: TraceHeader = { ...init.header, segment: { index, startWallMs: Date.now() } };
+  return encodeHeader(full);
+}
+
+function onSealed(segment: Parameters<Parameters<SegmentFiles['seal']>[0]>[0]): void {
+  post({ op: 'sealed', segment });
+}
+
+/** Writes what the encoder holds as one block. */
+function flushBlock(): void {
+  const block = encoder.takeBlock();
+  if (block === undefined) return;
+  try {
+    files.write(block, header, onSealed);
+  } catch (err) {
+    reportError(`cannot write trace segment in ${init.dir}: ${(err as Error).message}`);
+  }
+}
+
+/** Seals the active segment; the next block starts a new one, with fresh string and stack tables. */
+function rotate(): void {
+  flushBlock();
+  try {
+    files.seal(onSealed);
+  } catch (err) {
+    reportError(`cannot seal trace segment: ${(err as Error).message}`);
+  }
+  encoder = new SegmentEncoder();
+}
+
+function encodeBatch(batch: Batch): void {
+  if (batch.resetStrings) mainStrings = new Map();
+  for (let i = 0; i < batch.defs.length; i += 2) mainStrings.set(batch.defs[i] as number, batch.defs[i + 1] as string);
+  if (batch.dropped > 0) encoder.event(EV.dropped, batch.droppedAtMs * 1000, [batch.dropped]);
+  const records = new Float64Array(batch.buffer);
+  for (let r = 0; r < batch.count; r++) {
+    const base = r * RECORD_SLOTS;
+    const type = records[base] as number;
+    const strings = STRING_FIELDS[type];
+    if (strings === undefined) continue;
+    for (let f = 0; f < strings.length; f++) {
+      let value = records[base + 2 + f] as number;
+      if (strings[f] === 1 && value !== 0) {
+        const text = value < 0 ? batch.inline[-value - 1] : mainStrings.get(value);
+        value = encoder.string(text ?? '');
+      }
+      fields[f] = value;
+    }
+    encoder.event(type, (records[base + 1] as number) * 1000, fields);
+  }
+  post({ op: 'buffer', buffer: batch.buffer }, [batch.buffer]);
+}
+
+/** The frames of a profile node, by node id, as segment stack ids (the root frame left out). */
+function stackIds(nodes: readonly ProfileNode[]): Map<number, number> {
+  const parentOf = new Map<number, number>();
+  const byId = new Map<number, ProfileNode>();
+  for (const node of nodes) {
+    byId.set(node.id, node);
+    for (const child of node.children ?? []) parentOf.set(child, node.id);
+  }
+  const ids = new Map<number, number>();
+  const resolve = (id: number): number => {
+    const known = ids.get(id);
+    if (known !== undefined) return known;
+    const node = byId.get(id);
+    const parent = parentOf.get(id);
+    if (node === undefined || parent === undefined) {
+      ids.set(id, 0); // the root
+      return 0;
+    }
+    const f = node.callFrame;
+    const stack = encoder.stack(resolve(parent), f.functionName || '(anonymous)', f.url, f.lineNumber, f.columnNumber);
+    ids.set(id, stack);
+    return stack;
+  };
+  for (const node of nodes) resolve(node.id);
+  return ids;
+}
+
+function encodeCpuProfile(profile: CpuProfile): void {
+  const samples = profile.samples ?? [];
+  const deltas = profile.timeDeltas ?? [];
+  const idle = new Set(profile.nodes.filter((n) => n.callFrame.functionName === '(idle)').map((n) => n.id));
+  const stacks = stackIds(profile.nodes);
+  let timeUs = profile.startTime;
+  for (let i = 0; i < samples.length; i++) {
+    timeUs += deltas[i] ?? 0;
+    const node = samples[i] as number;
+    if (idle.has(node)) continue;
+    fields[0] = stacks.get(node) ?? 0;
+    encoder.event(EV.cpuSample, timeUs - init.hrtimeOffsetUs, fields);
+  }
+}
+
+function encodeHeapProfile(head: HeapProfileNode, timeMs: number): void {
+  const visit = (node: HeapProfileNode, parent: number, depth: number): void => {
+    const f = node.callFrame;
+    const stack =
+      depth === 0 ? 0 : encoder.stack(parent, f.functionName || '(anonymous)', f.url, f.lineNumber, f.columnNumber);
+    if (node.selfSize > 0 && depth > 0) {
+      fields[0] = stack;
+      fields[1] = node.selfSize;
+      encoder.event(EV.heapSample, timeMs * 1000, fields);
+    }
+    for (const child of node.children) visit(child, stack, depth + 1);
+  };
+  visit(head, 0, 0);
+}
+
+function close(done: Int32Array | undefined): void {
+  if (!closed) {
+    closed = true;
+    rotate();
+  }
+  post({ op: 'stats', diskBytes: files.diskBytes(), evicted: files.evicted, written: files.written });
+  post({ op: 'closed' });
+  if (done !== undefined) {
+    Atomics.store(done, 0, 1);
+    Atomics.notify(done, 0);
+  }
+}
+
+/**
+ * mkdir -p, one level at a time. Not `mkdirSync(dir, { recursive: true })`: on Node 20 that loops
+ * forever under /proc (ENOENT again and again), and a worker stuck in native code cannot even be
+ * terminated, so the process would never exit.
+ */
+function makeDirs(dir: string): void {
+  const parts = resolve(dir).split(sep);
+  for (let i = 2; i <= parts.length; i++) {
+    const path = parts.slice(0, i).join(sep);
+    try {
+      mkdirSync(path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  }
+}
+
+try {
+  makeDirs(init.dir);
+} catch (err) {
+  reportError(`cannot create trace directory ${init.dir}: ${(err as Error).message}`);
+}
+
+port.on('message', (message: ToWriter) => {
+  if (closed && message.op !== 'close') {
+    if (message.op === 'batch') post({ op: 'buffer', buffer: message.batch.buffer }, [message.batch.buffer]);
+    return;
+  }
+  switch (message.op) {
+    case 'batch':
+      encodeBatch(message.batch);
+      flushBlock();
+      break;
+    case 'cpu-profile':
+      encodeCpuProfile(message.profile);
+      flushBlock();
+      break;
+    case 'heap-profile':
+      encodeHeapProfile(message.head, message.timeMs);
+      flushBlock();
+      break;
+    case 'pin':
+      files.pin();
+      break;
+    case 'close':
+      close(message.done);
+      break;
+  }
+});
+
+setInterval(() => {
+  if (!closed && files.dueForRotation(Date.now())) rotate();
+}, ROTATION_CHECK_MS).unref();
+setInterval(() => {
+  post({ op: 'stats', diskBytes: files.diskBytes(), evicted: files.evicted, written: files.written });
+}, STATS_INTERVAL_MS).unref();

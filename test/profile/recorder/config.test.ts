@@ -1,0 +1,78 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { describeRecording, recorderConfigFromEnv } from '../../../src/profile/recorder/config.js';
+
+const MB = 1024 * 1024;
+
+describe('DIAL9_* config', () => {
+  it('is off with nothing set, with dial9 defaults', () => {
+    const { config, warnings } = recorderConfigFromEnv({});
+    assert.deepEqual(warnings, []);
+    assert.equal(config.enabled, false);
+    assert.equal(config.rotationSecs, 60);
+    assert.equal(config.maxDiskUsageBytes, 1024 * MB);
+    assert.equal(config.maxFileSizeBytes, 100 * MB);
+    assert.equal(config.cpuSampleHz, 99);
+    assert.equal(config.memorySampleRateBytes, 524_288);
+    assert.equal(config.resourceUsage, true);
+    assert.equal(config.triggerLoopDelayMs, undefined);
+  });
+
+  it('accepts every boolean spelling dial9 does', () => {
+    for (const yes of ['true', '1', 'yes', 'on', 'TRUE', ' On ']) {
+      assert.equal(recorderConfigFromEnv({ DIAL9_ENABLED: yes }).config.enabled, true, yes);
+    }
+    for (const no of ['false', '0', 'no', 'off']) {
+      assert.equal(recorderConfigFromEnv({ DIAL9_ENABLED: no }).config.enabled, false, no);
+    }
+  });
+
+  it('warns once per bad value, naming variable, value and what is allowed, and treats it as unset', () => {
+    const { config, warnings } = recorderConfigFromEnv({
+      DIAL9_ENABLED: 'maybe',
+      DIAL9_ROTATION_SECS: '-5',
+      DIAL9_CPU_SAMPLE_HZ: '99.5',
+      DIAL9_MAX_DISK_USAGE_MB: 'lots',
+      DIAL9_TARGETS: 'service=loud',
+      DIAL9_TRIGGER_LOOP_DELAY_MS: '0',
+    });
+    assert.equal(warnings.length, 6);
+    assert.match(
+      warnings[0] ?? '',
+      /^DIAL9_ENABLED="maybe" is not valid \(allowed: true\/false\/1\/0\/yes\/no\/on\/off\)/,
+    );
+    assert.match(warnings.join('\n'), /DIAL9_ROTATION_SECS="-5" is not valid \(allowed: a number from 0.1 to/);
+    assert.match(
+      warnings.join('\n'),
+      /DIAL9_CPU_SAMPLE_HZ="99.5" is not valid \(allowed: an integer from 1 to 10000\)/,
+    );
+    assert.match(warnings.join('\n'), /DIAL9_TARGETS="service=loud" is not valid/);
+    assert.equal(config.enabled, false);
+    assert.equal(config.rotationSecs, 60);
+    assert.equal(config.cpuSampleHz, 99);
+    assert.equal(config.maxDiskUsageBytes, 1024 * MB);
+    assert.equal(config.triggerLoopDelayMs, undefined);
+    assert.equal(config.targets.source, 'error,service=trace,app=trace,undici=info,http=info');
+  });
+
+  it('caps the file size at a quarter of a small budget', () => {
+    const { config } = recorderConfigFromEnv({ DIAL9_MAX_DISK_USAGE_MB: '2' });
+    assert.equal(config.maxFileSizeBytes, 0.5 * MB);
+  });
+
+  it('says what is recorded, where, and what is off and why', () => {
+    const { config } = recorderConfigFromEnv({
+      DIAL9_ENABLED: 'true',
+      DIAL9_CPU_PROFILE_ENABLED: 'true',
+      DIAL9_SCHEDULE_PROFILE_ENABLED: 'true',
+      DIAL9_S3_BUCKET: 'b',
+    });
+    const summary = describeRecording(config, '/traces/p');
+    assert.ok(summary.on.includes('CPU samples at 99 Hz'));
+    assert.match(summary.summary, /writing to \/traces\/p/);
+    assert.match(summary.off.heapSamples ?? '', /DIAL9_MEMORY_PROFILE_ENABLED/);
+    assert.match(summary.off.DIAL9_SCHEDULE_PROFILE_ENABLED ?? '', /no kernel off-CPU stacks/);
+    assert.match(summary.off.DIAL9_S3_BUCKET ?? '', /onSegmentSealed/);
+    assert.equal(summary.off.cpuSamples, undefined);
+  });
+});

@@ -1,0 +1,331 @@
+/**
+ * The recorder in real Node programs, through the preload, with real trace files: what a blocked
+ * loop, a GC, a slow downstream and a handle leak look like once decoded, and how the files
+ * survive signals and kill -9.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { eventRows, stackFrames } from '../../../src/profile/format/index.js';
+import { waitFor } from '../../helpers/wait.js';
+import { killAll, processDirs, readSegments, runProgram, runToEnd, tempDir } from '../trace-files.js';
+
+const dirs: string[] = [];
+after(() => {
+  killAll();
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+function traceDir(): string {
+  const dir = tempDir('dial9-trace');
+  dirs.push(dir);
+  return dir;
+}
+
+/** A server with a blocking route and a CPU-burning one; it requests both, then exits. */
+const BLOCKING_PROGRAM = `
+import http from 'node:http';
+import diagnosticsChannel from 'node:diagnostics_channel';
+const opened = diagnosticsChannel.channel('service:request:opened');
+const closed = diagnosticsChannel.channel('service:request:closed');
+export function burnNamedFunction(ms) { const end = performance.now() + ms; let x = 0; while (performance.now() < end) x++; return x; }
+const server = http.createServer((req, res) => {
+  const requestId = req.headers['x-request-id'];
+  const startMs = performance.now();
+  opened.publish({ requestId, operation: 'Block', method: req.method, path: req.url, startMs });
+  const blockStart = performance.now();
+  if (req.url === '/block') Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 300);
+  if (req.url === '/burn') burnNamedFunction(300);
+  // On a busy machine the thread may wake well after 300 ms: the test compares with this.
+  console.log(JSON.stringify({ requestId, blockedMs: performance.now() - blockStart }));
+  res.end('ok');
+  const endMs = performance.now();
+  closed.publish({ requestId, operation: 'Block', statusCode: 200, durationMs: endMs - startMs, errorKind: undefined, endMs });
+});
+server.listen(0, '127.0.0.1', async () => {
+  const url = 'http://127.0.0.1:' + server.address().port;
+  await new Promise((r) => setTimeout(r, 300));
+  await fetch(url + '/block', { headers: { 'x-request-id': 'req-block-1' } });
+  await new Promise((r) => setTimeout(r, 100));
+  await fetch(url + '/burn', { headers: { 'x-request-id': 'req-burn-1' } });
+  await new Promise((r) => setTimeout(r, 300));
+  server.close();
+});
+`;
+
+describe('the flight recorder in a plain Node program (preload)', () => {
+  it('records a blocked loop as a stall of the right duration and request, with CPU samples naming the function', async () => {
+    const dir = traceDir();
+    const run = await runToEnd(BLOCKING_PROGRAM, {
+      DIAL9_ENABLED: 'true',
+      DIAL9_TRACE_DIR: dir,
+      DIAL9_CPU_PROFILE_ENABLED: 'true',
+      DIAL9_CPU_SAMPLE_HZ: '199',
+    });
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stderr, /flight recorder on: stalls over 20 ms.*CPU samples at 199 Hz.*writing to /);
+    const segments = readSegments(dir);
+    assert.equal(segments.length, 1);
+    const file = segments[0] ?? assert.fail('no segment');
+    assert.ok(file.name.endsWith('.bin.gz'), 'sealed and gzipped at exit');
+    const segment = file.segment;
+    assert.match(segment.header.recording.summary, /flight recorder on/);
+
+    const opens = eventRows(segment, 'requestOpen');
+    const seqOf = (id: string) => opens.find((r) => r.requestId === id)?.request;
+    const stalls = eventRows(segment, 'stall');
+    const blocked = stalls.find((s) => s.request === seqOf('req-block-1'));
+    assert.ok(blocked, `a stall for req-block-1 among ${JSON.stringify(stalls)}`);
+    const actual = new Map(
+      run.stdout
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as { requestId: string; blockedMs: number })
+        .map((r) => [r.requestId, r.blockedMs]),
+    );
+    const blockedMs = Number(blocked.durationUs) / 1000;
+    const waitedMs = actual.get('req-block-1') ?? Number.NaN;
+    assert.ok(waitedMs >= 299, `the program waited ${waitedMs} ms`);
+    assert.ok(
+      blockedMs >= waitedMs && blockedMs <= waitedMs * 1.1,
+      `Atomics.wait blocked the loop ${waitedMs} ms, recorded as ${blockedMs} ms`,
+    );
+    // Blocked, not working: the process used far less CPU than the wall time.
+    assert.ok(Number(blocked.cpuWindowUs) >= Number(blocked.durationUs));
+    assert.ok(Number(blocked.cpuUs) < Number(blocked.cpuWindowUs) / 2, `cpu ${blocked.cpuUs} µs`);
+
+    const burned = stalls.find((s) => s.request === seqOf('req-burn-1'));
+    assert.ok(burned, 'a stall for req-burn-1');
+    const burnedMs = Number(burned.durationUs) / 1000;
+    const burnMs = actual.get('req-burn-1') ?? Number.NaN;
+    assert.ok(burnedMs >= burnMs && burnedMs <= burnMs * 1.1, `a ${burnMs} ms burn recorded as ${burnedMs} ms`);
+    // Working rather than blocked (on a shared machine the burn may not get a whole core).
+    assert.ok(
+      Number(burned.cpuUs) > 2 * Number(blocked.cpuUs),
+      `burn cpu ${burned.cpuUs} µs, wait cpu ${blocked.cpuUs} µs`,
+    );
+
+    const samples = eventRows(segment, 'cpuSample');
+    const inBurn = samples.filter((s) => s.time >= burned.time && s.time <= burned.time + Number(burned.durationUs));
+    const named = inBurn.filter((s) =>
+      stackFrames(segment, Number(s.stack)).some(
+        (f) => f.functionName === 'burnNamedFunction' && f.url.endsWith('program.mjs'),
+      ),
+    );
+    // A 300 ms burn at 199 Hz: ~60 samples on an idle core, far fewer on a busy shared machine.
+    assert.ok(
+      named.length >= 5 && named.length >= inBurn.length / 2,
+      `${named.length} of ${inBurn.length} samples in the burn name burnNamedFunction`,
+    );
+    const frame = stackFrames(segment, Number(named[0]?.stack)).find((f) => f.functionName === 'burnNamedFunction');
+    assert.equal(frame?.line, 6, 'the line where the function is declared');
+  });
+
+  it('records a forced GC, and an outgoing request to a slow server while the loop is idle', async () => {
+    const dir = traceDir();
+    const run = await runToEnd(
+      `
+      import http from 'node:http';
+      const slow = http.createServer((req, res) => setTimeout(() => res.end('late'), req.url === '/slow' ? 400 : 0));
+      const get = (url) => new Promise((resolve) => http.get(url, (r) => { r.resume(); r.on('end', resolve); }));
+      slow.listen(0, '127.0.0.1', async () => {
+        globalThis.gc();
+        const base = 'http://127.0.0.1:' + slow.address().port;
+        // First use of fetch and of the http client loads code for a while: warm up first.
+        await (await fetch(base + '/warm')).text();
+        await get(base + '/warm');
+        await (await fetch(base + '/slow')).text();
+        await get(base + '/slow');
+        slow.close();
+      });
+      `,
+      { DIAL9_ENABLED: '1', DIAL9_TRACE_DIR: dir },
+      { nodeArgs: ['--expose-gc'] },
+    );
+    assert.equal(run.code, 0, run.stderr);
+    const segment = readSegments(dir)[0]?.segment;
+    assert.ok(segment);
+    const gcs = eventRows(segment, 'gc');
+    // perf_hooks.constants: kind 4 is major, flag 4 is forced (the gc() call).
+    assert.ok(
+      gcs.some((g) => g.kind === 4 && (Number(g.flags) & 4) === 4),
+      `a forced major GC among ${JSON.stringify(gcs)}`,
+    );
+
+    const starts = eventRows(segment, 'httpOutStart').filter((s) => s.path === '/slow');
+    const ends = eventRows(segment, 'httpOutEnd');
+    assert.deepEqual(
+      starts.map((s) => [s.client, s.method, s.path]),
+      [
+        ['undici', 'GET', '/slow'],
+        ['http', 'GET', '/slow'],
+      ],
+    );
+    for (const start of starts) {
+      const end = ends.find((e) => e.request === start.request);
+      assert.ok(end, `an end for ${start.client}`);
+      assert.equal(end.status, 200);
+      const ms = (end.time - start.time) / 1000;
+      assert.ok(ms >= 390 && ms < 2000, `${start.client} request took ${ms} ms`);
+      // Waiting on the downstream, not working: stalls where the process worked (a shared machine may
+      // also deschedule it: those have little CPU) cover little of the request, if any.
+      let stalledUs = 0;
+      for (const s of eventRows(segment, 'stall').filter((s) => Number(s.cpuUs) > Number(s.cpuWindowUs) / 2)) {
+        stalledUs += Math.max(0, Math.min(end.time, s.time + Number(s.durationUs)) - Math.max(start.time, s.time));
+      }
+      assert.ok(
+        stalledUs < (end.time - start.time) / 4,
+        `${stalledUs} µs of stalls during the ${start.client} request`,
+      );
+    }
+    const loop = eventRows(segment, 'loop');
+    assert.ok(loop.length >= 5);
+  });
+
+  it('shows a handle leak as a growing handle count', async () => {
+    const dir = traceDir();
+    const run = await runToEnd(
+      `
+      const leaked = [];
+      const grow = setInterval(() => { leaked.push(setInterval(() => {}, 60_000)); }, 20);
+      setTimeout(() => { clearInterval(grow); for (const t of leaked) clearInterval(t); }, 1500);
+      `,
+      { DIAL9_ENABLED: 'yes', DIAL9_TRACE_DIR: dir },
+    );
+    assert.equal(run.code, 0, run.stderr);
+    const resources = eventRows(readSegments(dir)[0]?.segment ?? assert.fail('no segment'), 'resources');
+    assert.ok(resources.length >= 10, `${resources.length} resource samples`);
+    const handles = resources.map((r) => Number(r.handles));
+    const firstHalf = Math.max(...handles.slice(0, 3));
+    const peak = Math.max(...handles);
+    assert.ok(peak >= firstHalf + 30, `handles grew from ${firstHalf} to ${peak}: ${handles.join(',')}`);
+    assert.ok(resources.every((r) => Number(r.rssKb) > 1000));
+  });
+
+  it('seals on SIGTERM and still dies of it when the program has no handler', async () => {
+    const dir = traceDir();
+    const run = runProgram('setInterval(() => {}, 1000);', { DIAL9_ENABLED: 'true', DIAL9_TRACE_DIR: dir });
+    const processDir = await waitFor('the process directory', () => processDirs(dir)[0], 10_000);
+    await waitFor('the active segment', () => readdirSync(processDir).find((n) => n.endsWith('.active')), 10_000);
+    run.child.kill('SIGTERM');
+    const result = await run.exited;
+    assert.equal(result.signal, 'SIGTERM');
+    assert.deepEqual(readdirSync(processDir), ['trace.0.bin.gz']);
+    const segment = readSegments(dir)[0]?.segment;
+    assert.equal(segment?.truncated, false);
+    assert.ok((segment?.events.loop?.count ?? 0) >= 1);
+  });
+
+  it('leaves an .active file that still decodes after kill -9', async () => {
+    const dir = traceDir();
+    const run = runProgram('setInterval(() => { for (let i = 0; i < 1e5; i++); }, 5);', {
+      DIAL9_ENABLED: 'true',
+      DIAL9_TRACE_DIR: dir,
+    });
+    const processDir = await waitFor('the process directory', () => processDirs(dir)[0], 10_000);
+    await waitFor(
+      'a few blocks',
+      () => {
+        const active = readdirSync(processDir).find((n) => n.endsWith('.active'));
+        return active !== undefined && (readSegments(processDir)[0]?.segment.blocks.length ?? 0) >= 3
+          ? active
+          : undefined;
+      },
+      10_000,
+    );
+    run.child.kill('SIGKILL');
+    await run.exited;
+    const file = readSegments(dir)[0] ?? assert.fail('no segment');
+    assert.ok(file.name.endsWith('.bin.active'));
+    assert.ok((file.segment.events.loop?.count ?? 0) >= 3);
+    assert.ok(file.segment.blocks.length >= 3);
+  });
+
+  it('keeps two processes on one trace directory apart', async () => {
+    const dir = traceDir();
+    const source = 'setTimeout(() => {}, 300);';
+    const runs = await Promise.all([
+      runToEnd(source, { DIAL9_ENABLED: 'true', DIAL9_TRACE_DIR: dir }),
+      runToEnd(source, { DIAL9_ENABLED: 'true', DIAL9_TRACE_DIR: dir }),
+    ]);
+    for (const run of runs) assert.equal(run.code, 0, run.stderr);
+    const subdirs = processDirs(dir);
+    assert.equal(subdirs.length, 2);
+    const pids = subdirs.map((d) => readSegments(d)[0]?.segment.header.process.pid);
+    assert.notEqual(pids[0], pids[1]);
+    for (const d of subdirs) assert.ok(existsSync(join(d, 'trace.0.bin.gz')));
+  });
+
+  it('pins the segments around a trigger so that eviction keeps them', async () => {
+    const dir = traceDir();
+    const run = await runToEnd(
+      `
+      const block = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+      setTimeout(() => block(250), 700);
+      // Afterwards: enough events to rotate many times and evict old segments.
+      const noise = setInterval(() => { for (let i = 0; i < 50; i++) performance.mark('x'); }, 1);
+      setTimeout(() => clearInterval(noise), 4000);
+      `,
+      {
+        DIAL9_ENABLED: 'true',
+        DIAL9_TRACE_DIR: dir,
+        DIAL9_ROTATION_SECS: '0.3',
+        DIAL9_MAX_DISK_USAGE_MB: '0.012',
+        DIAL9_MAX_FILE_SIZE_MB: '0.004',
+        DIAL9_TRIGGER_LOOP_DELAY_MS: '200',
+      },
+    );
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stderr, /trigger: loop delay/);
+    const files = readSegments(dir);
+    const pinned = files.filter((f) => f.name.includes('.pinned.'));
+    assert.ok(pinned.length >= 1, files.map((f) => f.name).join(' '));
+    const index = (name: string) => Number(/^trace\.(\d+)/.exec(name)?.[1]);
+    assert.ok(index(files.at(-1)?.name ?? '') > index(pinned.at(-1)?.name ?? '') + 2, 'later segments were written');
+    assert.ok(files[0]?.name !== 'trace.0.bin.gz', 'old unpinned segments were evicted');
+    const triggers = pinned.flatMap((f) => eventRows(f.segment, 'trigger'));
+    assert.equal(triggers.length, 1);
+    assert.equal(triggers[0]?.reason, 'loop delay');
+    const stalls = pinned.flatMap((f) => eventRows(f.segment, 'stall'));
+    assert.ok(
+      stalls.some((s) => Number(s.durationUs) >= 240_000),
+      `the incident itself is in the pinned segments: ${JSON.stringify(files.map((f) => [f.name, eventRows(f.segment, 'stall'), eventRows(f.segment, 'trigger')]))}`,
+    );
+  });
+
+  it('starts through the package export service/recorder/register', async () => {
+    const dir = traceDir();
+    const run = await runToEnd(
+      'setTimeout(() => {}, 200);',
+      { DIAL9_ENABLED: 'true', DIAL9_TRACE_DIR: dir },
+      { register: 'service/recorder/register' },
+    );
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(readSegments(dir).length, 1);
+  });
+
+  it('runs on, with one error line, when the trace directory cannot be written', async () => {
+    const run = await runToEnd('setTimeout(() => console.log("ran"), 1500);', {
+      DIAL9_ENABLED: 'true',
+      DIAL9_TRACE_DIR: '/proc/dial9-cannot-write-here',
+    });
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.stdout, 'ran\n');
+    const errors = run.stderr.split('\n').filter((line) => line.includes('"level":"error"'));
+    assert.equal(errors.length, 1, run.stderr);
+    assert.match(errors[0] ?? '', /cannot create trace directory \/proc\/dial9-cannot-write-here/);
+  });
+
+  it('warns about bad values and records nothing when DIAL9_ENABLED is not true', async () => {
+    const dir = traceDir();
+    const run = await runToEnd('setTimeout(() => console.log("ran"), 50);', {
+      DIAL9_ENABLED: 'sure',
+      DIAL9_TRACE_DIR: dir,
+    });
+    assert.equal(run.code, 0);
+    assert.equal(run.stdout, 'ran\n');
+    assert.match(run.stderr, /DIAL9_ENABLED=\\"sure\\" is not valid/);
+    assert.deepEqual(readdirSync(dir), []);
+  });
+});

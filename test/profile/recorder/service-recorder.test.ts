@@ -1,0 +1,101 @@
+/** `service run` with the flight recorder: lenient DIAL9_* config, the start-up line, sealing on SIGTERM. */
+import assert from 'node:assert/strict';
+import { readdirSync, rmSync } from 'node:fs';
+import { after, describe, it } from 'node:test';
+import { eventRows } from '../../../src/profile/format/index.js';
+import { type MetricLine, parseLines } from '../../helpers/ndjson.js';
+import { startService, stopAll } from '../../helpers/service-process.js';
+import { waitFor } from '../../helpers/wait.js';
+import { processDirs, readSegments, tempDir } from '../trace-files.js';
+
+interface Line {
+  readonly level?: string;
+  readonly target?: string;
+  readonly msg?: string;
+  readonly _aws?: unknown;
+  readonly [key: string]: unknown;
+}
+
+const dirs: string[] = [];
+after(async () => {
+  await stopAll();
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('service run with DIAL9_* variables', () => {
+  it('warns about bad values, serves, records its requests and seals the segment on SIGTERM', async () => {
+    const dir = tempDir('dial9-service');
+    dirs.push(dir);
+    const service = await startService(['--runtime-metrics-interval-ms', '300'], {
+      DIAL9_ENABLED: 'true',
+      DIAL9_TRACE_DIR: dir,
+      DIAL9_ROTATION_SECS: 'hourly',
+      DIAL9_CPU_SAMPLE_HZ: 'fast',
+      DIAL9_SCHEDULE_PROFILE_ENABLED: 'true',
+    });
+    const put = await fetch(`${service.url}/items/alpha`, { method: 'PUT', body: 'value' });
+    assert.equal(put.status, 204);
+    const get = await fetch(`${service.url}/items/alpha`);
+    assert.equal(get.status, 200);
+    assert.equal(await get.text(), 'value');
+
+    const runtime = await waitFor('a RuntimeMetrics record with the recorder fields', () =>
+      parseLines<MetricLine>(service.stdout()).find((r) => r.metrics?.LoopIterations !== undefined),
+    );
+    const m = runtime.metrics ?? {};
+    assert.ok(Number(m.LoopIterations?.value) > 0);
+    assert.equal(typeof m.LongCallbacks?.value, 'number');
+    assert.equal(m.RecorderEventsDropped?.value, 0);
+    assert.equal(m.EventLoopIdle?.unit, 'Percent');
+    assert.ok(Number(m.EventLoopIdle?.value) >= 0 && Number(m.EventLoopIdle?.value) <= 100);
+    assert.equal(m.CallbacksRun, undefined, 'only with per-callback tracking');
+
+    assert.equal(await service.stop('SIGTERM'), 0);
+    const lines = parseLines<Line>(service.stderr()).filter((l) => l.target === 'service:recorder');
+    const warnings = lines.filter((l) => l.level === 'warn').map((l) => l.msg);
+    assert.deepEqual(warnings, [
+      'DIAL9_ROTATION_SECS="hourly" is not valid (allowed: a number from 0.1 to 604800); treated as unset',
+      'DIAL9_CPU_SAMPLE_HZ="fast" is not valid (allowed: an integer from 1 to 10000); treated as unset',
+    ]);
+    const startup = lines.filter((l) => l.level === 'info');
+    assert.equal(startup.length, 1, 'one start-up line');
+    assert.match(String(startup[0]?.msg), /^flight recorder on: stalls over 20 ms, event loop, GC, HTTP in and out/);
+    assert.match(String(startup[0]?.msg), /segments of 60 s/);
+    assert.match(String(startup[0]?.msg), /off: .*cpuSamples \(DIAL9_CPU_PROFILE_ENABLED is not true/);
+    assert.match(String(startup[0]?.msg), /DIAL9_SCHEDULE_PROFILE_ENABLED \(Node has no kernel off-CPU stacks/);
+
+    const [processDir] = processDirs(dir);
+    assert.ok(processDir);
+    assert.deepEqual(readdirSync(processDir), ['trace.0.bin.gz']);
+    const segment = readSegments(dir)[0]?.segment;
+    assert.ok(segment);
+    assert.equal(segment.truncated, false);
+    assert.equal(segment.header.recording.summary, startup[0]?.msg);
+    // The service's own lifecycle channel when its middleware publishes there, node:http's otherwise.
+    const opened = eventRows(segment, 'requestOpen');
+    const served =
+      opened.length > 0
+        ? opened.map((r) => `${r.method} ${r.path}`)
+        : eventRows(segment, 'httpInStart').map((r) => `${r.method} ${r.url}`);
+    assert.deepEqual(served, ['PUT /items/alpha', 'GET /items/alpha']);
+    const statuses =
+      opened.length > 0
+        ? eventRows(segment, 'requestClose').map((r) => r.status)
+        : eventRows(segment, 'httpInEnd').map((r) => r.status);
+    assert.deepEqual(statuses, [204, 200]);
+  });
+
+  it('without DIAL9_ENABLED: no recorder line, no trace, the runtime record as before', async () => {
+    const dir = tempDir('dial9-off');
+    dirs.push(dir);
+    const service = await startService(['--runtime-metrics-interval-ms', '200'], { DIAL9_TRACE_DIR: dir });
+    assert.equal((await fetch(`${service.url}/items/x`)).status, 404);
+    const runtime = await waitFor('a RuntimeMetrics record', () =>
+      parseLines<MetricLine>(service.stdout()).find((r) => r.metrics?.EventLoopUtilization !== undefined),
+    );
+    assert.equal(runtime.metrics?.LoopIterations, undefined);
+    assert.equal(await service.stop('SIGTERM'), 0);
+    assert.equal(service.stderr().includes('service:recorder'), false);
+    assert.deepEqual(readdirSync(dir), []);
+  });
+});

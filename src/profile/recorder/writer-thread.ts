@@ -2,27 +2,10 @@
  * The recorder's side of its writer thread. The thread is unref'd: it never keeps a program alive.
  * `close()` seals asynchronously (service shutdown); `closeSync()` blocks the main thread on a
  * SharedArrayBuffer until the writer has sealed (the 'exit' event, where nothing async runs).
- *
- * Starting the worker is a minimal local copy of the idea in src/writer/writer-thread.ts (a shared
- * `startWorker` helper is being extracted elsewhere; swap it in then).
  */
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startWorker } from '../../worker-thread.js';
 import type { FromWriter, SealedSegmentInfo, ToWriter, WriterInit } from './protocol.js';
-
-const FROM_SOURCES = import.meta.url.endsWith('.ts');
-
-function startWorker(init: WriterInit): Worker {
-  // No execArgv: a preload (--import of the recorder itself) must not run again in the writer.
-  const options = { name: 'dial9-writer', workerData: init, execArgv: [] };
-  if (!FROM_SOURCES) return new Worker(new URL('./writer-worker.js', import.meta.url), options);
-  // From the sources (tsx), a worker does not inherit the loader: register it first.
-  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api')).href;
-  const worker = new URL('./writer-worker.ts', import.meta.url).href;
-  const bootstrap = `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(worker)}); });`;
-  return new Worker(bootstrap, { ...options, eval: true });
-}
 
 export interface WriterEvents {
   readonly onBuffer: (buffer: ArrayBuffer) => void;
@@ -43,7 +26,11 @@ export class RecorderWriter {
     this.#closed = new Promise((resolve) => {
       this.#resolveClosed = resolve;
     });
-    this.#worker = startWorker(init);
+    // No execArgv: a preload (--import of the recorder itself) must not run again in the writer.
+    this.#worker = startWorker(new URL('./writer-worker.js', import.meta.url), 'dial9-writer', {
+      workerData: init,
+      execArgv: [],
+    });
     this.#worker.on('message', (message: FromWriter) => {
       switch (message.op) {
         case 'buffer':

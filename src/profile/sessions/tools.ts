@@ -70,11 +70,15 @@ export const TRACE_SUBDIR = 'trace';
 /** Where 0x writes inside a capture. */
 export const FLAMEGRAPH_SUBDIR = '0x';
 
-/** The compiled preload, also when the CLI runs from its TypeScript sources (bin/dev.js). */
-function exitOnSignalPreload(): string {
-  const beside = new URL('./exit-on-signal.js', import.meta.url);
+/** A compiled preload of this folder, also when the CLI runs from its TypeScript sources (bin/dev.js). */
+function sessionPreload(file: string): string {
+  const beside = new URL(`./${file}`, import.meta.url);
   if (existsSync(beside)) return beside.href;
-  return pathToFileURL(join(projectRoot(), 'dist', 'src', 'profile', 'sessions', 'exit-on-signal.js')).href;
+  return pathToFileURL(join(projectRoot(), 'dist', 'src', 'profile', 'sessions', file)).href;
+}
+
+function exitOnSignalPreload(): string {
+  return sessionPreload('exit-on-signal.js');
 }
 
 function nodeVersionLabel(): string {
@@ -270,15 +274,24 @@ const CLINIC_COMMANDS = {
  */
 function clinic(name: keyof typeof CLINIC_COMMANDS): ToolSpec {
   const sub = CLINIC_COMMANDS[name];
+  // doctor and bubbleprof relay SIGINT to the program; flame (0x inside, whose preload would exit
+  // at once) and heap (which ignores it in the parent) rely on the terminal signalling the group.
+  const relays = name === 'clinic-doctor' || name === 'clinic-bubbleprof';
+  const preloads =
+    name === 'clinic-flame'
+      ? ['--import', sessionPreload('exit-on-signal.js')]
+      : name === 'clinic-heap'
+        ? ['--import', sessionPreload('clinic-heap-exit.js')]
+        : [];
   return {
     name,
     summary: `clinic ${sub}'s report`,
     package: 'clinic',
-    stopTarget: 'leader',
+    stopTarget: relays ? 'leader' : 'group',
     wraps: true,
     launch: ({ program, captureDir, bin }) => ({
       command: process.execPath,
-      args: [bin ?? 'clinic', sub, '--open=false', '--dest', captureDir, '--', ...programWords(program)],
+      args: [bin ?? 'clinic', sub, '--open=false', '--dest', captureDir, '--', ...programWords(program, preloads)],
       cwd: captureDir,
       // No usage-statistics prompt (it would wait on stdin), no update check.
       env: { NO_INSIGHT: '1', NO_UPDATE_NOTIFIER: '1' },

@@ -145,11 +145,17 @@ export class ProfileSession {
       });
       void this.#ended.then((status) => {
         clearTimeout(timer);
+        const said = this.#tap.lastLine() || 'no output';
         reject(
-          new ProfileError(
-            'SVC_ERR_PROFILE_PROGRAM',
-            `the program exited (${describeExit(status)}) before it listened under ${this.spec.name}: ${this.#tap.lastLine() || 'no output'}`,
-          ),
+          this.spec.wraps
+            ? new ProfileError(
+                'SVC_ERR_PROFILE_TOOL_FAILED',
+                `${this.spec.name} exited (${describeExit(status)}) before the program listened: ${said}; ${this.spec.tryInstead}`,
+              )
+            : new ProfileError(
+                'SVC_ERR_PROFILE_PROGRAM',
+                `the program exited (${describeExit(status)}) before it listened under ${this.spec.name}: ${said}`,
+              ),
         );
       });
     });

@@ -37,7 +37,7 @@ export async function runProfiled(
   });
   say(`profiling with ${profile.tool} into ${session.dir}; stop with Ctrl-C`);
   // The child is in its own process group, so the terminal's Ctrl-C reaches only us: pass it on.
-  const forward = () => session.stop();
+  const forward = (signal: NodeJS.Signals) => session.stop(signal === 'SIGTERM' ? 'SIGTERM' : 'SIGINT');
   process.on('SIGINT', forward);
   process.on('SIGTERM', forward);
   try {

@@ -161,11 +161,15 @@ export class ProfileSession {
     });
   }
 
-  /** Asks the program to stop (SIGINT, like Ctrl-C). Called again, it repeats the signal: the service then cuts its drain short. */
-  stop(): void {
-    const target = this.spec.stopTarget;
-    if (target === 'group') signalGroup(this.#group.pid, 'SIGINT');
-    else signalProcess(this.#group.pid, 'SIGINT');
+  /**
+   * Asks the program to stop (SIGINT, like Ctrl-C, unless SIGTERM is passed on). Called again, it
+   * repeats the signal: the service then cuts its drain short.
+   */
+  stop(requested: 'SIGINT' | 'SIGTERM' = 'SIGINT'): void {
+    // clinic listens for SIGINT only: SIGTERM would end it before it writes its report.
+    const signal = this.spec.package === 'clinic' ? 'SIGINT' : requested;
+    if (this.spec.stopTarget === 'group') signalGroup(this.#group.pid, signal);
+    else signalProcess(this.#group.pid, signal);
     if (this.#stopRequested) return;
     this.#stopRequested = true;
     this.#timer(this.#options.capture.stopTimeoutMs, () => {
@@ -263,7 +267,7 @@ export class ProfileSession {
     if (this.#hung === 'program') {
       return new ProfileError(
         'SVC_ERR_PROFILE_TOOL_HUNG',
-        `${name}: the program did not exit within ${timeouts.stopTimeoutMs / 1000} s of SIGINT, so nothing was written; killed it and removed the capture; ${this.spec.tryInstead}`,
+        `${name}: the program did not exit within ${timeouts.stopTimeoutMs / 1000} s of the stop signal, so nothing was written; killed it and removed the capture; ${this.spec.tryInstead}`,
       );
     }
     if (this.#hung === 'tool') {

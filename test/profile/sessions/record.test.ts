@@ -197,7 +197,7 @@ describe('service profile record', () => {
     assert.equal(result.code, 1, result.stderr);
     assert.match(
       oneErrorLine(result),
-      /^Error: cpu: the program did not exit within 2 s of SIGINT, so nothing was written/,
+      /^Error: cpu: the program did not exit within 2 s of the stop signal, so nothing was written/,
     );
     assert.equal(existsSync(captures), false);
     await assertNoStrays(captures);

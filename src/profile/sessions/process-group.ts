@@ -3,7 +3,7 @@
  * session can signal all of them at once, find the ones still alive, and leave none behind.
  * Signalling 0x alone hangs it (its child never hears); the group is the unit to stop.
  */
-import { type ChildProcess, execFileSync, type SpawnOptions, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, execFileSync, type SpawnOptions, spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface ExitStatus {
@@ -61,15 +61,27 @@ export function signalProcess(pid: number, signal: NodeJS.Signals): boolean {
   }
 }
 
+const PS_ARGS = ['-A', '-o', 'pid=,pgid=,stat='];
+
 /** Pids of the live processes of group `pgid` (zombies excluded), from `ps`. */
 export function groupMembers(pgid: number): number[] {
   if (pgid <= 0) return [];
-  let out: string;
   try {
-    out = execFileSync('ps', ['-A', '-o', 'pid=,pgid=,stat='], { encoding: 'utf8' });
+    return membersOf(pgid, execFileSync('ps', PS_ARGS, { encoding: 'utf8' }));
   } catch {
     return [];
   }
+}
+
+/** The same without blocking: for polling while the load generator shares this event loop. */
+export function groupMembersAsync(pgid: number): Promise<number[]> {
+  return new Promise((resolve) => {
+    if (pgid <= 0) return resolve([]);
+    execFile('ps', PS_ARGS, { encoding: 'utf8' }, (err, out) => resolve(err === null ? membersOf(pgid, out) : []));
+  });
+}
+
+function membersOf(pgid: number, out: string): number[] {
   const members: number[] = [];
   for (const line of out.split('\n')) {
     const [pid, group, stat] = line.trim().split(/\s+/);
@@ -81,6 +93,8 @@ export function groupMembers(pgid: number): number[] {
 /** SIGKILLs the whole group and waits (up to `timeoutMs`) until no member is left. */
 export async function killGroup(pgid: number, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
+  // Once without asking `ps`, which may be missing (a minimal container).
+  signalGroup(pgid, 'SIGKILL');
   while (groupMembers(pgid).length > 0 && Date.now() < deadline) {
     signalGroup(pgid, 'SIGKILL');
     await sleep(SETTLE_POLL_MS);

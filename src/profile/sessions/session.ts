@@ -17,6 +17,7 @@ import { OutputTap } from './output-tap.js';
 import {
   type ExitStatus,
   groupMembers,
+  groupMembersAsync,
   killGroup,
   type ProcessGroup,
   signalGroup,
@@ -48,7 +49,7 @@ export interface CaptureResult {
 /** Output of the tool and the program, inside a capture (file mode). */
 export const OUTPUT_LOG = 'output.log';
 /** How often a wrapping tool's group is looked at, to see whether its program has exited. */
-const PROGRAM_POLL_MS = 250;
+const PROGRAM_POLL_MS = 500;
 
 export class ProfileSession {
   readonly dir: string;
@@ -289,9 +290,13 @@ export class ProfileSession {
   async #watch(): Promise<ExitStatus> {
     const leaderExit = this.#group.exited;
     if (this.spec.wraps) {
-      const poll = setInterval(() => {
+      let polling = false;
+      const poll = setInterval(async () => {
+        if (this.#programGone || polling) return;
+        polling = true;
+        const others = (await groupMembersAsync(this.#group.pid)).filter((pid) => pid !== this.#group.pid);
+        polling = false;
         if (this.#programGone) return;
-        const others = groupMembers(this.#group.pid).filter((pid) => pid !== this.#group.pid);
         if (others.length > 0) this.#sawProgram = true;
         else if (this.#sawProgram || this.#stopRequested) this.#programExited();
       }, PROGRAM_POLL_MS);

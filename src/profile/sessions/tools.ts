@@ -148,8 +148,12 @@ const recorder: ToolSpec = {
   package: undefined,
   stopTarget: 'group',
   wraps: false,
+  // The service starts the recorder itself when DIAL9_ENABLED is true; any other program gets the
+  // recorder's preload, which also seals the trace on SIGINT/SIGTERM (no exit-on-signal needed).
   launch: ({ program, captureDir, cwd }) => {
-    const [command = program.node, ...args] = programWords(program, ['--import', exitOnSignalPreload()]);
+    const register = new URL('../recorder/register.js', import.meta.url);
+    const preload = !program.isService && existsSync(register) ? ['--import', register.href] : [];
+    const [command = program.node, ...args] = programWords(program, preload);
     return { command, args, cwd, env: recorderEnv(join(captureDir, TRACE_SUBDIR)) };
   },
   verify: (_captureDir, files) =>

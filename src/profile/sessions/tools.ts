@@ -93,8 +93,10 @@ function readJson(path: string): unknown {
   }
 }
 
+/** V8 names its profiles `CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile`: the main thread's is thread 0. */
 function firstWith(files: readonly CaptureFile[], suffix: string): CaptureFile | undefined {
-  return files.find((f) => f.path.endsWith(suffix));
+  const all = files.filter((f) => f.path.endsWith(suffix));
+  return all.find((f) => f.path.endsWith(`.0.${f.path.split('.').at(-2) ?? ''}${suffix}`)) ?? all[0];
 }
 
 /** --cpu-prof / --heap-prof: V8 writes the profile when the program exits normally. */

@@ -49,9 +49,10 @@ describe('service profile record', () => {
     assert.ok(manifest.command.some((word) => word.endsWith('bin/run.js')));
     assert.ok(manifest.toolCommand.includes('--cpu-prof'));
 
-    const profiles = manifest.files.filter((f) => f.path.endsWith('.cpuprofile'));
-    assert.ok(profiles.length >= 1);
-    const profile = JSON.parse(readFileSync(join(dir, profiles[0]?.path ?? ''), 'utf8')) as {
+    // One profile per thread (main and the writer); the main thread's is the one to open.
+    const main = manifest.files.find((f) => /^CPU\.\d+\.\d+\.\d+\.0\.\d+\.cpuprofile$/.test(f.path));
+    assert.ok(main !== undefined, manifest.files.map((f) => f.path).join(', '));
+    const profile = JSON.parse(readFileSync(join(dir, main.path), 'utf8')) as {
       nodes: Array<{ callFrame: { url: string } }>;
       samples: number[];
     };
@@ -60,6 +61,7 @@ describe('service profile record', () => {
       profile.nodes.some((node) => node.callFrame.url.includes('fastify')),
       'the main thread was profiled',
     );
+    assert.ok(manifest.open.includes(main.path), manifest.open);
 
     const load = manifest.load as Summary;
     assert.ok(load.sent > 0);

@@ -1,7 +1,7 @@
 /**
  * One capture: a program running under a tool, in its own process group, with every way it can go
  * wrong bounded. The program is asked to stop with SIGINT (as Ctrl-C would), given --stop-timeout
- * to drain and exit (then killed: clinic bubbleprof's child never exits on its own), and the tool
+ * to drain and exit (then killed: clinic bubbleprof's child is known to hang after SIGINT), and the tool
  * gets --tool-timeout to write its output (then the whole group is killed). Success leaves the
  * capture directory with manifest.json; failure leaves one ProfileError and nothing else: no
  * process of the group, no capture directory, no `node_trace.*.log`.
@@ -12,6 +12,7 @@ import { type CaptureConfig, type ProfileTool, RUN_PROFILE_OPTIONS } from '../..
 import { ProfileError } from '../../errors.js';
 import type { Summary } from '../../load/summary.js';
 import { createCaptureDir, listFiles, removeCapture } from './capture-dir.js';
+import { knownProblem } from './known-problems.js';
 import { MANIFEST_FILE, MANIFEST_VERSION, type Manifest, writeManifest } from './manifest.js';
 import { OutputTap } from './output-tap.js';
 import {
@@ -26,7 +27,7 @@ import {
 } from './process-group.js';
 import { type NodeProgram, programWords } from './program.js';
 import { resolveTool, TOOL_PACKAGES } from './tool-install.js';
-import { knownProblem, LEFTOVER_FILE, TOOLS, type ToolSpec } from './tools.js';
+import { LEFTOVER_FILE, TOOLS, type ToolSpec } from './tools.js';
 
 export interface SessionOptions {
   readonly tool: ProfileTool;

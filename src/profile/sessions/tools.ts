@@ -2,22 +2,13 @@
  * What each profiling tool needs: how to start the program under it, how to stop it, which files
  * prove it worked, and how to open them. The session (session.ts) does the rest the same way for all.
  */
-import {
-  closeSync,
-  existsSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  readSync,
-  renameSync,
-  statSync,
-} from 'node:fs';
-import { basename, join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { ProfileTool } from '../../config/profile.js';
 import { type NodeProgram, programWords, projectRoot } from './program.js';
 import type { ToolPackageName } from './tool-install.js';
+import { selectMainThreadLog } from './v8-logs.js';
 
 export interface CaptureFile {
   /** Relative to the capture directory, with / separators. */
@@ -224,49 +215,6 @@ const zeroX: ToolSpec = {
   version: (_bin, installed) => installed ?? 'unknown',
 };
 
-/** Where 0x's logs of other threads (workers) are put aside. */
-export const OTHER_THREADS_SUBDIR = '0x-other-threads';
-const ISOLATE_LOG = /^isolate-(?:0x)?[0-9A-Fa-f]{2,16}(?:-\d+)?-\d+-v8\.log$/;
-/** The main script is named in the first code events of the main thread's log; no need to read it all. */
-const LOG_HEAD_BYTES = 4 * 1024 * 1024;
-
-/**
- * Leaves in `out` only the V8 log of the main thread (the one that names the program's script, else
- * the largest) and moves the others aside; false when there is no log at all.
- */
-export function selectMainThreadLog(captureDir: string, out: string, script: string): boolean {
-  const logs: Array<{ path: string; bytes: number; main: boolean }> = [];
-  for (const dir of [captureDir, out]) {
-    if (!existsSync(dir)) continue;
-    for (const name of readdirSync(dir)) {
-      if (!ISOLATE_LOG.test(name)) continue;
-      const path = join(dir, name);
-      logs.push({ path, bytes: statSync(path).size, main: headIncludes(path, script) });
-    }
-  }
-  if (logs.length === 0) return false;
-  logs.sort((a, b) => Number(b.main) - Number(a.main) || b.bytes - a.bytes);
-  mkdirSync(out, { recursive: true });
-  logs.forEach((log, i) => {
-    const dir = i === 0 ? out : join(captureDir, OTHER_THREADS_SUBDIR);
-    mkdirSync(dir, { recursive: true });
-    const to = join(dir, basename(log.path));
-    if (to !== log.path) renameSync(log.path, to);
-  });
-  return true;
-}
-
-function headIncludes(path: string, text: string): boolean {
-  const buffer = Buffer.alloc(LOG_HEAD_BYTES);
-  const fd = openSync(path, 'r');
-  try {
-    const read = readSync(fd, buffer, 0, LOG_HEAD_BYTES, 0);
-    return buffer.subarray(0, read).includes(text);
-  } finally {
-    closeSync(fd);
-  }
-}
-
 const CLINIC_COMMANDS = {
   'clinic-doctor': 'doctor',
   'clinic-flame': 'flame',
@@ -328,16 +276,3 @@ export const TOOLS: Readonly<Record<ProfileTool, ToolSpec>> = Object.freeze({
 
 /** Files a tool leaves that are not part of its output and would break its next run. */
 export const LEFTOVER_FILE = /^node_trace\.\d+\.log$/;
-
-/**
- * Known failures worth refusing up front: clinic doctor writes no report on Node ≥ 21.7 (its
- * signal handling broke, node-clinic#480). Returns the one-line reason, or undefined.
- */
-export function knownProblem(tool: ProfileTool, nodeVersion: string = process.versions.node): string | undefined {
-  if (tool !== 'clinic-doctor') return undefined;
-  const [major = 0, minor = 0] = nodeVersion.split('.').map(Number);
-  if (major > 21 || (major === 21 && minor >= 7)) {
-    return `clinic doctor writes no report on Node ≥ 21.7 (this is ${nodeVersion}; upstream node-clinic#480, unmaintained): use --tool clinic-flame, cpu or recorder, or run it under Node 20`;
-  }
-  return undefined;
-}

@@ -56,13 +56,16 @@ describe('service profile record with 0x and clinic', () => {
       const { dir, manifest } = onlyCapture(captures);
       assert.equal(manifest.tool.name, tool);
       assert.equal(manifest.tool.version, TOOL_PACKAGES.clinic.version);
-      assert.equal(manifest.exit.programKilled, false);
+      // bubbleprof's program may never exit after SIGINT: then it is killed after --stop-timeout and
+      // the report is still written. Every other tool's program drains and exits on its own.
+      const drained = !manifest.exit.programKilled;
+      if (tool !== 'clinic-bubbleprof') assert.equal(drained, true);
       const html = manifest.files.find((f) => !f.path.includes('/') && f.path.endsWith(report));
       assert.ok(html !== undefined, `no ${report} in ${manifest.files.map((f) => f.path).join(', ')}`);
       assert.match(readFileSync(join(dir, html.path), 'utf8'), /<html/i);
       // Isolated in the capture: no trace-event leftovers, no .clinic folder.
       assert.ok(!manifest.files.some((f) => /^node_trace\.\d+\.log$/.test(f.path) || f.path.startsWith('.clinic/')));
-      assert.match(readFileSync(join(dir, 'telemetry', 'application.log'), 'utf8'), /"msg":"stopped"/);
+      if (drained) assert.match(readFileSync(join(dir, 'telemetry', 'application.log'), 'utf8'), /"msg":"stopped"/);
       await assertNoStrays(captures);
     });
   }

@@ -6,8 +6,9 @@ import { describe, test } from 'node:test';
 import { loadRecordConfig, loadRunProfileConfig } from '../../../src/config/profile.js';
 import { InvalidOptionError } from '../../../src/errors.js';
 import { captureName } from '../../../src/profile/sessions/capture-dir.js';
+import { knownProblem } from '../../../src/profile/sessions/known-problems.js';
 import { parseNodeCommand } from '../../../src/profile/sessions/program.js';
-import { knownProblem, selectMainThreadLog } from '../../../src/profile/sessions/tools.js';
+import { selectMainThreadLog } from '../../../src/profile/sessions/v8-logs.js';
 import { tempDir } from './capture-helpers.js';
 
 describe('profiling-session options', () => {

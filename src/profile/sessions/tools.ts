@@ -231,7 +231,12 @@ function clinic(name: keyof typeof CLINIC_COMMANDS): ToolSpec {
   // doctor and bubbleprof relay SIGINT to the program; flame (0x inside, whose preload would exit
   // at once) and heap (which ignores it in the parent) rely on the terminal signalling the group.
   const relays = name === 'clinic-doctor' || name === 'clinic-bubbleprof';
-  const preloads = name === 'clinic-flame' ? ['--import', exitOnSignalPreload()] : [];
+  const preloads =
+    name === 'clinic-flame'
+      ? ['--import', exitOnSignalPreload()]
+      : name === 'clinic-heap'
+        ? ['--import', sessionPreload('clinic-heap-exit.js')]
+        : [];
   return {
     name,
     summary: `clinic ${sub}'s report`,

@@ -1,5 +1,6 @@
 import { BaseCommand } from '../src/cli/base-command.js';
 import { optionFlags, optionValues } from '../src/cli/option-flags.js';
+import { loadRunProfileConfig, RUN_PROFILE_OPTIONS } from '../src/config/profile.js';
 import { loadRunConfig, RUN_OPTIONS } from '../src/config/run.js';
 
 export default class Run extends BaseCommand {
@@ -29,11 +30,19 @@ export default class Run extends BaseCommand {
     },
   ];
 
-  static override flags = optionFlags(RUN_OPTIONS);
+  static override flags = { ...optionFlags(RUN_OPTIONS), ...optionFlags(RUN_PROFILE_OPTIONS) };
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Run);
-    const config = loadRunConfig(optionValues(RUN_OPTIONS, flags));
+    const raw = optionValues(RUN_OPTIONS, flags);
+    const config = loadRunConfig(raw);
+    const profile = loadRunProfileConfig(optionValues(RUN_PROFILE_OPTIONS, flags));
+    if (profile !== undefined) {
+      // The service runs again as a child under the profiler; this process waits and keeps the capture.
+      const { runProfiled, serviceArgs } = await import('../src/profile/sessions/run-profiled.js');
+      const say = (line: string) => process.stderr.write(`${line}\n`);
+      process.exit(await runProfiled(profile, serviceArgs(raw, config), say));
+    }
     // Loaded here, not at the top: oclif imports every command to list them, and `service load`
     // should not pay for fastify and pino at startup.
     const { runService } = await import('../src/service.js');

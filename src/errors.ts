@@ -22,7 +22,12 @@ export type ErrorCode =
   | 'SVC_ERR_DOWNSTREAM_TIMEOUT'
   | 'SVC_ERR_INTERNAL'
   | 'SVC_ERR_MISSING_HOST'
-  | 'SVC_ERR_EXPECTATION_FAILED';
+  | 'SVC_ERR_EXPECTATION_FAILED'
+  | 'SVC_ERR_PROFILE_TOOL_FAILED'
+  | 'SVC_ERR_PROFILE_TOOL_HUNG'
+  | 'SVC_ERR_PROFILE_TOOL_INSTALL'
+  | 'SVC_ERR_PROFILE_UNSUPPORTED'
+  | 'SVC_ERR_PROFILE_PROGRAM';
 
 /** Base class: a message for humans, a code for programs, an exit code for the CLI edge. */
 export class ServiceError extends Error {
@@ -56,5 +61,16 @@ export class HttpError extends ServiceError {
     super(code, message, { cause });
     this.name = 'HttpError';
     this.statusCode = statusCode;
+  }
+}
+
+/**
+ * A profiling session that could not produce its capture: the tool failed, hung, could not be
+ * installed, or the program under it never came up. The message is one line: what happened, what to try.
+ */
+export class ProfileError extends ServiceError {
+  constructor(code: ErrorCode, message: string, cause?: unknown) {
+    super(code, message, { exitCode: 1, cause });
+    this.name = 'ProfileError';
   }
 }

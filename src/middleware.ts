@@ -13,6 +13,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { HttpError } from './errors.js';
 import { refusalOf } from './http/request-checks.js';
 import { type ErrorKind, type HandlerMetrics, type Operation, RequestMetrics } from './metrics.js';
+import { type OpenRequest, OpenRequests } from './open-requests.js';
 import { openRecord, type RecordGuard, type RecordSink, type SlotGuard } from './record/index.js';
 import {
   type RequestClosedMessage,
@@ -49,8 +50,12 @@ export function errorKindFor(status: number): ErrorKind | undefined {
 }
 
 /** What a handler sees of the request's telemetry. */
-export class RequestTelemetry {
+export class RequestTelemetry implements OpenRequest {
   readonly record: RequestRecord;
+  /** @internal links of the recorder's list of open requests */
+  openPrev: OpenRequest | undefined = undefined;
+  /** @internal */
+  openNext: OpenRequest | undefined = undefined;
   /**
    * @internal Set when the connection answered for this request instead of its handler (the
    * client sent bytes that are not HTTP, or ran out of time): the status the client got, 499 for none.
@@ -114,7 +119,7 @@ export class Recorder {
   #aborting = false;
   // Open responses, so a drain can ask each to close its keep-alive connection when done, and a
   // client error on a connection can tell the record of the response it cut what the client got.
-  #open = new Map<ServerResponse, RequestTelemetry>();
+  #open = new OpenRequests<RequestTelemetry>();
   #idleWaiters: Array<() => void> = [];
   // One timer for every request's timeout, not one per request: a sweep over the open responses
   // runs while any are open, so a timeout fires up to one sweep period late.
@@ -174,7 +179,7 @@ export class Recorder {
     if (requestOpened.hasSubscribers) publishOpened(values, request.method, started);
 
     const res: ServerResponse = reply.raw;
-    this.#open.set(res, telemetry);
+    this.#open.add(res, telemetry);
     this.#sweeper ??= setInterval(this.#sweep, this.#sweepPeriodMs).unref();
     // No socket yet: a pipelined request waiting behind the one before it (rare).
     if (res.socket === null) this.#watchQueued(request.raw.socket, res);
@@ -237,7 +242,10 @@ export class Recorder {
   /** Shutdown began: responses not yet sent, and all later ones, close their connection. */
   markDraining(): void {
     this.#draining = true;
-    for (const res of this.#open.keys()) if (!res.headersSent) res.setHeader('connection', 'close');
+    for (const telemetry of this.#open.values()) {
+      const res = telemetry.reply.raw;
+      if (!res.headersSent) res.setHeader('connection', 'close');
+    }
   }
 
   /** The drain timed out: a request cut off by the server from now on is recorded as 503 `Aborted`. */

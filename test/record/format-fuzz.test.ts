@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
+import { quote } from '../../src/record/format/json.js';
 import {
   type AnyRecordType,
   defineRecord,
@@ -68,6 +69,15 @@ const recordCase = fc.dictionary(name, fieldArb, { minKeys: 1, maxKeys: 140 }).c
 });
 
 describe('formatters under random records', () => {
+  test('JSON: a property value is quoted exactly as JSON.stringify quotes it', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 60 }), (text) => {
+        assert.equal(quote(text), JSON.stringify(text));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
   test('JSON: every entry is newline-terminated JSON lines', () => {
     const formatter = new JsonFormatter({ globals: { service_name: 'fuzz' } });
     fc.assert(

@@ -45,6 +45,19 @@ function scalar(field: CompiledField, value: unknown): string {
   throw new TypeError(`${field.name}: expected a ${field.flag ? 'boolean' : 'number'}, got ${typeof value}`);
 }
 
+/**
+ * A JSON string literal. Most property values (ids, operations, paths, statuses) need no escaping,
+ * and a scan is cheaper than JSON.stringify for them; anything else takes JSON.stringify's path.
+ */
+export function quote(text: string): string {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    // Control characters, '"', '\\' and surrogates (a lone one must be escaped).
+    if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff)) return JSON.stringify(text);
+  }
+  return `"${text}"`;
+}
+
 export class JsonFormatter implements Formatter {
   #layouts = new WeakMap<AnyRecordType, CompiledLayout>();
   #globals: string;
@@ -72,7 +85,7 @@ export class JsonFormatter implements Formatter {
       const value = values[field.name];
       if (value === undefined) continue;
       const text = typeof value === 'string' ? value : String(value);
-      properties += (properties === '' ? field.key : `,${field.key}`) + JSON.stringify(text);
+      properties += (properties === '' ? field.key : `,${field.key}`) + quote(text);
     }
     if (this.#globals !== '') properties = properties === '' ? this.#globals.slice(1) : properties + this.#globals;
 

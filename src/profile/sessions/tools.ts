@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { ProfileTool } from '../../config/profile.js';
+import type { ProfileTool } from './capture-config.js';
 import { type NodeProgram, programWords, projectRoot } from './program.js';
 import type { ToolPackageName } from './tool-install.js';
 import { selectMainThreadLog } from './v8-logs.js';

@@ -4,7 +4,7 @@ import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { loadRecordConfig, loadRunProfileConfig } from '../../../src/config/profile.js';
-import { InvalidOptionError } from '../../../src/errors.js';
+import { InvalidOptionError, ServiceError } from '../../../src/errors.js';
 import { captureName } from '../../../src/profile/sessions/capture-dir.js';
 import { knownProblem } from '../../../src/profile/sessions/known-problems.js';
 import { parseNodeCommand } from '../../../src/profile/sessions/program.js';
@@ -46,6 +46,8 @@ describe('profiling-session options', () => {
   test('run: --profile is optional and checked', () => {
     assert.equal(loadRunProfileConfig({}), undefined);
     assert.equal(loadRunProfileConfig({ profile: 'clinic-heap' })?.tool, 'clinic-heap');
+    // The service under the tool must not see RUN_PROFILE, or it would profile itself again.
+    assert.deepEqual(loadRunProfileConfig({ profile: 'cpu' })?.serviceUnsetEnv, ['RUN_PROFILE']);
     assert.throws(() => loadRunProfileConfig({ profile: 'valgrind' }), /for --profile \(RUN_PROFILE\)/);
   });
 
@@ -55,7 +57,16 @@ describe('profiling-session options', () => {
     assert.deepEqual(program.nodeArgs, ['--import', '/srv/hook.js']);
     assert.equal(program.script, '/srv/app.js');
     assert.deepEqual(program.args, ['--port', '0']);
-    assert.throws(() => parseNodeCommand(['npm', 'start']), /must start with node/);
+    // A usage error, like a bad flag: exit 2 with the option code.
+    assert.throws(
+      () => parseNodeCommand(['npm', 'start']),
+      (err: unknown) =>
+        err instanceof ServiceError &&
+        err.code === 'SVC_ERR_INVALID_OPTION' &&
+        err.exitCode === 2 &&
+        err.message ===
+          'invalid command after -- "npm start": the command must start with node; expected a Node program, e.g. -- node app.js',
+    );
     assert.throws(() => parseNodeCommand(['node', '-e', '1']), /has no script file/);
   });
 

@@ -8,6 +8,7 @@ import { InvalidOptionError, ServiceError } from '../../../src/errors.js';
 import { captureName } from '../../../src/profile/sessions/capture-dir.js';
 import { knownProblem } from '../../../src/profile/sessions/known-problems.js';
 import { parseNodeCommand } from '../../../src/profile/sessions/program.js';
+import { TOOLS } from '../../../src/profile/sessions/tools.js';
 import { selectMainThreadLog } from '../../../src/profile/sessions/v8-logs.js';
 import { tempDir } from './capture-helpers.js';
 
@@ -79,6 +80,19 @@ describe('profiling-session options', () => {
     );
     assert.match(knownProblem('clinic-doctor', '24.1.0') ?? '', /use --tool clinic-flame, cpu or recorder/);
     assert.equal(knownProblem('clinic-flame', '24.1.0'), undefined);
+  });
+
+  test('recorder: a capture counts only with a sealed segment, not with any file in trace/', () => {
+    const verify = (...paths: string[]) =>
+      TOOLS.recorder.verify(
+        '/unused',
+        paths.map((path) => ({ path, bytes: 1 })),
+      );
+    assert.match(verify() ?? '', /sealed no segment in trace\//);
+    // The program's own file, or a segment the recorder never sealed, is not a recording.
+    assert.match(verify('trace/handover.json', 'trace/service.1.x/trace.0.bin.active') ?? '', /sealed no segment/);
+    assert.equal(verify('trace/service.1.x/trace.0.bin.gz'), undefined);
+    assert.equal(verify('trace/service.1.x/trace.3.pinned.bin'), undefined);
   });
 
   test('capture names sort by time and name the tool', () => {

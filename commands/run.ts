@@ -39,7 +39,8 @@ export default class Run extends BaseCommand {
     const profile = loadRunProfileConfig(optionValues(RUN_PROFILE_OPTIONS, flags));
     if (profile !== undefined) {
       // The service runs again as a child under the profiler; this process waits and keeps the capture.
-      const { runProfiled, serviceArgs } = await import('../src/profile/sessions/run-profiled.js');
+      const { runProfiled } = await import('../src/profile/sessions/run-profiled.js');
+      const { serviceArgs } = await import('../src/config/run-args.js');
       const say = (line: string) => process.stderr.write(`${line}\n`);
       process.exit(await runProfiled(profile, serviceArgs(raw, config), say));
     }

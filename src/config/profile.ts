@@ -4,21 +4,14 @@
  */
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { LoadConfig } from '../load/load-test.js';
+import {
+  type CaptureConfig,
+  PROFILE_TOOLS,
+  type ProfileTool,
+  type RecordConfig,
+} from '../profile/sessions/capture-config.js';
 import { loadLoadConfig, type RawLoadOptions } from './load.js';
 import { invalidOption, type OptionSpec, option } from './option-spec.js';
-
-export const PROFILE_TOOLS = Object.freeze([
-  'recorder',
-  'cpu',
-  'heap',
-  '0x',
-  'clinic-doctor',
-  'clinic-flame',
-  'clinic-bubbleprof',
-  'clinic-heap',
-] as const);
-export type ProfileTool = (typeof PROFILE_TOOLS)[number];
 
 /** Where every capture session writes, and how long its tool may take. */
 export const CAPTURE_OPTIONS = Object.freeze({
@@ -96,28 +89,6 @@ export type RecordOptionName = keyof typeof RECORD_OPTIONS;
 export type RawCaptureOptions = { readonly [K in CaptureOptionName]?: string | undefined };
 export type RawRecordOptions = { readonly [K in RecordOptionName]?: string | undefined };
 
-export interface CaptureConfig {
-  /** Absolute; created when the first capture is written. */
-  readonly captureDir: string;
-  readonly stopTimeoutMs: number;
-  readonly toolTimeoutMs: number;
-  /** Absolute: where 0x and clinic are installed on first use. */
-  readonly toolsDir: string;
-  /** Another install of a tool's CLI (PROFILE_0X_BIN, PROFILE_CLINIC_BIN): a JavaScript file run with node. */
-  readonly toolBins: Readonly<Partial<Record<'0x' | 'clinic', string>>>;
-}
-
-export interface RecordConfig extends CaptureConfig {
-  readonly tool: ProfileTool;
-  /** The program to profile instead of the service (the words after `--`), or undefined. */
-  readonly command: readonly string[] | undefined;
-  readonly url: URL | undefined;
-  readonly startTimeoutMs: number;
-  readonly withDownstream: boolean;
-  /** The validated load settings aimed at `origin` (known only once the program listens). */
-  loadFor(origin: string): LoadConfig;
-}
-
 const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m)?$/;
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000 };
 const SERVICE_MIX = 'get=9,put=1';
@@ -163,6 +134,7 @@ export function loadCaptureConfig(raw: RawCaptureOptions, env: NodeJS.ProcessEnv
     toolTimeoutMs: duration(CAPTURE_OPTIONS.toolTimeout, value('toolTimeout')),
     toolsDir: toolsDir === undefined ? defaultToolsDir(env) : resolve(toolsDir),
     toolBins: Object.freeze(toolBins(env)),
+    serviceUnsetEnv: Object.freeze([RUN_PROFILE_OPTIONS.profile.env]),
   });
 }
 

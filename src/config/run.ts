@@ -7,9 +7,9 @@
  * src/config/ holds every command's options, one file each: run.ts (with options.ts and
  * metrics-options.ts), load.ts, and the next command's beside them. Config imports the domain (the
  * types it produces belong to their owners: RunConfig's parts to src/, LoadConfig to src/load/),
- * never the reverse. A profiling session's options are read from the environment only and are
- * lenient (a bad value falls back to its default with a warning rather than stopping the service it
- * observes): give them their own table and loader in profile.ts, with the same OptionSpec and parsers.
+ * never the reverse. profile.ts holds the profiling sessions' options (their shapes belong to
+ * src/profile/sessions/); the flight recorder's lenient, environment-only settings live with it in
+ * src/profile/recorder/config.ts.
  */
 import type { RateLimit } from '../http/rate-limit.js';
 import { type LogFilter, parseLogFilter } from '../log/filter.js';

@@ -1,5 +1,5 @@
 /** Tool failures known in advance, refused before anything starts. */
-import type { ProfileTool } from '../../config/profile.js';
+import type { ProfileTool } from './capture-config.js';
 
 /**
  * Known failures worth refusing up front: clinic doctor writes no report on Node ≥ 21.7 (its

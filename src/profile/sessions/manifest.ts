@@ -1,8 +1,8 @@
 /** manifest.json: what a capture holds and how it was made, for people and for `service profile serve`. */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ProfileTool } from '../../config/profile.js';
 import type { Summary } from '../../load/summary.js';
+import type { ProfileTool } from './capture-config.js';
 import type { CaptureFile } from './tools.js';
 
 export const MANIFEST_FILE = 'manifest.json';

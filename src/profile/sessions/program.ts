@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { invalidArgument } from '../../config/option-spec.js';
+import { ServiceError } from '../../errors.js';
 
 export interface NodeProgram {
   /** The node binary to run. */
@@ -61,8 +61,13 @@ function isNode(word: string): boolean {
 
 /** Reads `node [flags] script [args]`; relative paths are made absolute against `cwd`. */
 export function parseNodeCommand(words: readonly string[], cwd: string = process.cwd()): NodeProgram {
+  // A usage error like a bad flag: same code, exit 2.
   const usage = (why: string) =>
-    invalidArgument('command after --', words.join(' '), `${why}; expected a Node program, e.g. -- node app.js`);
+    new ServiceError(
+      'SVC_ERR_INVALID_OPTION',
+      `invalid command after -- ${JSON.stringify(words.join(' '))}: ${why}; expected a Node program, e.g. -- node app.js`,
+      { exitCode: 2 },
+    );
   const [first, ...rest] = words;
   if (first === undefined || !isNode(first)) throw usage('the command must start with node');
   const nodeArgs: string[] = [];

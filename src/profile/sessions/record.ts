@@ -6,10 +6,10 @@
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { RecordConfig } from '../../config/profile.js';
 import { ProfileError } from '../../errors.js';
 import type { Progress } from '../../load/engine.js';
 import { type LoadOutcome, runLoadTest } from '../../load/load-test.js';
+import type { RecordConfig } from './capture-config.js';
 import { type Downstream, startDownstream } from './downstream.js';
 import { parseNodeCommand, serviceProgram } from './program.js';
 import { type CaptureResult, ProfileSession } from './session.js';

@@ -4,26 +4,14 @@
  * tool to write its output, and keeps the capture.
  */
 
-import type { CaptureConfig, ProfileTool } from '../../config/profile.js';
-import type { RawRunOptions, RunConfig } from '../../config/run.js';
-import { RUN_OPTIONS } from '../../config/run.js';
+import type { CaptureConfig, ProfileTool } from './capture-config.js';
 import { serviceProgram } from './program.js';
 import { ProfileSession } from './session.js';
 
-/** The child's flags: the same values, with directories already made absolute by the parent's config. */
-export function serviceArgs(raw: RawRunOptions, config: RunConfig): string[] {
-  const args: string[] = [];
-  for (const [name, text] of Object.entries(raw) as Array<[keyof typeof RUN_OPTIONS, string | undefined]>) {
-    if (text === undefined) continue;
-    let value = text;
-    if (name === 'telemetryDir' && config.telemetryDir !== undefined) value = config.telemetryDir;
-    if (name === 'metricsArchiveDir' && config.metricsArchiveDir !== undefined) value = config.metricsArchiveDir;
-    args.push(`--${RUN_OPTIONS[name].flag}=${value}`);
-  }
-  return args;
-}
-
-/** Runs the service under `profile.tool` until it stops; resolves with the exit code for the CLI. */
+/**
+ * Runs the service under `profile.tool` until it stops; resolves with the exit code for the CLI.
+ * `runArgs` are the service's own flags (config/run-args.ts writes them from the parsed options).
+ */
 export async function runProfiled(
   profile: CaptureConfig & { readonly tool: ProfileTool },
   runArgs: readonly string[],

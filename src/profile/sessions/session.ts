@@ -8,9 +8,9 @@
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { type CaptureConfig, type ProfileTool, RUN_PROFILE_OPTIONS } from '../../config/profile.js';
 import { ProfileError } from '../../errors.js';
 import type { Summary } from '../../load/summary.js';
+import type { CaptureConfig, ProfileTool } from './capture-config.js';
 import { createCaptureDir, listFiles, removeCapture } from './capture-dir.js';
 import { knownProblem } from './known-problems.js';
 import { MANIFEST_FILE, MANIFEST_VERSION, type Manifest, writeManifest } from './manifest.js';
@@ -82,7 +82,7 @@ export class ProfileSession {
     const launch = this.spec.launch({ program: this.#program, captureDir: dir, cwd: process.cwd(), bin });
     const env: NodeJS.ProcessEnv = { ...process.env, ...options.env, ...launch.env };
     // The service under the tool must not profile itself again.
-    if (this.#program.isService) delete env[RUN_PROFILE_OPTIONS.profile.env];
+    if (this.#program.isService) for (const name of options.capture.serviceUnsetEnv) delete env[name];
     this.#toolCommand = [launch.command, ...launch.args];
     const toFile = options.output === 'file';
     this.#tap = new OutputTap(toFile ? join(dir, OUTPUT_LOG) : undefined);

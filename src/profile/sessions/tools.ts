@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { ProfileTool } from '../../config/profile.js';
+import type { ProfileTool } from './capture-config.js';
 import { type NodeProgram, programWords, projectRoot } from './program.js';
 import type { ToolPackageName } from './tool-install.js';
 import { selectMainThreadLog } from './v8-logs.js';
@@ -58,6 +58,8 @@ export interface ToolSpec {
 
 /** Where the recorder writes inside a capture. */
 export const TRACE_SUBDIR = 'trace';
+/** A sealed segment of the recorder: trace/<process dir>/trace.<n>[.pinned].bin[.gz] (never `.active`). */
+const SEALED_SEGMENT = new RegExp(`^${TRACE_SUBDIR}/[^/]+/trace\\.\\d+(\\.pinned)?\\.bin(\\.gz)?$`);
 /** Where 0x writes inside a capture. */
 export const FLAMEGRAPH_SUBDIR = '0x';
 
@@ -149,10 +151,12 @@ const recorder: ToolSpec = {
     const [command = program.node, ...args] = programWords(program, preload);
     return { command, args, cwd, env: recorderEnv(join(captureDir, TRACE_SUBDIR)) };
   },
+  // A sealed segment, not just any file: the program may write into DIAL9_TRACE_DIR itself, and a
+  // segment left `.active` means the recorder never sealed it (the program did not exit cleanly).
   verify: (_captureDir, files) =>
-    files.some((f) => f.path.startsWith(`${TRACE_SUBDIR}/`))
+    files.some((f) => SEALED_SEGMENT.test(f.path))
       ? undefined
-      : `the flight recorder wrote nothing into ${TRACE_SUBDIR}/ (is it part of this build? it starts when DIAL9_ENABLED=true)`,
+      : `the flight recorder sealed no segment in ${TRACE_SUBDIR}/ (is it part of this build? it starts when DIAL9_ENABLED=true)`,
   openHint: (captureDir) => `read it with: service profile analyze ${join(captureDir, TRACE_SUBDIR)}`,
   tryInstead: 'run the program by hand with DIAL9_ENABLED=true and read its warnings',
   version: () => `service ${serviceVersion()} (${nodeVersionLabel()})`,

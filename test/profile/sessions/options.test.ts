@@ -4,10 +4,11 @@ import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { loadRecordConfig, loadRunProfileConfig } from '../../../src/config/profile.js';
-import { InvalidOptionError } from '../../../src/errors.js';
+import { InvalidOptionError, ServiceError } from '../../../src/errors.js';
 import { captureName } from '../../../src/profile/sessions/capture-dir.js';
 import { knownProblem } from '../../../src/profile/sessions/known-problems.js';
 import { parseNodeCommand } from '../../../src/profile/sessions/program.js';
+import { TOOLS } from '../../../src/profile/sessions/tools.js';
 import { selectMainThreadLog } from '../../../src/profile/sessions/v8-logs.js';
 import { tempDir } from './capture-helpers.js';
 
@@ -46,6 +47,8 @@ describe('profiling-session options', () => {
   test('run: --profile is optional and checked', () => {
     assert.equal(loadRunProfileConfig({}), undefined);
     assert.equal(loadRunProfileConfig({ profile: 'clinic-heap' })?.tool, 'clinic-heap');
+    // The service under the tool must not see RUN_PROFILE, or it would profile itself again.
+    assert.deepEqual(loadRunProfileConfig({ profile: 'cpu' })?.serviceUnsetEnv, ['RUN_PROFILE']);
     assert.throws(() => loadRunProfileConfig({ profile: 'valgrind' }), /for --profile \(RUN_PROFILE\)/);
   });
 
@@ -55,7 +58,16 @@ describe('profiling-session options', () => {
     assert.deepEqual(program.nodeArgs, ['--import', '/srv/hook.js']);
     assert.equal(program.script, '/srv/app.js');
     assert.deepEqual(program.args, ['--port', '0']);
-    assert.throws(() => parseNodeCommand(['npm', 'start']), /must start with node/);
+    // A usage error, like a bad flag: exit 2 with the option code.
+    assert.throws(
+      () => parseNodeCommand(['npm', 'start']),
+      (err: unknown) =>
+        err instanceof ServiceError &&
+        err.code === 'SVC_ERR_INVALID_OPTION' &&
+        err.exitCode === 2 &&
+        err.message ===
+          'invalid command after -- "npm start": the command must start with node; expected a Node program, e.g. -- node app.js',
+    );
     assert.throws(() => parseNodeCommand(['node', '-e', '1']), /has no script file/);
   });
 
@@ -68,6 +80,19 @@ describe('profiling-session options', () => {
     );
     assert.match(knownProblem('clinic-doctor', '24.1.0') ?? '', /use --tool clinic-flame, cpu or recorder/);
     assert.equal(knownProblem('clinic-flame', '24.1.0'), undefined);
+  });
+
+  test('recorder: a capture counts only with a sealed segment, not with any file in trace/', () => {
+    const verify = (...paths: string[]) =>
+      TOOLS.recorder.verify(
+        '/unused',
+        paths.map((path) => ({ path, bytes: 1 })),
+      );
+    assert.match(verify() ?? '', /sealed no segment in trace\//);
+    // The program's own file, or a segment the recorder never sealed, is not a recording.
+    assert.match(verify('trace/handover.json', 'trace/service.1.x/trace.0.bin.active') ?? '', /sealed no segment/);
+    assert.equal(verify('trace/service.1.x/trace.0.bin.gz'), undefined);
+    assert.equal(verify('trace/service.1.x/trace.3.pinned.bin'), undefined);
   });
 
   test('capture names sort by time and name the tool', () => {

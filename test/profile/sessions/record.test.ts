@@ -7,8 +7,10 @@ import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import type { Summary } from '../../../src/load/summary.js';
+import { eventRows } from '../../../src/profile/format/index.js';
 import { isRequestRecord, type MetricLine, readRotated } from '../../helpers/ndjson.js';
 import { stopAll } from '../../helpers/service-process.js';
+import { readSegments } from '../trace-files.js';
 import { assertNoStrays, FIXTURES, oneErrorLine, onlyCapture, record, tempDir } from './capture-helpers.js';
 
 const LOAD = ['--duration', '2s', '--connections', '4'];
@@ -117,8 +119,18 @@ describe('service profile record', () => {
     assert.equal(manifest.tool.name, 'recorder');
     assert.deepEqual(manifest.command.slice(1), [app]);
     assert.equal((manifest.load as Summary).statusCodes['200'], (manifest.load as Summary).completed);
-    // What the recorder is handed; its trace files land beside this once the recorder is in the build.
+    // What the recorder is handed (the program writes it), beside what the recorder's preload wrote.
     assert.ok(manifest.files.some((f) => f.path === 'trace/handover.json'));
+    const segments = readSegments(join(dir, 'trace'));
+    assert.ok(segments.length > 0);
+    for (const { segment, name } of segments) assert.equal(segment.truncated, false, name);
+    // A plain node:http program: its requests come from node:http's channels, one start and end each;
+    // every /stall blocks the loop for 50 ms, over the 20 ms stall threshold.
+    const ends = segments.flatMap(({ segment }) => eventRows(segment, 'httpInEnd'));
+    assert.equal(ends.length, (manifest.load as Summary).completed);
+    assert.ok(ends.every((r) => r.status === 200));
+    assert.equal(segments.flatMap(({ segment }) => eventRows(segment, 'httpInStart')).length, ends.length);
+    assert.ok(segments.flatMap(({ segment }) => eventRows(segment, 'stall')).length > 0);
     const handover = JSON.parse(readFileSync(join(dir, 'trace', 'handover.json'), 'utf8')) as {
       env: Record<string, string>;
     };
@@ -126,6 +138,57 @@ describe('service profile record', () => {
     assert.equal(handover.env.DIAL9_TRACE_DIR, join(dir, 'trace'));
     assert.equal(handover.env.DIAL9_CPU_PROFILE_ENABLED, 'true');
     assert.match(manifest.open, /service profile analyze .*\/trace$/);
+    await assertNoStrays(captures);
+  });
+
+  test('recorder: the service under load writes sealed segments whose requests are its wide events', async () => {
+    const captures = root('recorder-service');
+    const result = await record(['--tool', 'recorder', '--capture-dir', captures, ...LOAD]);
+    assert.equal(result.code, 0, result.stderr);
+    const { dir, manifest } = onlyCapture(captures);
+    assert.equal(manifest.tool.name, 'recorder');
+    assert.equal(manifest.exit.code, 0);
+    assert.equal(manifest.exit.programKilled, false);
+    assert.match(manifest.open, /service profile analyze .*\/trace$/);
+    const load = manifest.load as Summary;
+    assert.ok(load.completed > 0);
+    assert.equal(load.transportErrors, 0);
+
+    // Every segment is sealed (the service stopped cleanly) and decodes with the shared decoder.
+    const traceFiles = manifest.files.filter((f) => f.path.startsWith('trace/')).map((f) => f.path);
+    assert.ok(traceFiles.length > 0);
+    assert.ok(
+      traceFiles.every((path) => /^trace\/[^/]+\/trace\.\d+\.bin\.gz$/.test(path)),
+      traceFiles.join(', '),
+    );
+    const segments = readSegments(join(dir, 'trace'));
+    assert.equal(segments.length, traceFiles.length);
+    for (const { segment, name } of segments) assert.equal(segment.truncated, false, name);
+    // Full fidelity: CPU samples are on.
+    assert.ok(segments.some(({ segment }) => segment.header.recording.on.some((what) => /^CPU samples/.test(what))));
+
+    // The lifecycle the service publishes on diagnostics_channel: one open and one close per wide event,
+    // with the same request ids.
+    const opened = segments.flatMap(({ segment }) => eventRows(segment, 'requestOpen'));
+    const closed = segments.flatMap(({ segment }) => eventRows(segment, 'requestClose'));
+    const records = readRotated<MetricLine>(join(dir, 'telemetry'), 'metrics.log').filter(isRequestRecord);
+    assert.equal(records.length, load.completed);
+    const recordIds = records.map((r) => String(r.properties?.RequestId)).sort();
+    assert.equal(new Set(recordIds).size, recordIds.length);
+    assert.deepEqual(opened.map((r) => String(r.requestId)).sort(), recordIds);
+    assert.equal(closed.length, records.length);
+    // Each close matches its open's sequence number, and the statuses agree with the wide events.
+    const openSeqs = new Set(opened.map((r) => r.request));
+    assert.ok(closed.every((r) => openSeqs.has(r.request)));
+    const statusCount = (statuses: readonly unknown[]) =>
+      statuses.reduce<Record<string, number>>((acc, s) => {
+        acc[String(s)] = (acc[String(s)] ?? 0) + 1;
+        return acc;
+      }, {});
+    assert.deepEqual(
+      statusCount(closed.map((r) => r.status)),
+      statusCount(records.map((r) => r.properties?.StatusCode)),
+    );
     await assertNoStrays(captures);
   });
 

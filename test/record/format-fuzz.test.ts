@@ -93,6 +93,37 @@ describe('formatters under random records', () => {
     );
   });
 
+  test('JSON: each field says exactly what the record holds (an oracle built with JSON.stringify)', () => {
+    const formatter = new JsonFormatter({ globals: { service_name: 'fuzz' } });
+    const num = (n: number) =>
+      Number.isNaN(n) ? null : Number.isFinite(n) ? n : n > 0 ? Number.MAX_VALUE : -Number.MAX_VALUE;
+    fc.assert(
+      fc.property(recordCase, ([fields, values]) => {
+        const metrics: Record<string, unknown> = {};
+        const properties: Record<string, unknown> = {};
+        for (const [key, spec] of Object.entries(fields)) {
+          const value = values[key];
+          if (value === undefined) continue;
+          if (spec.kind === 'property') {
+            properties[key] = value;
+            continue;
+          }
+          const unit =
+            spec.kind === 'flag' || spec.unit === undefined || spec.unit === 'None' ? {} : { unit: spec.unit };
+          if (Array.isArray(value)) metrics[key] = { values: value.map(num), ...unit };
+          else metrics[key] = { value: typeof value === 'boolean' ? Number(value) : num(value as number), ...unit };
+        }
+        properties.service_name = 'fuzz';
+        const expected: Record<string, unknown> = { timestamp: 1752774958378 };
+        if (Object.keys(metrics).length > 0) expected.metrics = metrics;
+        expected.properties = properties;
+        const line = formatter.format(build(fields), values, 1752774958378);
+        assert.deepEqual(JSON.parse(line), JSON.parse(JSON.stringify(expected)));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   test('EMF: whatever formats is valid EMF, within every limit; what does not is refused with a reason', () => {
     const outcomes = { formatted: 0, refused: 0 };
     fc.assert(

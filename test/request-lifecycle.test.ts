@@ -1,26 +1,22 @@
 import assert from 'node:assert/strict';
 import diagnosticsChannel from 'node:diagnostics_channel';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import {
   REQUEST_CLOSED_CHANNEL,
   REQUEST_OPENED_CHANNEL,
   type RequestClosedMessage,
   type RequestOpenedMessage,
 } from '../src/request-lifecycle.js';
-import { startTestApp, type TestApp } from './helpers/app.js';
+import { appsClosedAfter } from './helpers/app.js';
 import { call } from './helpers/http.js';
 import { metric } from './helpers/ndjson.js';
 import { openSocket, readUntilClose } from './helpers/raw-http.js';
 
 describe('the request lifecycle on diagnostics_channel', () => {
-  const apps: TestApp[] = [];
-  after(async () => {
-    for (const app of apps) await app.close();
-  });
+  const start = appsClosedAfter();
 
   test('every recorded request is published opened and closed, with the wide event’s values', async () => {
-    const app = await startTestApp();
-    apps.push(app);
+    const app = await start();
     const opened: RequestOpenedMessage[] = [];
     const closed: RequestClosedMessage[] = [];
     const onOpened = (message: unknown) => opened.push(message as RequestOpenedMessage);

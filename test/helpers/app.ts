@@ -3,6 +3,7 @@
  * Requests still travel over real HTTP; only the writer thread is replaced.
  */
 import type { AddressInfo } from 'node:net';
+import { after } from 'node:test';
 import { type App, buildApp } from '../../src/http/app.js';
 import type { RateLimit } from '../../src/http/rate-limit.js';
 import { parseLogFilter } from '../../src/log/filter.js';
@@ -83,5 +84,21 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
       await app.server.close();
       await telemetry.close();
     },
+  };
+}
+
+/**
+ * For a `describe` block: a `start` that starts a test app and closes every app it started once the
+ * block is done. Call it at the top of the block (it registers the `after` hook there).
+ */
+export function appsClosedAfter(): (options?: TestAppOptions) => Promise<TestApp> {
+  const apps: TestApp[] = [];
+  after(async () => {
+    for (const app of apps) await app.close();
+  });
+  return async (options = {}) => {
+    const app = await startTestApp(options);
+    apps.push(app);
+    return app;
   };
 }

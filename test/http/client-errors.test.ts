@@ -5,8 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import type { Socket } from 'node:net';
-import { after, describe, test } from 'node:test';
-import { startTestApp, type TestApp } from '../helpers/app.js';
+import { describe, test } from 'node:test';
+import { appsClosedAfter, type TestApp } from '../helpers/app.js';
 import { call } from '../helpers/http.js';
 import { type MetricLine, metric } from '../helpers/ndjson.js';
 import { openSocket, readUntilClose } from '../helpers/raw-http.js';
@@ -46,15 +46,7 @@ const row = (r: MetricLine) => [
 ];
 
 describe("Node's own refusals are answered and recorded", () => {
-  const apps: TestApp[] = [];
-  after(async () => {
-    for (const app of apps) await app.close();
-  });
-  async function start(options: Parameters<typeof startTestApp>[0] = {}) {
-    const app = await startTestApp(options);
-    apps.push(app);
-    return app;
-  }
+  const start = appsClosedAfter();
 
   test('bad heads: one status each on the wire, one record each with the same request id', async () => {
     const app = await start();

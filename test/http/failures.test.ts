@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { HttpError } from '../../src/errors.js';
 import type { ItemStore, StoreContext } from '../../src/store/store.js';
-import { startTestApp, type TestApp } from '../helpers/app.js';
+import { appsClosedAfter } from '../helpers/app.js';
 import { call } from '../helpers/http.js';
 import { metric } from '../helpers/ndjson.js';
 import { openSocket, readUntilClose } from '../helpers/raw-http.js';
@@ -19,15 +19,7 @@ class ScriptedStore implements ItemStore {
 }
 
 describe('every outcome is recorded exactly once', () => {
-  const apps: TestApp[] = [];
-  after(async () => {
-    for (const app of apps) await app.close();
-  });
-  async function start(options: Parameters<typeof startTestApp>[0] = {}) {
-    const app = await startTestApp(options);
-    apps.push(app);
-    return app;
-  }
+  const start = appsClosedAfter();
 
   test('a handler that throws: 500 Internal, recorded, and the process keeps serving', async () => {
     const store = new ScriptedStore();

@@ -1,8 +1,8 @@
 /** The optional rate limit: a token bucket, 429 with an honest Retry-After, every refusal recorded. */
 import assert from 'node:assert/strict';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { TokenBucket } from '../../src/http/rate-limit.js';
-import { startTestApp, type TestApp } from '../helpers/app.js';
+import { appsClosedAfter } from '../helpers/app.js';
 import { call } from '../helpers/http.js';
 import { metric } from '../helpers/ndjson.js';
 
@@ -29,15 +29,7 @@ describe('token bucket', () => {
 });
 
 describe('rate-limited service', () => {
-  const apps: TestApp[] = [];
-  after(async () => {
-    for (const app of apps) await app.close();
-  });
-  async function start(options: Parameters<typeof startTestApp>[0]) {
-    const app = await startTestApp(options);
-    apps.push(app);
-    return app;
-  }
+  const start = appsClosedAfter();
 
   test('the burst passes, then 429 SVC_ERR_RATE_LIMITED with Retry-After; one record per request', async () => {
     // One token every 10 s: the wait after the burst is just under 10 s, whatever this machine's speed.

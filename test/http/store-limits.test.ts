@@ -1,23 +1,19 @@
 /** The bounded memory store through HTTP: a full store answers 507, recorded; reads keep working. */
 import assert from 'node:assert/strict';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { MemoryStore } from '../../src/store/memory-store.js';
-import { startTestApp, type TestApp } from '../helpers/app.js';
+import { appsClosedAfter, startTestApp } from '../helpers/app.js';
 import { call } from '../helpers/http.js';
 import { metric } from '../helpers/ndjson.js';
 
 describe('a full memory store', () => {
-  const apps: TestApp[] = [];
-  after(async () => {
-    for (const app of apps) await app.close();
-  });
+  const start = appsClosedAfter();
 
   test('PUTs beyond the bound get 507 SVC_ERR_STORE_FULL, each recorded; GETs and shrinking overwrites work', async () => {
     const store = new MemoryStore({ maxBytes: 64, maxItems: 1000 });
-    const app = await startTestApp({ store });
-    apps.push(app);
+    const app = await start({ store });
     const statuses: number[] = [];
     // Keys k0..k9 (2 bytes) with 10-byte values: 12 bytes each, so 5 fit in 64.
     for (let i = 0; i < 10; i++) {
@@ -64,8 +60,7 @@ describe('a full memory store', () => {
   test('distinct 1 MiB values: the store stops at its bound instead of growing the heap', async () => {
     const maxBytes = 8 * 1024 * 1024;
     const store = new MemoryStore({ maxBytes, maxItems: 100000 });
-    const app = await startTestApp({ store });
-    apps.push(app);
+    const app = await start({ store });
     const value = 'v'.repeat(1024 * 1024 - 16);
     const counts = new Map<number, number>();
     for (let i = 0; i < 40; i++) {

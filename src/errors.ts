@@ -27,7 +27,12 @@ export type ErrorCode =
   | 'SVC_ERR_PROFILE_TOOL_HUNG'
   | 'SVC_ERR_PROFILE_TOOL_INSTALL'
   | 'SVC_ERR_PROFILE_UNSUPPORTED'
-  | 'SVC_ERR_PROFILE_PROGRAM';
+  | 'SVC_ERR_PROFILE_PROGRAM'
+  | 'SVC_ERR_TRACE_NOT_FOUND'
+  | 'SVC_ERR_TRACE_UNREADABLE'
+  | 'SVC_ERR_EXPORT_NO_CPU_SAMPLES'
+  | 'SVC_ERR_EXPORT_MANY_PROCESSES'
+  | 'SVC_ERR_GUIDES_CHANGED';
 
 /** Base class: a message for humans, a code for programs, an exit code for the CLI edge. */
 export class ServiceError extends Error {
@@ -72,5 +77,16 @@ export class ProfileError extends ServiceError {
   constructor(code: ErrorCode, message: string, cause?: unknown) {
     super(code, message, { exitCode: 1, cause });
     this.name = 'ProfileError';
+  }
+}
+
+/**
+ * Reading or converting a trace went wrong: nothing at the path, a file that is not a trace, a
+ * conversion the trace cannot give. One line saying what to do instead; exit code 1.
+ */
+export class TraceError extends ServiceError {
+  constructor(code: ErrorCode, message: string, cause?: unknown) {
+    super(code, message, { exitCode: 1, cause });
+    this.name = 'TraceError';
   }
 }

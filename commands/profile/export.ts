@@ -19,7 +19,8 @@ export default class ProfileExport extends BaseCommand {
     },
     {
       description: 'The CPU samples of one process, for speedscope:',
-      command: '<%= config.bin %> <%= command.id %> traces/service.4242.20261130T024231Z --format cpuprofile -o service.cpuprofile',
+      command:
+        '<%= config.bin %> <%= command.id %> traces/service.4242.20261130T024231Z --format cpuprofile -o service.cpuprofile',
     },
   ];
 

@@ -23,9 +23,16 @@ export const EXPORT_OPTIONS = Object.freeze({
   ),
 });
 
-export function loadExportConfig(path: string | undefined, raw: RawOptions<keyof typeof EXPORT_OPTIONS>): ExportOptions {
+export function loadExportConfig(
+  path: string | undefined,
+  raw: RawOptions<keyof typeof EXPORT_OPTIONS>,
+): ExportOptions {
   if (path === undefined || path === '')
-    throw invalidArgument('PATH', path ?? '', 'give a trace: a segment file, a process directory or a capture directory');
+    throw invalidArgument(
+      'PATH',
+      path ?? '',
+      'give a trace: a segment file, a process directory or a capture directory',
+    );
   const text = optionText(EXPORT_OPTIONS, raw);
   const format = text('format') as string;
   if (!(EXPORT_FORMATS as readonly string[]).includes(format))

@@ -5,12 +5,18 @@
  * current CPU stack) is carried from one segment to the next.
  */
 import type { DecodedSegment, EventColumns, TraceHeader } from '../format/index.js';
-import { CpuFlame, type FlameSlice } from './cpu-flame.js';
 import { ProcessTracks, type TraceEvent } from './chrome-tracks.js';
+import { CpuFlame, type FlameSlice } from './cpu-flame.js';
 import { startOrder, timeOrder } from './lanes.js';
 import { SegmentStacks } from './stacks.js';
 
-const GC_KINDS: Readonly<Record<number, string>> = { 1: 'minor', 2: 'mark-compact', 4: 'major', 8: 'incremental', 16: 'weak callbacks' };
+const GC_KINDS: Readonly<Record<number, string>> = {
+  1: 'minor',
+  2: 'mark-compact',
+  4: 'major',
+  8: 'incremental',
+  16: 'weak callbacks',
+};
 /** Request ids kept after their request closed, so a stall written later can still name it. */
 const RECENT_REQUEST_IDS = 100_000;
 
@@ -149,7 +155,11 @@ export class ChromeProcess {
         let open = this.#requests.get(seq);
         if (open === undefined) {
           // Opened in a segment no longer on disk: its duration says when it began.
-          open = { timeUs: this.#ts(tc - durationUs), name: 'request', args: { requestId: this.#requestIds.get(seq) ?? '' } };
+          open = {
+            timeUs: this.#ts(tc - durationUs),
+            name: 'request',
+            args: { requestId: this.#requestIds.get(seq) ?? '' },
+          };
         } else this.#inFlight = Math.max(0, this.#inFlight - 1);
         this.#requests.delete(seq);
         const endArgs = { status, durationMs: durationUs / 1000, ...(errorKind ? { errorKind } : {}) };
@@ -159,7 +169,13 @@ export class ChromeProcess {
         const ts = this.#ts(tl);
         const pid = this.tracks.pid;
         out.push({ ph: 'C', name: 'requests in flight', pid, ts, args: { requests: this.#inFlight } });
-        out.push({ ph: 'C', name: 'event loop delay (ms)', pid, ts, args: { max: field(loop, 'delayMaxUs', i) / 1000 } });
+        out.push({
+          ph: 'C',
+          name: 'event loop delay (ms)',
+          pid,
+          ts,
+          args: { max: field(loop, 'delayMaxUs', i) / 1000 },
+        });
         out.push({
           ph: 'C',
           name: 'event loop utilization (%)',
@@ -372,7 +388,8 @@ export class ChromeProcess {
       let at = Number.NaN;
       for (const i of timeOrder(pending.time)) {
         const t = pending.time[i] as number;
-        if (t !== at && !Number.isNaN(at)) out.push({ ph: 'C', name: 'pending operations', pid, ts: this.#ts(at), args });
+        if (t !== at && !Number.isNaN(at))
+          out.push({ ph: 'C', name: 'pending operations', pid, ts: this.#ts(at), args });
         if (t !== at) args = {};
         at = t;
         args[seg.strings[field(pending, 'type', i)] || 'unknown'] = field(pending, 'count', i);
@@ -389,9 +406,22 @@ export class ChromeProcess {
     if (triggers !== undefined)
       for (let i = 0; i < triggers.count; i++) {
         const reason = seg.strings[field(triggers, 'reason', i)] ?? '';
-        const args = { reason, valueMs: field(triggers, 'valueUs', i) / 1000, thresholdMs: field(triggers, 'thresholdUs', i) / 1000 };
+        const args = {
+          reason,
+          valueMs: field(triggers, 'valueUs', i) / 1000,
+          thresholdMs: field(triggers, 'thresholdUs', i) / 1000,
+        };
         const tid = this.tracks.tid('main', out);
-        out.push({ ph: 'i', s: 'p', name: `trigger: ${reason}`, cat: 'trigger', pid, tid, ts: this.#ts(triggers.time[i] as number), args });
+        out.push({
+          ph: 'i',
+          s: 'p',
+          name: `trigger: ${reason}`,
+          cat: 'trigger',
+          pid,
+          tid,
+          ts: this.#ts(triggers.time[i] as number),
+          args,
+        });
       }
     const marks = seg.events.mark;
     if (marks !== undefined)
@@ -406,7 +436,16 @@ export class ChromeProcess {
       for (let i = 0; i < dropped.count; i++) {
         const tid = this.tracks.tid('main', out);
         const ts = this.#ts(dropped.time[i] as number);
-        out.push({ ph: 'i', s: 'p', name: 'dropped events', cat: 'dropped', pid, tid, ts, args: { count: field(dropped, 'count', i) } });
+        out.push({
+          ph: 'i',
+          s: 'p',
+          name: 'dropped events',
+          cat: 'dropped',
+          pid,
+          tid,
+          ts,
+          args: { count: field(dropped, 'count', i) },
+        });
       }
     return out;
   }
@@ -435,7 +474,16 @@ export class ChromeProcess {
     for (const { frame, startUs, endUs } of closed) {
       const ts = this.#ts(startUs);
       const args = { url: frame.url, line: frame.line, column: frame.column };
-      out.push({ ph: 'X', name: frame.functionName || '(anonymous)', cat: 'cpu', pid: this.tracks.pid, tid, ts, dur: this.#ts(endUs) - ts, args });
+      out.push({
+        ph: 'X',
+        name: frame.functionName || '(anonymous)',
+        cat: 'cpu',
+        pid: this.tracks.pid,
+        tid,
+        ts,
+        dur: this.#ts(endUs) - ts,
+        args,
+      });
     }
   }
 }

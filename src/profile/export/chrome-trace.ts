@@ -52,7 +52,12 @@ export async function* chromeTraceChunks(
     const offsetUs = Math.round((header.timeOriginMs - originMs) * 1000);
     const exporter = new ChromeProcess(pid, header, offsetUs);
     yield* emit([
-      { ph: 'M', name: 'process_name', pid, args: { name: `${header.process.service} ${header.process.pid} (${header.process.host})` } },
+      {
+        ph: 'M',
+        name: 'process_name',
+        pid,
+        args: { name: `${header.process.service} ${header.process.pid} (${header.process.host})` },
+      },
       { ph: 'M', name: 'process_sort_index', pid, args: { sort_index: index } },
       { ph: 'M', name: 'process_labels', pid, args: { labels: process.name } },
     ]);

@@ -152,6 +152,5 @@ export class CpuProfileBuilder {
 }
 
 function* numberList(values: readonly number[]): Generator<string> {
-  for (let i = 0; i < values.length; i += 10_000)
-    yield (i === 0 ? '' : ',') + values.slice(i, i + 10_000).join(',');
+  for (let i = 0; i < values.length; i += 10_000) yield (i === 0 ? '' : ',') + values.slice(i, i + 10_000).join(',');
 }

@@ -4,11 +4,12 @@
  * is written under a temporary name and renamed at the end, so a failed export leaves nothing half
  * written behind.
  */
+
+import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
-import { once } from 'node:events';
 import { TraceError } from '../../errors.js';
 import type { DecodedSegment } from '../format/index.js';
 import { chromeTraceChunks, type ExportProcess } from './chrome-trace.js';
@@ -69,7 +70,9 @@ function defaultOutput(path: string, processes: readonly TraceProcess[], format:
   return resolve(`${name}${format === 'chrome' ? '.trace.json' : '.cpuprofile'}`);
 }
 
-async function cpuProfileOf(processes: readonly TraceProcess[]): Promise<{ process: TraceProcess; builder: CpuProfileBuilder }> {
+async function cpuProfileOf(
+  processes: readonly TraceProcess[],
+): Promise<{ process: TraceProcess; builder: CpuProfileBuilder }> {
   const headers = await Promise.all(processes.map(readFirstHeader));
   const sampled = processes.filter((_, i) => headers[i]?.config.cpuProfile === true);
   if (sampled.length === 0)

@@ -14,7 +14,7 @@ import http from 'node:http';
 import diagnosticsChannel from 'node:diagnostics_channel';
 const opened = diagnosticsChannel.channel('service:request:opened');
 const closed = diagnosticsChannel.channel('service:request:closed');
-export function ${PLANTED_FUNCTION}(ms) { const end = performance.now() + ms; let x = 0; while (performance.now() < end) x += Math.sqrt(x + 1); return x; }
+export function ${PLANTED_FUNCTION}(ms) { const end = performance.now() + ms; let x = 0; do { for (let i = 0; i < 20000; i++) x += Math.sqrt(x + i); } while (performance.now() < end); return x; }
 const downstream = http.createServer((req, res) => setTimeout(() => res.end('late'), 120));
 const server = http.createServer(async (req, res) => {
   const requestId = req.headers['x-request-id'];
@@ -45,9 +45,11 @@ downstream.listen(0, '127.0.0.1', () => {
 });
 `;
 
-/** Records the program; returns the trace directory (one process directory inside). */
-export async function recordTrace(env: Record<string, string> = {}): Promise<string> {
-  const dir = tempDir('dial9-export');
+/** The 1-based line of the planted function's declaration in the program file. */
+export const PLANTED_LINE = PROGRAM.split('\n').findIndex((line) => line.includes(`function ${PLANTED_FUNCTION}(`)) + 1;
+
+/** Records the program into `dir` (a new one by default); returns the trace directory. */
+export async function recordTrace(env: Record<string, string> = {}, dir = tempDir('dial9-export')): Promise<string> {
   const run = await runToEnd(
     PROGRAM,
     {

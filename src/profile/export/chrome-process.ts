@@ -19,6 +19,8 @@ const GC_KINDS: Readonly<Record<number, string>> = {
 };
 /** Request ids kept after their request closed, so a stall written later can still name it. */
 const RECENT_REQUEST_IDS = 100_000;
+/** Events handed on at a time: a segment's millions of events never sit in one array. */
+const BATCH_EVENTS = 4096;
 
 interface OpenRequest {
   readonly timeUs: number;
@@ -38,6 +40,8 @@ export class ChromeProcess {
   readonly #httpOut = new Map<number, OpenRequest & { headersUs?: number }>();
   readonly #tasks = new Map<number, string>();
   readonly #requestIds = new Map<number, string>();
+  readonly #recentSeqs: number[] = [];
+  #recentNext = 0;
   #inFlight = 0;
   #lastResourcesUs = Number.NaN;
   firstUs = Number.POSITIVE_INFINITY;
@@ -66,12 +70,12 @@ export class ChromeProcess {
 
   /** The events of one segment, in chunks (each chunk a list of events). */
   *segment(seg: DecodedSegment): Generator<TraceEvent[]> {
-    yield this.#requestsAndLoad(seg);
-    yield this.#mainThread(seg);
-    yield this.#spansAndTasks(seg);
-    yield this.#http(seg);
-    yield this.#counters(seg);
-    yield this.#instants(seg);
+    yield* this.#requestsAndLoad(seg);
+    yield* this.#mainThread(seg);
+    yield* this.#spansAndTasks(seg);
+    yield* this.#http(seg);
+    yield* this.#counters(seg);
+    yield* this.#instants(seg);
     yield* this.#cpu(seg);
   }
 
@@ -111,8 +115,8 @@ export class ChromeProcess {
   }
 
   /** Requests (wide events) in time order, and at every loop sample the number in flight. */
-  #requestsAndLoad(seg: DecodedSegment): TraceEvent[] {
-    const out: TraceEvent[] = [];
+  *#requestsAndLoad(seg: DecodedSegment): Generator<TraceEvent[]> {
+    let out: TraceEvent[] = [];
     const opens = seg.events.requestOpen;
     const closes = seg.events.requestClose;
     const loop = seg.events.loop;
@@ -125,6 +129,10 @@ export class ChromeProcess {
     const timeAt = (cols: EventColumns | undefined, order: Uint32Array, k: number) =>
       cols !== undefined && k < order.length ? (cols.time[order[k] as number] as number) : Number.POSITIVE_INFINITY;
     for (;;) {
+      if (out.length >= BATCH_EVENTS) {
+        yield out;
+        out = [];
+      }
       const to = timeAt(opens, openOrder, o);
       const tc = timeAt(closes, closeOrder, c);
       const tl = timeAt(loop, loopOrder, l);
@@ -185,23 +193,25 @@ export class ChromeProcess {
         });
       }
     }
-    return out;
+    yield out;
   }
 
   #rememberRequestId(seq: number, requestId: string): void {
+    // A ring of the last ids rather than Map insertion order: deleting a Map's oldest key over and
+    // over makes finding the next oldest slower and slower (V8 keeps the holes until it rehashes).
+    const evicted = this.#recentSeqs[this.#recentNext];
+    if (evicted !== undefined) this.#requestIds.delete(evicted);
+    this.#recentSeqs[this.#recentNext] = seq;
+    this.#recentNext = (this.#recentNext + 1) % RECENT_REQUEST_IDS;
     this.#requestIds.set(seq, requestId);
-    if (this.#requestIds.size > RECENT_REQUEST_IDS) {
-      const oldest = this.#requestIds.keys().next().value;
-      if (oldest !== undefined) this.#requestIds.delete(oldest);
-    }
   }
 
   /** Stalls, callbacks and GC pauses on the main thread, in start order so that they nest per lane. */
-  #mainThread(seg: DecodedSegment): TraceEvent[] {
-    const out: TraceEvent[] = [];
+  *#mainThread(seg: DecodedSegment): Generator<TraceEvent[]> {
+    let out: TraceEvent[] = [];
     const kinds = ['stall', 'callback', 'gc'] as const;
     const total = kinds.reduce((n, kind) => n + (seg.events[kind]?.count ?? 0), 0);
-    if (total === 0) return out;
+    if (total === 0) return;
     const start = new Float64Array(total);
     const end = new Float64Array(total);
     const kindOf = new Uint8Array(total);
@@ -218,6 +228,10 @@ export class ChromeProcess {
       }
     });
     for (const e of startOrder(start, end)) {
+      if (out.length >= BATCH_EVENTS) {
+        yield out;
+        out = [];
+      }
       const kind = kinds[kindOf[e] as number] as (typeof kinds)[number];
       const cols = seg.events[kind] as EventColumns;
       const i = indexOf[e] as number;
@@ -247,11 +261,11 @@ export class ChromeProcess {
       }
       this.tracks.complete('main', start[e] as number, end[e] as number, name, kind, args, out);
     }
-    return out;
+    yield out;
   }
 
-  #spansAndTasks(seg: DecodedSegment): TraceEvent[] {
-    const out: TraceEvent[] = [];
+  *#spansAndTasks(seg: DecodedSegment): Generator<TraceEvent[]> {
+    let out: TraceEvent[] = [];
     const spans = seg.events.span;
     if (spans !== undefined) {
       const start = new Float64Array(spans.count);
@@ -261,6 +275,10 @@ export class ChromeProcess {
         end[i] = this.#ts((spans.time[i] as number) + field(spans, 'durationUs', i));
       }
       for (const i of startOrder(start, end)) {
+        if (out.length >= BATCH_EVENTS) {
+          yield out;
+          out = [];
+        }
         const target = seg.strings[field(spans, 'target', i)] ?? '';
         const requestId = this.#requestIds.get(field(spans, 'request', i));
         const name = `${target}: ${seg.strings[field(spans, 'name', i)] ?? ''}`;
@@ -281,6 +299,10 @@ export class ChromeProcess {
         start[i] = this.#ts((ends.time[i] as number) - field(ends, 'durationUs', i));
       }
       for (const i of startOrder(start, end)) {
+        if (out.length >= BATCH_EVENTS) {
+          yield out;
+          out = [];
+        }
         const task = field(ends, 'task', i);
         const name = this.#tasks.get(task) ?? 'task';
         this.#tasks.delete(task);
@@ -288,12 +310,12 @@ export class ChromeProcess {
         this.tracks.complete('tasks', start[i] as number, end[i] as number, name, 'task', args, out);
       }
     }
-    return out;
+    yield out;
   }
 
   /** Incoming (node:http) and outgoing requests: starts first, so an end finds its start in the same segment. */
-  #http(seg: DecodedSegment): TraceEvent[] {
-    const out: TraceEvent[] = [];
+  *#http(seg: DecodedSegment): Generator<TraceEvent[]> {
+    let out: TraceEvent[] = [];
     const s = (cols: EventColumns, name: string, i: number) => seg.strings[field(cols, name, i)] ?? '';
     const inStart = seg.events.httpInStart;
     if (inStart !== undefined)
@@ -309,6 +331,10 @@ export class ChromeProcess {
     const inEnd = seg.events.httpInEnd;
     if (inEnd !== undefined)
       for (let i = 0; i < inEnd.count; i++) {
+        if (out.length >= BATCH_EVENTS) {
+          yield out;
+          out = [];
+        }
         const seq = field(inEnd, 'request', i);
         const open = this.#httpIn.get(seq);
         if (open === undefined) {
@@ -341,6 +367,10 @@ export class ChromeProcess {
     const outEnd = seg.events.httpOutEnd;
     if (outEnd !== undefined)
       for (let i = 0; i < outEnd.count; i++) {
+        if (out.length >= BATCH_EVENTS) {
+          yield out;
+          out = [];
+        }
         const seq = field(outEnd, 'request', i);
         const open = this.#httpOut.get(seq);
         if (open === undefined) {
@@ -357,16 +387,20 @@ export class ChromeProcess {
         };
         this.#asyncPair('httpOut', 'http.out', seq, open, endUs, args, out);
       }
-    return out;
+    yield out;
   }
 
   /** Process resources every 100 ms and pending operations by type every second. */
-  #counters(seg: DecodedSegment): TraceEvent[] {
-    const out: TraceEvent[] = [];
+  *#counters(seg: DecodedSegment): Generator<TraceEvent[]> {
+    let out: TraceEvent[] = [];
     const pid = this.tracks.pid;
     const res = seg.events.resources;
     if (res !== undefined)
       for (const i of timeOrder(res.time)) {
+        if (out.length >= BATCH_EVENTS) {
+          yield out;
+          out = [];
+        }
         const timeUs = res.time[i] as number;
         const ts = this.#ts(timeUs);
         const counter = (name: string, args: Record<string, number>) => out.push({ ph: 'C', name, pid, ts, args });
@@ -387,6 +421,10 @@ export class ChromeProcess {
       let args: Record<string, number> = {};
       let at = Number.NaN;
       for (const i of timeOrder(pending.time)) {
+        if (out.length >= BATCH_EVENTS) {
+          yield out;
+          out = [];
+        }
         const t = pending.time[i] as number;
         if (t !== at && !Number.isNaN(at))
           out.push({ ph: 'C', name: 'pending operations', pid, ts: this.#ts(at), args });
@@ -396,15 +434,19 @@ export class ChromeProcess {
       }
       if (!Number.isNaN(at)) out.push({ ph: 'C', name: 'pending operations', pid, ts: this.#ts(at), args });
     }
-    return out;
+    yield out;
   }
 
-  #instants(seg: DecodedSegment): TraceEvent[] {
-    const out: TraceEvent[] = [];
+  *#instants(seg: DecodedSegment): Generator<TraceEvent[]> {
+    let out: TraceEvent[] = [];
     const pid = this.tracks.pid;
     const triggers = seg.events.trigger;
     if (triggers !== undefined)
       for (let i = 0; i < triggers.count; i++) {
+        if (out.length >= BATCH_EVENTS) {
+          yield out;
+          out = [];
+        }
         const reason = seg.strings[field(triggers, 'reason', i)] ?? '';
         const args = {
           reason,
@@ -426,6 +468,10 @@ export class ChromeProcess {
     const marks = seg.events.mark;
     if (marks !== undefined)
       for (let i = 0; i < marks.count; i++) {
+        if (out.length >= BATCH_EVENTS) {
+          yield out;
+          out = [];
+        }
         const name = `${seg.strings[field(marks, 'target', i)] ?? ''}: ${seg.strings[field(marks, 'name', i)] ?? ''}`;
         const tid = this.tracks.tid('main', out);
         const ts = this.#ts(marks.time[i] as number);
@@ -434,6 +480,10 @@ export class ChromeProcess {
     const dropped = seg.events.dropped;
     if (dropped !== undefined)
       for (let i = 0; i < dropped.count; i++) {
+        if (out.length >= BATCH_EVENTS) {
+          yield out;
+          out = [];
+        }
         const tid = this.tracks.tid('main', out);
         const ts = this.#ts(dropped.time[i] as number);
         out.push({
@@ -447,7 +497,7 @@ export class ChromeProcess {
           args: { count: field(dropped, 'count', i) },
         });
       }
-    return out;
+    yield out;
   }
 
   *#cpu(seg: DecodedSegment): Generator<TraceEvent[]> {

@@ -27,7 +27,10 @@ export class TraceAnalyzer {
     const { header } = segment;
     const key = `${header.process.host}\u0000${header.process.pid}\u0000${header.timeOriginMs}`;
     let process = this.#processes.get(key);
-    if (process === undefined) this.#processes.set(key, (process = new ProcessState(header, this.#options)));
+    if (process === undefined) {
+      process = new ProcessState(header, this.#options);
+      this.#processes.set(key, process);
+    }
     process.add(segment);
   }
 

@@ -55,7 +55,10 @@ export class StallViews {
 
   of(stall: Stall): StallView {
     let view = this.#views.get(stall);
-    if (view === undefined) this.#views.set(stall, (view = viewStall(stall, this.#stacks)));
+    if (view === undefined) {
+      view = viewStall(stall, this.#stacks);
+      this.#views.set(stall, view);
+    }
     return view;
   }
 }

@@ -46,7 +46,10 @@ export class RequestModel {
     const ms = req.durationUs / 1000;
     this.durations.add(ms);
     let reservoir = this.#byOperation.get(req.operation);
-    if (reservoir === undefined) this.#byOperation.set(req.operation, (reservoir = new Reservoir(2048)));
+    if (reservoir === undefined) {
+      reservoir = new Reservoir(2048);
+      this.#byOperation.set(req.operation, reservoir);
+    }
     reservoir.add(ms);
     this.slowest.add(req.durationUs, req);
     if (this.#wanted.has(req.requestId)) this.wantedFound.set(req.requestId, req);

@@ -99,7 +99,10 @@ export class StackStore {
       const stack = stacks[i] as number;
       const site = this.#siteOf(stack);
       let stacksOfSite = bySite.get(site);
-      if (stacksOfSite === undefined) bySite.set(site, (stacksOfSite = new Map()));
+      if (stacksOfSite === undefined) {
+        stacksOfSite = new Map();
+        bySite.set(site, stacksOfSite);
+      }
       stacksOfSite.set(stack, (stacksOfSite.get(stack) ?? 0) + 1);
       total++;
     }

@@ -28,8 +28,10 @@ export function longCallbackFindings(ctx: FindingContext): Finding[] {
   for (const stall of process.stalls) {
     const view = process.views.of(stall);
     let group = groups.get(view.site);
-    if (group === undefined)
-      groups.set(view.site, (group = { site: view.site, blocked: false, views: [], stack: view.sites?.stack ?? [] }));
+    if (group === undefined) {
+      group = { site: view.site, blocked: false, views: [], stack: view.sites?.stack ?? [] };
+      groups.set(view.site, group);
+    }
     group.views.push(view);
     if (group.stack.length === 0 && view.sites !== undefined) group.stack = view.sites.stack;
   }

@@ -10,7 +10,7 @@ export default class ProfileAnalyze extends BaseCommand {
   static override description = [
     'PATH is a trace segment (trace.N.bin.gz), a process directory, a trace directory (DIAL9_TRACE_DIR) or a capture of `service profile record --tool recorder`.',
     'Findings: long and blocked callbacks (with the code that ran and the requests they ran for or delayed), event-loop delay, CPU saturation, GC, resource growth, waiting on a downstream, dropped events, the slowest requests. Each says when, how long, its evidence, the top stack frames (with CPU samples on) and the requests.',
-    'With --request ID, the request\'s wall time is split into its own CPU, time queued behind other callbacks (named), GC, waiting on its outgoing requests and an explicit unknown; the parts add up to its Duration. See docs/analysis.md.',
+    "With --request ID, the request's wall time is split into its own CPU, time queued behind other callbacks (named), GC, waiting on its outgoing requests and an explicit unknown; the parts add up to its Duration. See docs/analysis.md.",
     'Exits 0 whenever the analysis ran, whatever it found.',
   ].join('\n\n');
 
@@ -30,7 +30,10 @@ export default class ProfileAnalyze extends BaseCommand {
   static override enableJsonFlag = true;
 
   static override args = {
-    path: Args.string({ description: 'A trace segment, process directory, trace directory or capture.', required: true }),
+    path: Args.string({
+      description: 'A trace segment, process directory, trace directory or capture.',
+      required: true,
+    }),
   };
 
   static override flags = { ...optionFlags(ANALYZE_OPTIONS) };

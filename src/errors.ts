@@ -28,6 +28,10 @@ export type ErrorCode =
   | 'SVC_ERR_PROFILE_TOOL_INSTALL'
   | 'SVC_ERR_PROFILE_UNSUPPORTED'
   | 'SVC_ERR_PROFILE_PROGRAM'
+  | 'SVC_ERR_ANALYZE_PATH'
+  | 'SVC_ERR_ANALYZE_TRACE'
+  | 'SVC_ERR_ANALYZE_METRICS'
+  | 'SVC_ERR_ANALYZE_REQUEST'
   | 'SVC_ERR_TRACE_NOT_FOUND'
   | 'SVC_ERR_TRACE_UNREADABLE'
   | 'SVC_ERR_EXPORT_NO_CPU_SAMPLES'
@@ -77,6 +81,17 @@ export class ProfileError extends ServiceError {
   constructor(code: ErrorCode, message: string, cause?: unknown) {
     super(code, message, { exitCode: 1, cause });
     this.name = 'ProfileError';
+  }
+}
+
+/**
+ * `service profile analyze` could not read what it was given: no trace at the path, a file that is
+ * not a trace, an unreadable metrics file, or a `--request` the trace does not hold. One line, exit 1.
+ */
+export class AnalyzeError extends ServiceError {
+  constructor(code: ErrorCode, message: string, cause?: unknown) {
+    super(code, message, { exitCode: 1, cause });
+    this.name = 'AnalyzeError';
   }
 }
 

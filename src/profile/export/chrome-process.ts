@@ -5,7 +5,12 @@
  * current CPU stack) is carried from one segment to the next.
  */
 import type { DecodedSegment, EventColumns, TraceHeader } from '../format/index.js';
-import { ProcessTracks, type TraceEvent } from './chrome-tracks.js';
+import { ResourceCounters } from './chrome-counters.js';
+import { HttpSlices } from './chrome-http.js';
+import { instantEvents } from './chrome-instants.js';
+import { SpanSlices } from './chrome-spans.js';
+import { BATCH_EVENTS, type ExportClock, type OpenSlice, ProcessTracks, type TraceEvent } from './chrome-tracks.js';
+import { field } from './columns.js';
 import { CpuFlame, type FlameSlice } from './cpu-flame.js';
 import { startOrder, timeOrder } from './lanes.js';
 import { SegmentStacks } from './stacks.js';
@@ -19,35 +24,26 @@ const GC_KINDS: Readonly<Record<number, string>> = {
 };
 /** Request ids kept after their request closed, so a stall written later can still name it. */
 const RECENT_REQUEST_IDS = 100_000;
-/** Events handed on at a time: a segment's millions of events never sit in one array. */
-const BATCH_EVENTS = 4096;
-
-interface OpenRequest {
-  readonly timeUs: number;
-  readonly name: string;
-  readonly args: Record<string, unknown>;
-}
-
-const field = (columns: EventColumns, name: string, i: number): number =>
-  (columns.fields[name] as Float64Array)[i] as number;
 
 export class ChromeProcess {
   readonly tracks: ProcessTracks;
   readonly #offsetUs: number;
   readonly #flame: CpuFlame;
-  readonly #requests = new Map<number, OpenRequest>();
-  readonly #httpIn = new Map<number, OpenRequest>();
-  readonly #httpOut = new Map<number, OpenRequest & { headersUs?: number }>();
-  readonly #tasks = new Map<number, string>();
+  readonly #requests = new Map<number, OpenSlice>();
+  readonly #http = new HttpSlices();
+  readonly #spans = new SpanSlices();
+  readonly #counters = new ResourceCounters();
+  readonly #clock: ExportClock = (timeUs) => this.#ts(timeUs);
   readonly #requestIds = new Map<number, string>();
   readonly #recentSeqs: number[] = [];
   #recentNext = 0;
   #inFlight = 0;
-  #lastResourcesUs = Number.NaN;
   firstUs = Number.POSITIVE_INFINITY;
   lastUs = Number.NEGATIVE_INFINITY;
   /** Ends whose beginning is not in the trace (evicted segment): left out, counted. */
-  unpaired = 0;
+  get unpaired(): number {
+    return this.#http.unpaired;
+  }
 
   constructor(pid: number, header: TraceHeader, offsetUs: number) {
     this.tracks = new ProcessTracks(pid);
@@ -72,10 +68,10 @@ export class ChromeProcess {
   *segment(seg: DecodedSegment): Generator<TraceEvent[]> {
     yield* this.#requestsAndLoad(seg);
     yield* this.#mainThread(seg);
-    yield* this.#spansAndTasks(seg);
-    yield* this.#http(seg);
-    yield* this.#counters(seg);
-    yield* this.#instants(seg);
+    yield* this.#spans.segment(seg, this.tracks, this.#clock, this.#requestIds);
+    yield* this.#http.segment(seg, this.tracks, this.#clock);
+    yield* this.#counters.segment(seg, this.tracks.pid, this.#clock);
+    yield* instantEvents(seg, this.tracks, this.#clock);
     yield* this.#cpu(seg);
   }
 
@@ -83,35 +79,14 @@ export class ChromeProcess {
   finish(): TraceEvent[] {
     const out: TraceEvent[] = [];
     const endUs = this.lastUs;
-    const unfinished = [
-      ['requests', 'request', this.#requests],
-      ['httpIn', 'http.in', this.#httpIn],
-      ['httpOut', 'http.out', this.#httpOut],
-    ] as const;
-    for (const [group, cat, open] of unfinished) {
-      for (const [seq, request] of open) this.#asyncPair(group, cat, seq, request, endUs, { unfinished: true }, out);
-      open.clear();
-    }
+    for (const [seq, open] of this.#requests)
+      this.tracks.asyncPair('requests', 'request', seq, open, endUs, { unfinished: true }, out);
+    this.#requests.clear();
+    this.#http.finish(this.tracks, endUs, out);
     const closed: FlameSlice[] = [];
     this.#flame.finish(closed);
     this.#flameSlices(closed, out);
     return out;
-  }
-
-  #asyncPair(
-    group: 'requests' | 'httpIn' | 'httpOut',
-    cat: string,
-    seq: number,
-    open: OpenRequest,
-    endUs: number,
-    endArgs: Record<string, unknown>,
-    out: TraceEvent[],
-  ): void {
-    const tid = this.tracks.tid(group, out);
-    const id = `${this.tracks.pid}:${seq}`;
-    const pid = this.tracks.pid;
-    out.push({ ph: 'b', cat, name: open.name, id, pid, tid, ts: open.timeUs, args: open.args });
-    out.push({ ph: 'e', cat, name: open.name, id, pid, tid, ts: Math.max(endUs, open.timeUs), args: endArgs });
   }
 
   /** Requests (wide events) in time order, and at every loop sample the number in flight. */
@@ -171,7 +146,7 @@ export class ChromeProcess {
         } else this.#inFlight = Math.max(0, this.#inFlight - 1);
         this.#requests.delete(seq);
         const endArgs = { status, durationMs: durationUs / 1000, ...(errorKind ? { errorKind } : {}) };
-        this.#asyncPair('requests', 'request', seq, open, endUs, endArgs, out);
+        this.tracks.asyncPair('requests', 'request', seq, open, endUs, endArgs, out);
       } else if (loop !== undefined) {
         const i = loopOrder[l++] as number;
         const ts = this.#ts(tl);
@@ -261,242 +236,6 @@ export class ChromeProcess {
       }
       this.tracks.complete('main', start[e] as number, end[e] as number, name, kind, args, out);
     }
-    yield out;
-  }
-
-  *#spansAndTasks(seg: DecodedSegment): Generator<TraceEvent[]> {
-    let out: TraceEvent[] = [];
-    const spans = seg.events.span;
-    if (spans !== undefined) {
-      const start = new Float64Array(spans.count);
-      const end = new Float64Array(spans.count);
-      for (let i = 0; i < spans.count; i++) {
-        start[i] = this.#ts(spans.time[i] as number);
-        end[i] = this.#ts((spans.time[i] as number) + field(spans, 'durationUs', i));
-      }
-      for (const i of startOrder(start, end)) {
-        if (out.length >= BATCH_EVENTS) {
-          yield out;
-          out = [];
-        }
-        const target = seg.strings[field(spans, 'target', i)] ?? '';
-        const requestId = this.#requestIds.get(field(spans, 'request', i));
-        const name = `${target}: ${seg.strings[field(spans, 'name', i)] ?? ''}`;
-        const args = { durationMs: field(spans, 'durationUs', i) / 1000, ...(requestId ? { requestId } : {}) };
-        this.tracks.complete('spans', start[i] as number, end[i] as number, name, 'span', args, out);
-      }
-    }
-    const starts = seg.events.taskStart;
-    if (starts !== undefined)
-      for (let i = 0; i < starts.count; i++)
-        this.#tasks.set(field(starts, 'task', i), seg.strings[field(starts, 'name', i)] ?? 'task');
-    const ends = seg.events.taskEnd;
-    if (ends !== undefined) {
-      const start = new Float64Array(ends.count);
-      const end = new Float64Array(ends.count);
-      for (let i = 0; i < ends.count; i++) {
-        end[i] = this.#ts(ends.time[i] as number);
-        start[i] = this.#ts((ends.time[i] as number) - field(ends, 'durationUs', i));
-      }
-      for (const i of startOrder(start, end)) {
-        if (out.length >= BATCH_EVENTS) {
-          yield out;
-          out = [];
-        }
-        const task = field(ends, 'task', i);
-        const name = this.#tasks.get(task) ?? 'task';
-        this.#tasks.delete(task);
-        const args = { durationMs: field(ends, 'durationUs', i) / 1000, failed: field(ends, 'failed', i) === 1 };
-        this.tracks.complete('tasks', start[i] as number, end[i] as number, name, 'task', args, out);
-      }
-    }
-    yield out;
-  }
-
-  /** Incoming (node:http) and outgoing requests: starts first, so an end finds its start in the same segment. */
-  *#http(seg: DecodedSegment): Generator<TraceEvent[]> {
-    let out: TraceEvent[] = [];
-    const s = (cols: EventColumns, name: string, i: number) => seg.strings[field(cols, name, i)] ?? '';
-    const inStart = seg.events.httpInStart;
-    if (inStart !== undefined)
-      for (let i = 0; i < inStart.count; i++) {
-        const method = s(inStart, 'method', i);
-        const url = s(inStart, 'url', i);
-        this.#httpIn.set(field(inStart, 'request', i), {
-          timeUs: this.#ts(inStart.time[i] as number),
-          name: `${method} ${url}`.slice(0, 120),
-          args: { method, url },
-        });
-      }
-    const inEnd = seg.events.httpInEnd;
-    if (inEnd !== undefined)
-      for (let i = 0; i < inEnd.count; i++) {
-        if (out.length >= BATCH_EVENTS) {
-          yield out;
-          out = [];
-        }
-        const seq = field(inEnd, 'request', i);
-        const open = this.#httpIn.get(seq);
-        if (open === undefined) {
-          this.unpaired++;
-          continue;
-        }
-        this.#httpIn.delete(seq);
-        const endUs = this.#ts(inEnd.time[i] as number);
-        this.#asyncPair('httpIn', 'http.in', seq, open, endUs, { status: field(inEnd, 'status', i) }, out);
-      }
-    const outStart = seg.events.httpOutStart;
-    if (outStart !== undefined)
-      for (let i = 0; i < outStart.count; i++) {
-        const method = s(outStart, 'method', i);
-        const origin = s(outStart, 'origin', i);
-        const path = s(outStart, 'path', i);
-        const client = s(outStart, 'client', i);
-        this.#httpOut.set(field(outStart, 'request', i), {
-          timeUs: this.#ts(outStart.time[i] as number),
-          name: `${method} ${origin}${path}`.slice(0, 120),
-          args: { client, method, origin, path },
-        });
-      }
-    const headers = seg.events.httpOutHeaders;
-    if (headers !== undefined)
-      for (let i = 0; i < headers.count; i++) {
-        const open = this.#httpOut.get(field(headers, 'request', i));
-        if (open !== undefined) open.headersUs = this.#ts(headers.time[i] as number);
-      }
-    const outEnd = seg.events.httpOutEnd;
-    if (outEnd !== undefined)
-      for (let i = 0; i < outEnd.count; i++) {
-        if (out.length >= BATCH_EVENTS) {
-          yield out;
-          out = [];
-        }
-        const seq = field(outEnd, 'request', i);
-        const open = this.#httpOut.get(seq);
-        if (open === undefined) {
-          this.unpaired++;
-          continue;
-        }
-        this.#httpOut.delete(seq);
-        const endUs = this.#ts(outEnd.time[i] as number);
-        const error = s(outEnd, 'error', i);
-        const args = {
-          status: field(outEnd, 'status', i),
-          ...(error && error !== '0' ? { error } : {}),
-          ...(open.headersUs === undefined ? {} : { headersAfterMs: (open.headersUs - open.timeUs) / 1000 }),
-        };
-        this.#asyncPair('httpOut', 'http.out', seq, open, endUs, args, out);
-      }
-    yield out;
-  }
-
-  /** Process resources every 100 ms and pending operations by type every second. */
-  *#counters(seg: DecodedSegment): Generator<TraceEvent[]> {
-    let out: TraceEvent[] = [];
-    const pid = this.tracks.pid;
-    const res = seg.events.resources;
-    if (res !== undefined)
-      for (const i of timeOrder(res.time)) {
-        if (out.length >= BATCH_EVENTS) {
-          yield out;
-          out = [];
-        }
-        const timeUs = res.time[i] as number;
-        const ts = this.#ts(timeUs);
-        const counter = (name: string, args: Record<string, number>) => out.push({ ph: 'C', name, pid, ts, args });
-        const periodUs = timeUs - this.#lastResourcesUs;
-        if (periodUs > 0) {
-          const cpuUs = field(res, 'cpuUserUs', i) + field(res, 'cpuSystemUs', i);
-          counter('process CPU (%)', { cpu: Math.round((cpuUs / periodUs) * 1000) / 10 });
-        }
-        this.#lastResourcesUs = timeUs;
-        counter('RSS (MB)', { rss: Math.round(field(res, 'rssKb', i) / 102.4) / 10 });
-        counter('heap used (MB)', { heap: Math.round(field(res, 'heapUsedKb', i) / 102.4) / 10 });
-        counter('active handles', { handles: field(res, 'handles', i) });
-        counter('libuv requests', { requests: field(res, 'requests', i) });
-      }
-    const pending = seg.events.pending;
-    if (pending !== undefined) {
-      // One counter event per sampling time, one series per type.
-      let args: Record<string, number> = {};
-      let at = Number.NaN;
-      for (const i of timeOrder(pending.time)) {
-        if (out.length >= BATCH_EVENTS) {
-          yield out;
-          out = [];
-        }
-        const t = pending.time[i] as number;
-        if (t !== at && !Number.isNaN(at))
-          out.push({ ph: 'C', name: 'pending operations', pid, ts: this.#ts(at), args });
-        if (t !== at) args = {};
-        at = t;
-        args[seg.strings[field(pending, 'type', i)] || 'unknown'] = field(pending, 'count', i);
-      }
-      if (!Number.isNaN(at)) out.push({ ph: 'C', name: 'pending operations', pid, ts: this.#ts(at), args });
-    }
-    yield out;
-  }
-
-  *#instants(seg: DecodedSegment): Generator<TraceEvent[]> {
-    let out: TraceEvent[] = [];
-    const pid = this.tracks.pid;
-    const triggers = seg.events.trigger;
-    if (triggers !== undefined)
-      for (let i = 0; i < triggers.count; i++) {
-        if (out.length >= BATCH_EVENTS) {
-          yield out;
-          out = [];
-        }
-        const reason = seg.strings[field(triggers, 'reason', i)] ?? '';
-        const args = {
-          reason,
-          valueMs: field(triggers, 'valueUs', i) / 1000,
-          thresholdMs: field(triggers, 'thresholdUs', i) / 1000,
-        };
-        const tid = this.tracks.tid('main', out);
-        out.push({
-          ph: 'i',
-          s: 'p',
-          name: `trigger: ${reason}`,
-          cat: 'trigger',
-          pid,
-          tid,
-          ts: this.#ts(triggers.time[i] as number),
-          args,
-        });
-      }
-    const marks = seg.events.mark;
-    if (marks !== undefined)
-      for (let i = 0; i < marks.count; i++) {
-        if (out.length >= BATCH_EVENTS) {
-          yield out;
-          out = [];
-        }
-        const name = `${seg.strings[field(marks, 'target', i)] ?? ''}: ${seg.strings[field(marks, 'name', i)] ?? ''}`;
-        const tid = this.tracks.tid('main', out);
-        const ts = this.#ts(marks.time[i] as number);
-        out.push({ ph: 'i', s: 't', name, cat: 'mark', pid, tid, ts, args: { value: field(marks, 'value', i) } });
-      }
-    const dropped = seg.events.dropped;
-    if (dropped !== undefined)
-      for (let i = 0; i < dropped.count; i++) {
-        if (out.length >= BATCH_EVENTS) {
-          yield out;
-          out = [];
-        }
-        const tid = this.tracks.tid('main', out);
-        const ts = this.#ts(dropped.time[i] as number);
-        out.push({
-          ph: 'i',
-          s: 'p',
-          name: 'dropped events',
-          cat: 'dropped',
-          pid,
-          tid,
-          ts,
-          args: { count: field(dropped, 'count', i) },
-        });
-      }
     yield out;
   }
 

@@ -19,6 +19,21 @@ const GROUPS: Readonly<Record<TrackGroup, { tid: number; name: string }>> = {
 /** A JSON-ready trace event. */
 export type TraceEvent = Record<string, unknown>;
 
+/** Events handed on at a time: a segment's millions of events never sit in one array. */
+export const BATCH_EVENTS = 4096;
+
+/** Trace-clock µs (a float) to the export's integer µs on the shared axis. */
+export type ExportClock = (timeUs: number) => number;
+
+/** The start of an async slice (a request, an outgoing call) waiting for its end. */
+export interface OpenSlice {
+  readonly timeUs: number;
+  readonly name: string;
+  readonly args: Record<string, unknown>;
+}
+
+export type AsyncGroup = 'requests' | 'httpIn' | 'httpOut';
+
 export class ProcessTracks {
   readonly pid: number;
   readonly #named = new Set<number>();
@@ -59,6 +74,23 @@ export class ProcessTracks {
     const lane = lanes.place(startUs, endUs);
     const tid = this.tid(group, out, lane);
     out.push({ ph: 'X', name, cat, pid: this.pid, tid, ts: startUs, dur: endUs - startUs, args });
+  }
+
+  /** A begin/end pair of async events ('b'/'e'): the id is unique per process, the name repeated on both. */
+  asyncPair(
+    group: AsyncGroup,
+    cat: string,
+    seq: number,
+    open: OpenSlice,
+    endUs: number,
+    endArgs: Record<string, unknown>,
+    out: TraceEvent[],
+  ): void {
+    const tid = this.tid(group, out);
+    const id = `${this.pid}:${seq}`;
+    const pid = this.pid;
+    out.push({ ph: 'b', cat, name: open.name, id, pid, tid, ts: open.timeUs, args: open.args });
+    out.push({ ph: 'e', cat, name: open.name, id, pid, tid, ts: Math.max(endUs, open.timeUs), args: endArgs });
   }
 
   /** Lanes opened per group beyond the first (how often slices overlapped). */

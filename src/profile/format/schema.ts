@@ -66,6 +66,7 @@ export const EV = {
   heapSample: 20,
   taskStart: 21,
   taskEnd: 22,
+  stallOngoing: 23,
 } as const;
 
 /** Most fields any event has: the recorder's ring reserves this many slots per record. */
@@ -178,6 +179,12 @@ export const EVENTS: readonly EventSpec[] = [
   },
   { id: EV.taskStart, name: 'taskStart', fields: [u('task'), s('name')], doc: 'a named background task started' },
   { id: EV.taskEnd, name: 'taskEnd', fields: [u('task'), u('durationUs'), u('failed')], doc: 'it ended' },
+  {
+    id: EV.stallOngoing,
+    name: 'stallOngoing',
+    fields: [u('durationUs'), u('request'), u('inFlight')],
+    doc: 'written by the watchdog thread while the main thread makes no progress: the stall began at this time and has lasted durationUs so far (rewritten as it goes on); the request that last ran and requests in flight at its start',
+  },
 ];
 
 /** What the header's JSON holds (besides the schema, free-form metadata under `recording`). */

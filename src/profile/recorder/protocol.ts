@@ -52,6 +52,9 @@ export interface WriterInit {
   readonly header: Omit<TraceHeader, 'segment'>;
   /** process.hrtime in µs minus performance.now() in µs, on the main thread: V8 profile times → trace times. */
   readonly hrtimeOffsetUs: number;
+  /** The main thread's Heartbeat: the watchdog writes `stallOngoing` when it stops for longer than `stallThresholdMs`. */
+  readonly heartbeat: SharedArrayBuffer;
+  readonly stallThresholdMs: number;
 }
 
 export type ToWriter =

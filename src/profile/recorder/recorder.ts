@@ -9,6 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { LOG_LEVELS, type LogLevel, levelFor } from '../../log/filter.js';
 import { EV, EVENTS, FORMAT_VERSION } from '../format/schema.js';
 import { describeRecording, type RecorderConfig, type RecordingSummary } from './config.js';
+import { Heartbeat } from './heartbeat.js';
 import type { SealedSegmentInfo, WriterInit } from './protocol.js';
 import { RequestTracker } from './requests.js';
 import { EventRing } from './ring.js';
@@ -80,6 +81,7 @@ export class Recorder {
   #loop: LoopWatch;
   #profilers: Profilers;
   #callbacks: CallbackTracker | undefined;
+  #heartbeat = new Heartbeat();
   #stops: (() => void)[] = [];
   #timers: NodeJS.Timeout[] = [];
   #lastTriggerMs = Number.NEGATIVE_INFINITY;
@@ -109,6 +111,8 @@ export class Recorder {
       maxFileBytes: config.maxFileSizeBytes,
       maxDiskBytes: config.maxDiskUsageBytes,
       hrtimeOffsetUs: Number(process.hrtime.bigint() / 1000n) - performance.now() * 1000,
+      heartbeat: this.#heartbeat.buffer,
+      stallThresholdMs: config.stallThresholdMs,
       header: {
         format: 'dial9-node',
         version: FORMAT_VERSION,
@@ -133,10 +137,18 @@ export class Recorder {
       onError: (message) => this.#log('error', { dir: this.dir }, message),
     });
     this.ring = new EventRing({ ship: (batch) => this.#writer.post({ op: 'batch', batch }, [batch.buffer]) });
-    this.#loop = new LoopWatch(this.ring, config, this.requests, (reason, value, threshold) =>
-      this.trigger(reason, value, threshold),
+    this.#loop = new LoopWatch(
+      this.ring,
+      config,
+      this.requests,
+      (reason, value, threshold) => this.trigger(reason, value, threshold),
+      this.#heartbeat,
     );
-    this.requests.onAlive = (timeMs) => this.#loop.alive(timeMs);
+    this.#heartbeat.beat(performance.now());
+    this.requests.onAlive = (timeMs, seq) => {
+      this.#loop.alive(timeMs);
+      this.#heartbeat.request(seq, timeMs, this.requests.openRequests);
+    };
     this.#profilers = new Profilers(
       config,
       (message) => this.#writer.post(message),
@@ -266,6 +278,7 @@ export class Recorder {
   #stopSources(): boolean {
     if (this.#closed) return false;
     this.#closed = true;
+    this.#heartbeat.stop();
     for (const timer of this.#timers) clearInterval(timer);
     for (const stop of this.#stops) stop();
     this.#profilers.stop();

@@ -5,9 +5,11 @@
  */
 import { mkdirSync } from 'node:fs';
 import { resolve, sep } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
 import { encodeHeader, SegmentEncoder } from '../format/encoder.js';
 import { EV, EVENTS, type TraceHeader } from '../format/schema.js';
+import { Heartbeat } from './heartbeat.js';
 import type { Batch, CpuProfile, FromWriter, HeapProfileNode, ProfileNode, ToWriter, WriterInit } from './protocol.js';
 import { RECORD_SLOTS } from './ring.js';
 import { SegmentFiles } from './segments.js';
@@ -21,6 +23,10 @@ const STRING_FIELDS: (Uint8Array | undefined)[] = [];
 for (const spec of EVENTS) STRING_FIELDS[spec.id] = Uint8Array.from(spec.fields, (f) => (f.kind === 'string' ? 1 : 0));
 
 const ROTATION_CHECK_MS = 250;
+/** How often the watchdog looks at the main thread's heartbeat. */
+const WATCHDOG_CHECK_MS = 50;
+/** While the main thread stays stuck, its `stallOngoing` marker is written again this often. */
+const WATCHDOG_REPORT_MS = 1000;
 const STATS_INTERVAL_MS = 1000;
 
 let encoder = new SegmentEncoder();
@@ -217,6 +223,37 @@ port.on('message', (message: ToWriter) => {
       break;
   }
 });
+
+/**
+ * The watchdog: a main thread that stops beating for longer than the stall threshold is stuck. Its
+ * own `stall` event comes only when it returns, so the marker is written from here and flushed to
+ * the `.active` file at once, then again every second with the duration so far: a process that hangs
+ * and is killed leaves a trace that shows the hang, its start and how long it had lasted.
+ */
+const heartbeat = new Heartbeat(init.heartbeat);
+/** This thread's performance.now() plus this, in ms: the main thread's clock. */
+const toMainMs = performance.timeOrigin - init.header.timeOriginMs;
+let lastCount = heartbeat.count();
+let nextReportMs = 0;
+setInterval(() => {
+  const count = heartbeat.count();
+  if (count === undefined || closed) return;
+  if (count !== lastCount) {
+    lastCount = count;
+    nextReportMs = 0;
+    return;
+  }
+  const now = performance.now() + toMainMs;
+  const stuck = heartbeat.stuck();
+  const stuckMs = now - stuck.sinceMs;
+  if (stuckMs < init.stallThresholdMs || now < nextReportMs) return;
+  nextReportMs = now + WATCHDOG_REPORT_MS;
+  fields[0] = stuckMs * 1000;
+  fields[1] = stuck.request;
+  fields[2] = stuck.inFlight;
+  encoder.event(EV.stallOngoing, stuck.sinceMs * 1000, fields);
+  flushBlock();
+}, WATCHDOG_CHECK_MS).unref();
 
 setInterval(() => {
   if (!closed && files.dueForRotation(Date.now())) rotate();

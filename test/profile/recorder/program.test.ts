@@ -242,6 +242,44 @@ describe('the flight recorder in a plain Node program (preload)', () => {
     assert.ok(file.segment.blocks.length >= 3);
   });
 
+  it('shows a loop that never comes back (a hang, then kill -9) as a stall in progress, from the watchdog', async () => {
+    const dir = traceDir();
+    const run = runProgram(
+      `
+      import http from 'node:http';
+      const server = http.createServer((req, res) => res.end('ok'));
+      server.listen(0, '127.0.0.1', async () => {
+        const url = 'http://127.0.0.1:' + server.address().port;
+        for (let i = 0; i < 5; i++) await (await fetch(url + '/before')).text();
+        await new Promise((r) => setTimeout(r, 300));
+        console.log(JSON.stringify({ hangStartMs: performance.now() }));
+        for (;;) {}
+      });
+      `,
+      { DIAL9_ENABLED: 'true', DIAL9_TRACE_DIR: dir },
+    );
+    const line = await waitFor('the program to hang', () => run.stdout().split('\n')[0] || undefined, 15_000);
+    const { hangStartMs } = JSON.parse(line) as { hangStartMs: number };
+    await new Promise((r) => setTimeout(r, 2500));
+    run.child.kill('SIGKILL');
+    await run.exited;
+    const file = readSegments(dir)[0] ?? assert.fail('no segment');
+    assert.ok(file.name.endsWith('.bin.active'));
+    assert.equal(eventRows(file.segment, 'httpInEnd').length, 5, 'the requests before the hang reached the file');
+    const markers = eventRows(file.segment, 'stallOngoing');
+    assert.ok(markers.length >= 2, `markers: ${JSON.stringify(markers)}`);
+    const last = markers.at(-1) ?? assert.fail('no marker');
+    // The hang began when the loop last turned: at most one 10 ms watch period (plus scheduling) before the log line.
+    const startMs = last.time / 1000;
+    assert.ok(
+      startMs <= hangStartMs + 1 && startMs >= hangStartMs - 100,
+      `marker starts at ${startMs} ms, the hang at ${hangStartMs} ms`,
+    );
+    const lastedMs = Number(last.durationUs) / 1000;
+    assert.ok(lastedMs >= 1000 && lastedMs < 10_000, `the hang had lasted ${lastedMs} ms at the last marker`);
+    for (const marker of markers) assert.equal(marker.time, last.time, 'every marker of one hang has its start');
+  });
+
   it('keeps two processes on one trace directory apart', async () => {
     const dir = traceDir();
     const source = 'setTimeout(() => {}, 300);';

@@ -1,4 +1,5 @@
 /** Messages between the recorder (main thread) and its writer thread. */
+import type { MessagePort } from 'node:worker_threads';
 import type { TraceHeader } from '../format/schema.js';
 
 /** One full ring buffer on its way to the writer, and back once encoded. */
@@ -55,6 +56,8 @@ export interface WriterInit {
   /** The main thread's Heartbeat: the watchdog writes `stallOngoing` when it stops for longer than `stallThresholdMs`. */
   readonly heartbeat: SharedArrayBuffer;
   readonly stallThresholdMs: number;
+  /** Filled in by RecorderWriter: where `sealed` messages go (read synchronously at close). */
+  readonly sealedPort?: MessagePort;
 }
 
 export type ToWriter =

@@ -22,6 +22,13 @@ import { LoopWatch } from './sources/loop.js';
 import { watchPending } from './sources/pending.js';
 import { RecorderWriter } from './writer-thread.js';
 
+/**
+ * Called with each sealed segment, the last one (sealed at close or exit) included. A returned
+ * promise is awaited by `close()` (bounded by its timeout); at process 'exit' nothing asynchronous
+ * runs any more, so only the hook's synchronous part does.
+ */
+export type SealedHook = (segment: SealedSegmentInfo) => void | Promise<void>;
+
 export type RecorderLog = (level: 'info' | 'warn' | 'error', fields: Record<string, unknown>, message: string) => void;
 
 export interface RecorderOptions {
@@ -31,7 +38,7 @@ export interface RecorderOptions {
   /** Seal on 'exit', and on SIGTERM/SIGINT/SIGHUP when nobody else handles them (the preload). */
   readonly sealOnExit?: boolean;
   /** Called with each sealed segment (the seed's custom pipeline: upload it, keep or delete it). */
-  readonly onSealed?: (segment: SealedSegmentInfo) => void;
+  readonly onSealed?: SealedHook;
 }
 
 export interface RecorderStats {
@@ -85,16 +92,20 @@ export class Recorder {
   #stops: (() => void)[] = [];
   #timers: NodeJS.Timeout[] = [];
   #lastTriggerMs = Number.NEGATIVE_INFINITY;
-  #sealedHooks: ((segment: SealedSegmentInfo) => void)[] = [];
+  #sealedHooks: SealedHook[] = [];
+  /** Hooks still running (their promises), awaited by close(). */
+  #hooksRunning = new Set<Promise<void>>();
   #levels = new Map<string, number>();
   #closed = false;
   #onExit = () => this.closeSync(EXIT_SEAL_TIMEOUT_MS);
+  /** The loop ran dry: seal while asynchronous work still runs, so sealed-segment hooks may finish. */
+  #onBeforeExit = () => void this.close(EXIT_SEAL_TIMEOUT_MS);
   #onSignal = (signal: NodeJS.Signals) => {
     // Someone else handles it: they decide when to exit, and 'exit' seals.
     if (process.listenerCount(signal) > 1) return;
-    this.closeSync(EXIT_SEAL_TIMEOUT_MS);
     for (const s of SIGNALS) process.removeListener(s, this.#onSignal);
-    process.kill(process.pid, signal);
+    // Sealed (hooks included, within the timeout), then the signal again: the program dies of it.
+    void this.close(EXIT_SEAL_TIMEOUT_MS).finally(() => process.kill(process.pid, signal));
   };
 
   private constructor(options: RecorderOptions) {
@@ -192,6 +203,7 @@ export class Recorder {
       });
     if (sealOnExit) {
       process.on('exit', this.#onExit);
+      process.on('beforeExit', this.#onBeforeExit);
       for (const signal of SIGNALS) process.on(signal, this.#onSignal);
     }
     this.#log('info', { dir: this.dir, on: this.recording.on, off: this.recording.off }, this.recording.summary);
@@ -241,7 +253,7 @@ export class Recorder {
     );
   }
 
-  onSealed(hook: (segment: SealedSegmentInfo) => void): () => void {
+  onSealed(hook: SealedHook): () => void {
     this.#sealedHooks.push(hook);
     return () => {
       this.#sealedHooks = this.#sealedHooks.filter((h) => h !== hook);
@@ -249,11 +261,17 @@ export class Recorder {
   }
 
   #sealed(segment: SealedSegmentInfo): void {
+    const failed = (err: unknown) =>
+      this.#log('error', { path: segment.path }, `sealed-segment hook failed: ${(err as Error).message}`);
     for (const hook of this.#sealedHooks) {
       try {
-        hook(segment);
+        const result = hook(segment);
+        if (result instanceof Promise) {
+          const running: Promise<void> = result.catch(failed).finally(() => this.#hooksRunning.delete(running));
+          this.#hooksRunning.add(running);
+        }
       } catch (err) {
-        this.#log('error', { path: segment.path }, `sealed-segment hook failed: ${(err as Error).message}`);
+        failed(err);
       }
     }
   }
@@ -283,16 +301,27 @@ export class Recorder {
     for (const stop of this.#stops) stop();
     this.#profilers.stop();
     process.removeListener('exit', this.#onExit);
+    process.removeListener('beforeExit', this.#onBeforeExit);
     for (const signal of SIGNALS) process.removeListener(signal, this.#onSignal);
     this.#clockSync();
     this.ring.ship();
     return true;
   }
 
-  /** Stops recording and seals the active segment. Idempotent. */
+  /**
+   * Stops recording, seals the active segment and waits for the sealed-segment hooks still running
+   * (the last segment's included), each bound by `timeoutMs`. Idempotent.
+   */
   async close(timeoutMs = EXIT_SEAL_TIMEOUT_MS): Promise<void> {
     if (!this.#stopSources()) return;
     await this.#writer.close(timeoutMs);
+    if (this.#hooksRunning.size === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    const gaveUp = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), timeoutMs)));
+    const late = await Promise.race([Promise.all(this.#hooksRunning).then(() => false), gaveUp]);
+    clearTimeout(timer);
+    if (late)
+      this.#log('warn', { dir: this.dir }, `sealed-segment hooks still running after ${timeoutMs} ms; not waiting`);
   }
 
   /** The same, blocking (for 'exit' handlers, where nothing asynchronous runs any more). */

@@ -55,8 +55,9 @@ function header(index: number): Uint8Array {
   return encodeHeader(full);
 }
 
+const sealedPort = init.sealedPort;
 function onSealed(segment: Parameters<Parameters<SegmentFiles['seal']>[0]>[0]): void {
-  post({ op: 'sealed', segment });
+  sealedPort?.postMessage({ op: 'sealed', segment } satisfies FromWriter);
 }
 
 /** Writes what the encoder holds as one block. */

@@ -12,6 +12,8 @@ import { waitFor } from '../../helpers/wait.js';
 import { killAll, processDirs, readSegments, runProgram, runToEnd, tempDir } from '../trace-files.js';
 
 const dirs: string[] = [];
+/** The recorder's API as a program imports it (the same module instance as the preload's). */
+const API_URL = new URL('../../../src/profile/recorder/index.js', import.meta.url).href;
 after(() => {
   killAll();
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
@@ -278,6 +280,73 @@ describe('the flight recorder in a plain Node program (preload)', () => {
     const lastedMs = Number(last.durationUs) / 1000;
     assert.ok(lastedMs >= 1000 && lastedMs < 10_000, `the hang had lasted ${lastedMs} ms at the last marker`);
     for (const marker of markers) assert.equal(marker.time, last.time, 'every marker of one hang has its start');
+  });
+
+  describe('hands every sealed segment to onSegmentSealed, the last one (sealed at exit) included', () => {
+    /** A program whose hook prints each segment's name at once and, when `asyncMs` is set, again after that long. */
+    const program = (asyncMs: number, body: string) => `
+      import { writeSync } from 'node:fs';
+      import { basename } from 'node:path';
+      import { onSegmentSealed } from ${JSON.stringify(API_URL)};
+      onSegmentSealed(async (segment) => {
+        writeSync(1, 'sealed ' + basename(segment.path) + '\\n');
+        if (${asyncMs} > 0) {
+          await new Promise((r) => setTimeout(r, ${asyncMs}));
+          writeSync(1, 'uploaded ' + basename(segment.path) + '\\n');
+        }
+      });
+      ${body}
+    `;
+    const names = (dir: string) =>
+      readdirSync(processDirs(dir)[0] ?? assert.fail('no process directory'))
+        .filter((n) => n.endsWith('.gz'))
+        .sort();
+    const lines = (stdout: string, verb: string) =>
+      stdout
+        .split('\n')
+        .filter((l) => l.startsWith(`${verb} `))
+        .map((l) => l.slice(verb.length + 1))
+        .sort();
+
+    it('when the loop runs dry: every segment, and the hook may finish asynchronous work', async () => {
+      const dir = traceDir();
+      const run = await runToEnd(program(200, 'setTimeout(() => {}, 900);'), {
+        DIAL9_ENABLED: 'true',
+        DIAL9_TRACE_DIR: dir,
+        DIAL9_ROTATION_SECS: '0.3',
+      });
+      assert.equal(run.code, 0, run.stderr);
+      const sealed = names(dir);
+      assert.ok(sealed.length >= 2, sealed.join(' '));
+      assert.deepEqual(lines(run.stdout, 'sealed'), sealed);
+      assert.deepEqual(lines(run.stdout, 'uploaded'), sealed);
+    });
+
+    it('on process.exit(): the last segment too (its synchronous part: nothing asynchronous runs in exit)', async () => {
+      const dir = traceDir();
+      const run = await runToEnd(program(0, 'setTimeout(() => process.exit(3), 300);'), {
+        DIAL9_ENABLED: 'true',
+        DIAL9_TRACE_DIR: dir,
+      });
+      assert.equal(run.code, 3, run.stderr);
+      assert.deepEqual(names(dir), ['trace.0.bin.gz']);
+      assert.deepEqual(lines(run.stdout, 'sealed'), ['trace.0.bin.gz']);
+    });
+
+    it('on SIGTERM: the hook finishes before the program dies of the signal', async () => {
+      const dir = traceDir();
+      const run = runProgram(program(200, 'setInterval(() => {}, 1000);'), {
+        DIAL9_ENABLED: 'true',
+        DIAL9_TRACE_DIR: dir,
+      });
+      const processDir = await waitFor('the process directory', () => processDirs(dir)[0], 10_000);
+      await waitFor('the active segment', () => readdirSync(processDir).find((n) => n.endsWith('.active')), 10_000);
+      run.child.kill('SIGTERM');
+      const result = await run.exited;
+      assert.equal(result.signal, 'SIGTERM');
+      assert.deepEqual(names(dir), ['trace.0.bin.gz']);
+      assert.deepEqual(lines(run.stdout(), 'uploaded'), ['trace.0.bin.gz']);
+    });
   });
 
   it('keeps two processes on one trace directory apart', async () => {

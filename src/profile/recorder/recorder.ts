@@ -39,6 +39,8 @@ export interface RecorderOptions {
   readonly sealOnExit?: boolean;
   /** Called with each sealed segment (the seed's custom pipeline: upload it, keep or delete it). */
   readonly onSealed?: SealedHook;
+  /** The program publishes the service's request lifecycle channels (`service run`): node:http's server channels are not needed. */
+  readonly serviceChannelsOnly?: boolean;
 }
 
 export interface RecorderStats {
@@ -170,17 +172,17 @@ export class Recorder {
   /** Starts recording. Call once per process. */
   static start(options: RecorderOptions): Recorder {
     const recorder = new Recorder(options);
-    recorder.#start(options.sealOnExit ?? false);
+    recorder.#start(options.sealOnExit ?? false, options.serviceChannelsOnly ?? false);
     return recorder;
   }
 
-  #start(sealOnExit: boolean): void {
+  #start(sealOnExit: boolean, serviceChannelsOnly: boolean): void {
     const config = this.config;
     this.#clockSync();
     this.#loop.start();
     this.#stops.push(() => this.#loop.stop());
     this.#stops.push(watchGc(this.ring));
-    this.#stops.push(watchHttpServer(this.ring, this.requests));
+    this.#stops.push(watchHttpServer(this.ring, this.requests, serviceChannelsOnly));
     const clientLevel = Math.max(this.#level('undici'), this.#level('http'));
     if (clientLevel <= LOG_LEVELS.indexOf('error'))
       this.#stops.push(watchHttpClient(this.ring, this.requests, clientLevel > LOG_LEVELS.indexOf('info')));

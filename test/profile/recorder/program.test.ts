@@ -75,6 +75,10 @@ describe('the flight recorder in a plain Node program (preload)', () => {
     assert.match(segment.header.recording.summary, /flight recorder on/);
 
     const opens = eventRows(segment, 'requestOpen');
+    assert.equal(opens.length, 2);
+    // node:http's server events stop once the service's channel speaks: the first request's pair is whole.
+    const httpIn = [eventRows(segment, 'httpInStart').length, eventRows(segment, 'httpInEnd').length];
+    assert.deepEqual(httpIn, [1, 1], 'httpInStart/httpInEnd');
     const seqOf = (id: string) => opens.find((r) => r.requestId === id)?.request;
     const stalls = eventRows(segment, 'stall');
     const blocked = stalls.find((s) => s.request === seqOf('req-block-1'));
@@ -267,7 +271,8 @@ describe('the flight recorder in a plain Node program (preload)', () => {
     await run.exited;
     const file = readSegments(dir)[0] ?? assert.fail('no segment');
     assert.ok(file.name.endsWith('.bin.active'));
-    assert.equal(eventRows(file.segment, 'httpInEnd').length, 5, 'the requests before the hang reached the file');
+    assert.equal(eventRows(file.segment, 'httpInStart').length, 5, 'the requests before the hang reached the file');
+    assert.equal(eventRows(file.segment, 'httpInEnd').length, 5);
     const markers = eventRows(file.segment, 'stallOngoing');
     assert.ok(markers.length >= 2, `markers: ${JSON.stringify(markers)}`);
     const last = markers.at(-1) ?? assert.fail('no marker');

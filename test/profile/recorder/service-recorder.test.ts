@@ -83,6 +83,11 @@ describe('service run with DIAL9_* variables', () => {
         ? eventRows(segment, 'requestClose').map((r) => r.status)
         : eventRows(segment, 'httpInEnd').map((r) => r.status);
     assert.deepEqual(statuses, [204, 200]);
+    // Every request once: node:http's own server events, if any, come in matched pairs.
+    const httpInStarts = eventRows(segment, 'httpInStart').length;
+    const httpInEnds = eventRows(segment, 'httpInEnd').length;
+    assert.equal(httpInStarts, httpInEnds, `httpInStart/httpInEnd: ${httpInStarts}/${httpInEnds}`);
+    assert.equal(opened.length + httpInStarts, 2, 'each request served recorded once');
   });
 
   it('without DIAL9_ENABLED: no recorder line, no trace, the runtime record as before', async () => {

@@ -64,7 +64,8 @@ export type ToWriter =
   | { readonly op: 'batch'; readonly batch: Batch }
   | { readonly op: 'cpu-profile'; readonly profile: CpuProfile }
   | { readonly op: 'heap-profile'; readonly head: HeapProfileNode; readonly timeMs: number }
-  | { readonly op: 'pin' }
+  /** Pin the active segment, the next one, and the sealed ones written in the last `lookbackMs` (at least the newest). */
+  | { readonly op: 'pin'; readonly lookbackMs: number }
   /** Seal and stop; when `done` is given, store 1 into it and notify (the main thread may be blocked waiting). */
   | { readonly op: 'close'; readonly done?: Int32Array };
 

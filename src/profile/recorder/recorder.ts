@@ -154,7 +154,8 @@ export class Recorder {
       this.ring,
       config,
       this.requests,
-      (reason, value, threshold) => this.trigger(reason, value, threshold),
+      // The stall began `value` ms ago: the segments since then hold it.
+      (reason, value, threshold) => this.trigger(reason, value, threshold, value),
       this.#heartbeat,
     );
     this.#heartbeat.beat(performance.now());
@@ -201,7 +202,8 @@ export class Recorder {
     if (p99Threshold !== undefined)
       this.#every(P99_CHECK_MS, () => {
         const p99 = this.requests.takeP99();
-        if (p99 !== undefined && p99 > p99Threshold) this.trigger('request p99', p99, p99Threshold);
+        // The slow requests closed during the last check period (and began up to p99 before it).
+        if (p99 !== undefined && p99 > p99Threshold) this.trigger('request p99', p99, p99Threshold, P99_CHECK_MS + p99);
       });
     if (sealOnExit) {
       process.on('exit', this.#onExit);
@@ -240,14 +242,18 @@ export class Recorder {
     return this.#closed;
   }
 
-  /** Marks the moment and pins the segments around it (at most once a minute). */
-  trigger(reason: string, valueMs: number, thresholdMs: number): void {
+  /**
+   * Marks the moment and pins the segments around it (at most once a minute): the active one, the
+   * next, and those sealed in the last `lookbackMs` (at least the newest), so that an incident
+   * noticed late (a p99 over the last second) keeps its segments even when they rotate fast.
+   */
+  trigger(reason: string, valueMs: number, thresholdMs: number, lookbackMs = 0): void {
     const now = performance.now();
     if (now - this.#lastTriggerMs < TRIGGER_COOLDOWN_MS) return;
     this.#lastTriggerMs = now;
     this.ring.put(EV.trigger, now, this.ring.intern(reason), valueMs * 1000, thresholdMs * 1000);
     this.ring.ship();
-    this.#writer.post({ op: 'pin' });
+    this.#writer.post({ op: 'pin', lookbackMs });
     this.#log(
       'warn',
       { reason, valueMs, thresholdMs },

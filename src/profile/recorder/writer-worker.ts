@@ -60,15 +60,20 @@ function onSealed(segment: Parameters<Parameters<SegmentFiles['seal']>[0]>[0]): 
   sealedPort?.postMessage({ op: 'sealed', segment } satisfies FromWriter);
 }
 
-/** Writes what the encoder holds as one block. */
+/**
+ * Writes what the encoder holds as one block. The block's strings and stacks may be defined in
+ * earlier blocks of the segment, so it never opens a new segment itself: the segment is sealed once
+ * it reaches the size cap (over it by one block at most), and the next starts with fresh tables.
+ */
 function flushBlock(): void {
   const block = encoder.takeBlock();
   if (block === undefined) return;
   try {
-    files.write(block, header, onSealed);
+    files.write(block, header, onSealed, false);
   } catch (err) {
     reportError(`cannot write trace segment in ${init.dir}: ${(err as Error).message}`);
   }
+  if (files.activeBytes >= init.maxFileBytes) rotate();
 }
 
 /** Seals the active segment; the next block starts a new one, with fresh string and stack tables. */
@@ -217,7 +222,7 @@ port.on('message', (message: ToWriter) => {
       flushBlock();
       break;
     case 'pin':
-      files.pin();
+      files.pin(message.lookbackMs);
       break;
     case 'close':
       close(message.done);

@@ -354,6 +354,32 @@ describe('the flight recorder in a plain Node program (preload)', () => {
     });
   });
 
+  it('rotates at the size cap without breaking string references (each segment decodes its strings)', async () => {
+    const dir = traceDir();
+    const run = await runToEnd(
+      `
+      import diagnosticsChannel from 'node:diagnostics_channel';
+      const opened = diagnosticsChannel.channel('service:request:opened');
+      let n = 0;
+      const timer = setInterval(() => {
+        for (let i = 0; i < 20; i++, n++)
+          opened.publish({ requestId: 'id-' + n, operation: 'Op' + (n % 3), method: 'GET', path: '/r' + n, startMs: performance.now() });
+        if (n >= 2000) clearInterval(timer);
+      }, 5);
+      `,
+      { DIAL9_ENABLED: 'true', DIAL9_TRACE_DIR: dir, DIAL9_MAX_FILE_SIZE_MB: '0.004', DIAL9_MAX_DISK_USAGE_MB: '10' },
+    );
+    assert.equal(run.code, 0, run.stderr);
+    const files = readSegments(dir);
+    assert.ok(files.length >= 5, `${files.length} segments`);
+    const rows = files.flatMap((f) => eventRows(f.segment, 'requestOpen'));
+    assert.equal(rows.length, 2000);
+    for (const row of rows) {
+      const n = Number(/^id-(\d+)$/.exec(String(row.requestId))?.[1]);
+      assert.deepEqual([row.path, row.method, row.operation], [`/r${n}`, 'GET', `Op${n % 3}`], JSON.stringify(row));
+    }
+  });
+
   it('keeps two processes on one trace directory apart', async () => {
     const dir = traceDir();
     const source = 'setTimeout(() => {}, 300);';

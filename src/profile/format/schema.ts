@@ -67,6 +67,8 @@ export const EV = {
   taskStart: 21,
   taskEnd: 22,
   stallOngoing: 23,
+  writer: 24,
+  pendingOrigin: 25,
 } as const;
 
 /** Most fields any event has: the recorder's ring reserves this many slots per record. */
@@ -184,6 +186,18 @@ export const EVENTS: readonly EventSpec[] = [
     name: 'stallOngoing',
     fields: [u('durationUs'), u('request'), u('inFlight')],
     doc: 'written by the watchdog thread while the main thread makes no progress: the stall began at this time and has lasted durationUs so far (rewritten as it goes on); the request that last ran and requests in flight at its start',
+  },
+  {
+    id: EV.writer,
+    name: 'writer',
+    fields: [u('heapUsedKb'), u('heapTotalKb'), u('externalKb'), u('bytesWritten'), u('segmentStrings')],
+    doc: "the recorder's own writer thread every 10 s: its V8 heap, external memory (buffers), bytes written since it started, strings in the segment's table",
+  },
+  {
+    id: EV.pendingOrigin,
+    name: 'pendingOrigin',
+    fields: [s('type'), k('stack'), u('count'), u('oldestAgeUs')],
+    doc: 'task dump (DIAL9_TASK_DUMP_ENABLED): sampled resources pending longer than the threshold, by type and creation stack: how many, and the age of the oldest',
   },
 ];
 

@@ -11,7 +11,6 @@
 import { performance } from 'node:perf_hooks';
 import type { LogLevel } from '../../log/filter.js';
 import { EV } from '../format/schema.js';
-import type { SealedSegmentInfo } from './protocol.js';
 import type { Recorder, SealedHook } from './recorder.js';
 
 export type { SealedSegmentInfo } from './protocol.js';

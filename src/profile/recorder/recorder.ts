@@ -20,6 +20,7 @@ import { watchHttpServer } from './sources/http-server.js';
 import { Profilers } from './sources/inspector.js';
 import { LoopWatch } from './sources/loop.js';
 import { watchPending } from './sources/pending.js';
+import { watchPendingOrigins } from './sources/pending-origins.js';
 import { RecorderWriter } from './writer-thread.js';
 
 /**
@@ -187,8 +188,17 @@ export class Recorder {
     const clientLevel = Math.max(this.#level('undici'), this.#level('http'));
     if (clientLevel <= LOG_LEVELS.indexOf('error'))
       this.#stops.push(watchHttpClient(this.ring, this.requests, clientLevel > LOG_LEVELS.indexOf('info')));
-    if (config.taskDump)
-      this.#stops.push(watchPending(this.ring, Math.max(PENDING_SAMPLE_MS, config.taskDumpIdleThresholdMs)));
+    if (config.taskDump) {
+      const periodMs = Math.max(PENDING_SAMPLE_MS, config.taskDumpIdleThresholdMs);
+      this.#stops.push(watchPending(this.ring, periodMs));
+      this.#stops.push(
+        watchPendingOrigins(this.ring, {
+          sampleEvery: config.taskDumpSampleEvery,
+          thresholdMs: config.taskDumpIdleThresholdMs,
+          periodMs,
+        }),
+      );
+    }
     if (config.callbackTracking) {
       const tracker = new CallbackTracker(this.ring, this.requests);
       tracker.start(config.callbackTrackingSecs);

@@ -6,6 +6,7 @@
 import { mkdirSync } from 'node:fs';
 import { resolve, sep } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { getHeapStatistics } from 'node:v8';
 import { parentPort, workerData } from 'node:worker_threads';
 import { encodeHeader, SegmentEncoder } from '../format/encoder.js';
 import { EV, EVENTS, type TraceHeader } from '../format/schema.js';
@@ -18,9 +19,39 @@ const init = workerData as WriterInit;
 const port = parentPort;
 if (port === null) throw new Error('the recorder writer runs in a worker thread');
 
-/** Which fields of each event type are strings or stacks (their ids are remapped per segment). */
+/**
+ * Which fields of each event type are strings (1) or stacks (2): the main thread sends both as its
+ * string ids (a stack as V8's text, `at f (file:line:col)` lines), remapped here per segment.
+ */
 const STRING_FIELDS: (Uint8Array | undefined)[] = [];
-for (const spec of EVENTS) STRING_FIELDS[spec.id] = Uint8Array.from(spec.fields, (f) => (f.kind === 'string' ? 1 : 0));
+for (const spec of EVENTS)
+  STRING_FIELDS[spec.id] = Uint8Array.from(spec.fields, (f) => (f.kind === 'string' ? 1 : f.kind === 'stack' ? 2 : 0));
+/** `at [async ]name (location)` or `at location`; location is `url:line:column` or a word like `native`. */
+const FRAME_LINE = /^\s*at (?:async )?(?:(.*?) \((.*)\)|(.*))$/;
+const LOCATION = /^(.*?):(\d+):(\d+)$/;
+/** Stack texts already interned in the current segment (reset with it). */
+let textStacks = new Map<string, number>();
+const MAX_TEXT_STACKS = 10_000;
+
+/** The segment's stack id for a V8 stack text (leaf first), built from its outermost frame up. */
+function stackFromText(text: string): number {
+  const known = textStacks.get(text);
+  if (known !== undefined) return known;
+  let id = 0;
+  const lines = text.split('\n');
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const match = FRAME_LINE.exec(lines[i] as string);
+    if (match === null) continue;
+    const where = match[2] ?? match[3] ?? '';
+    const location = LOCATION.exec(where);
+    const url = location?.[1] ?? where;
+    const line = location === null ? -1 : Number(location[2]) - 1;
+    const column = location === null ? -1 : Number(location[3]) - 1;
+    id = encoder.stack(id, match[1] || '(anonymous)', url, line, column);
+  }
+  if (textStacks.size < MAX_TEXT_STACKS) textStacks.set(text, id);
+  return id;
+}
 
 const ROTATION_CHECK_MS = 250;
 /** How often the watchdog looks at the main thread's heartbeat. */
@@ -28,6 +59,8 @@ const WATCHDOG_CHECK_MS = 50;
 /** While the main thread stays stuck, its `stallOngoing` marker is written again this often. */
 const WATCHDOG_REPORT_MS = 1000;
 const STATS_INTERVAL_MS = 1000;
+/** The writer's own memory goes into the trace this often. */
+const SELF_REPORT_MS = 10_000;
 
 let encoder = new SegmentEncoder();
 const files = new SegmentFiles(init.dir, init);
@@ -85,6 +118,7 @@ function rotate(): void {
     reportError(`cannot seal trace segment: ${(err as Error).message}`);
   }
   encoder = new SegmentEncoder();
+  textStacks = new Map();
 }
 
 function encodeBatch(batch: Batch): void {
@@ -99,9 +133,13 @@ function encodeBatch(batch: Batch): void {
     if (strings === undefined) continue;
     for (let f = 0; f < strings.length; f++) {
       let value = records[base + 2 + f] as number;
-      if (strings[f] === 1 && value !== 0) {
-        const text = value < 0 ? batch.inline[-value - 1] : mainStrings.get(value);
-        value = encoder.string(text ?? '');
+      if (strings[f] !== 0 && value !== 0) {
+        // Inline strings (request ids, paths) are used once: defined, not remembered.
+        if (value < 0) value = encoder.stringOnce(batch.inline[-value - 1] ?? '');
+        else {
+          const text = mainStrings.get(value) ?? '';
+          value = strings[f] === 2 ? stackFromText(text) : encoder.string(text);
+        }
       }
       fields[f] = value;
     }
@@ -264,6 +302,18 @@ setInterval(() => {
 setInterval(() => {
   if (!closed && files.dueForRotation(Date.now())) rotate();
 }, ROTATION_CHECK_MS).unref();
+/** This thread's own memory, into the trace: the recorder's footprint outside the main heap. */
+setInterval(() => {
+  if (closed) return;
+  const heap = getHeapStatistics();
+  fields[0] = Math.round(heap.used_heap_size / 1024);
+  fields[1] = Math.round(heap.total_heap_size / 1024);
+  fields[2] = Math.round(heap.external_memory / 1024);
+  fields[3] = files.written;
+  fields[4] = encoder.stringCount;
+  encoder.event(EV.writer, (performance.now() + toMainMs) * 1000, fields);
+}, SELF_REPORT_MS).unref();
+
 setInterval(() => {
   post({ op: 'stats', diskBytes: files.diskBytes(), evicted: files.evicted, written: files.written });
 }, STATS_INTERVAL_MS).unref();

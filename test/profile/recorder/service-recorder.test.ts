@@ -136,7 +136,11 @@ describe('service run with DIAL9_* variables', () => {
     const index = (name: string) => Number(/^trace\.(\d+)/.exec(name)?.[1]);
     const pinned = files.filter((f) => f.name.includes('.pinned.'));
     assert.ok(pinned.length >= 2, files.map((f) => f.name).join(' '));
-    assert.notEqual(files[0]?.name, 'trace.0.bin.gz', `old unpinned segments were evicted: ${files.map((f) => `${f.name} ${f.bytes}`).join(', ')}`);
+    assert.notEqual(
+      files[0]?.name,
+      'trace.0.bin.gz',
+      `old unpinned segments were evicted: ${files.map((f) => `${f.name} ${f.bytes}`).join(', ')}`,
+    );
     assert.ok(index(files.at(-1)?.name ?? '') > index(pinned.at(-1)?.name ?? '') + 1, 'later segments were written');
     const triggers = files.flatMap((f) => eventRows(f.segment, 'trigger'));
     assert.equal(triggers.length, 1);
@@ -149,7 +153,17 @@ describe('service run with DIAL9_* variables', () => {
     const slow = pinned
       .flatMap((f) => eventRows(f.segment, 'requestClose'))
       .filter((r) => Number(r.durationUs) > 150_000 && r.status === 204);
-    assert.ok(slow.length >= 40, `${slow.length} slow requests in the pinned segments: ${JSON.stringify(files.map((f) => [f.name, eventRows(f.segment, "requestClose").filter((r) => r.status === 204).map((r) => Math.round(Number(r.durationUs) / 1000))]))}`);
+    assert.ok(
+      slow.length >= 40,
+      `${slow.length} slow requests in the pinned segments: ${JSON.stringify(
+        files.map((f) => [
+          f.name,
+          eventRows(f.segment, 'requestClose')
+            .filter((r) => r.status === 204)
+            .map((r) => Math.round(Number(r.durationUs) / 1000)),
+        ]),
+      )}`,
+    );
   });
 
   it('without DIAL9_ENABLED: no recorder line, no trace, the runtime record as before', async () => {

@@ -5,19 +5,9 @@
  * acceptable, filling the disk is not). Pinned segments (a trigger fired) carry `.pinned` in their
  * name and are evicted only when nothing else is left.
  */
-import {
-  closeSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  statSync,
-  unlinkSync,
-  writeFileSync,
-  writeSync,
-} from 'node:fs';
+import { closeSync, openSync, readdirSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { gzipFileSync } from './gzip-file.js';
 import type { SealedSegmentInfo } from './protocol.js';
 
 export interface SegmentLimits {
@@ -122,12 +112,16 @@ export class SegmentFiles {
     this.#sealedCache = undefined;
     let path = base;
     try {
-      const gz = gzipSync(readFileSync(base));
-      writeFileSync(`${base}.gz`, gz);
+      gzipFileSync(base, `${base}.gz`);
       unlinkSync(base);
       path = `${base}.gz`;
     } catch {
-      // Out of disk or memory: the uncompressed segment stays, still readable.
+      // Out of disk: the uncompressed segment stays, still readable.
+      try {
+        unlinkSync(`${base}.gz`);
+      } catch {
+        // Never written.
+      }
     }
     this.#sealedCache = undefined;
     this.#makeRoom(0);

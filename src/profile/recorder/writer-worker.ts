@@ -175,15 +175,21 @@ function stackIds(nodes: readonly ProfileNode[]): Map<number, number> {
   return ids;
 }
 
+/** V8 time of the last CPU sample written: consecutive profiles overlap by a moment (hand-over). */
+let lastSampleV8Us = Number.NEGATIVE_INFINITY;
+
 function encodeCpuProfile(profile: CpuProfile): void {
   const samples = profile.samples ?? [];
   const deltas = profile.timeDeltas ?? [];
   const idle = new Set(profile.nodes.filter((n) => n.callFrame.functionName === '(idle)').map((n) => n.id));
   const stacks = stackIds(profile.nodes);
   let timeUs = profile.startTime;
+  const after = lastSampleV8Us;
   for (let i = 0; i < samples.length; i++) {
     timeUs += deltas[i] ?? 0;
     const node = samples[i] as number;
+    if (timeUs <= after) continue;
+    lastSampleV8Us = Math.max(lastSampleV8Us, timeUs);
     if (idle.has(node)) continue;
     fields[0] = stacks.get(node) ?? 0;
     encoder.event(EV.cpuSample, timeUs - init.hrtimeOffsetUs, fields);

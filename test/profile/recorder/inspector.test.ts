@@ -43,7 +43,10 @@ describe('CPU profile hand-over', () => {
       const next = profiles[i + 1];
       // V8's clock (µs): the next profile was already running when this one stopped.
       if (next !== undefined)
-        assert.ok(next.startTime <= profile.endTime, `profile ${i + 1} starts ${next.startTime - profile.endTime} µs late`);
+        assert.ok(
+          next.startTime <= profile.endTime,
+          `profile ${i + 1} starts ${next.startTime - profile.endTime} µs late`,
+        );
     }
   });
 });

@@ -31,6 +31,23 @@ const FRAME_LINE = /^\s*at (?:async )?(?:(.*?) \((.*)\)|(.*))$/;
 const LOCATION = /^(.*?):(\d+):(\d+)$/;
 /** Stack texts already interned in the current segment (reset with it). */
 let textStacks = new Map<string, number>();
+/**
+ * Inline strings (request ids, paths) recently defined in the current segment: a path repeats, a
+ * request id never does. Small and cleared when full, so it costs no memory to speak of, unlike
+ * remembering every one of them (see SegmentEncoder.stringOnce).
+ */
+let recentInline = new Map<string, number>();
+const MAX_RECENT_INLINE = 1024;
+
+/** The segment's id for an inline string: defined again unless seen among the recent ones. */
+function inlineString(text: string): number {
+  let id = recentInline.get(text);
+  if (id !== undefined) return id;
+  id = encoder.stringOnce(text);
+  if (recentInline.size >= MAX_RECENT_INLINE) recentInline.clear();
+  recentInline.set(text, id);
+  return id;
+}
 const MAX_TEXT_STACKS = 10_000;
 
 /** The segment's stack id for a V8 stack text (leaf first), built from its outermost frame up. */
@@ -119,6 +136,7 @@ function rotate(): void {
   }
   encoder = new SegmentEncoder();
   textStacks = new Map();
+  recentInline = new Map();
 }
 
 function encodeBatch(batch: Batch): void {
@@ -134,8 +152,7 @@ function encodeBatch(batch: Batch): void {
     for (let f = 0; f < strings.length; f++) {
       let value = records[base + 2 + f] as number;
       if (strings[f] !== 0 && value !== 0) {
-        // Inline strings (request ids, paths) are used once: defined, not remembered.
-        if (value < 0) value = encoder.stringOnce(batch.inline[-value - 1] ?? '');
+        if (value < 0) value = inlineString(batch.inline[-value - 1] ?? '');
         else {
           const text = mainStrings.get(value) ?? '';
           value = strings[f] === 2 ? stackFromText(text) : encoder.string(text);

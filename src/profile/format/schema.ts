@@ -185,19 +185,19 @@ export const EVENTS: readonly EventSpec[] = [
     id: EV.stallOngoing,
     name: 'stallOngoing',
     fields: [u('durationUs'), u('request'), u('inFlight')],
-    doc: 'written by the watchdog thread while the main thread makes no progress: the stall began at this time and has lasted durationUs so far (rewritten as it goes on); the request that last ran and requests in flight at its start',
+    doc: 'watchdog: the main thread has made no progress since this time, for durationUs so far (rewritten every second)',
   },
   {
     id: EV.writer,
     name: 'writer',
     fields: [u('heapUsedKb'), u('heapTotalKb'), u('externalKb'), u('bytesWritten'), u('segmentStrings')],
-    doc: "the recorder's own writer thread every 10 s: its V8 heap, external memory (buffers), bytes written since it started, strings in the segment's table",
+    doc: "the recorder's writer thread every 10 s: its heap, external memory, bytes written, strings in the segment's table",
   },
   {
     id: EV.pendingOrigin,
     name: 'pendingOrigin',
     fields: [s('type'), k('stack'), u('count'), u('oldestAgeUs')],
-    doc: 'task dump (DIAL9_TASK_DUMP_ENABLED): sampled resources pending longer than the threshold, by type and creation stack: how many, and the age of the oldest',
+    doc: 'task dump: sampled resources pending over the threshold, by type and creation stack; count, oldest age',
   },
 ];
 

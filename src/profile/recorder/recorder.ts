@@ -155,8 +155,8 @@ export class Recorder {
       this.ring,
       config,
       this.requests,
-      // The stall began `value` ms ago: the segments since then hold it.
-      (reason, value, threshold) => this.trigger(reason, value, threshold, value),
+      // Noticed as the stall ends: its events are all still in the ring, bound for the active segment.
+      (reason, value, threshold) => this.trigger(reason, value, threshold),
       this.#heartbeat,
     );
     this.#heartbeat.beat(performance.now());

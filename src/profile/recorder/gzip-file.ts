@@ -11,6 +11,8 @@ import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import { constants, crc32, deflateRawSync } from 'node:zlib';
 
 const STEP_BYTES = 1024 * 1024;
+/** The two read buffers, kept for every seal (fresh ones each time waited for a GC to go away). */
+const steps: [Buffer, Buffer] = [Buffer.allocUnsafeSlow(STEP_BYTES), Buffer.allocUnsafeSlow(STEP_BYTES)];
 /** Magic, deflate, no flags, no mtime, no extra flags, OS unknown. */
 const HEADER = Uint8Array.from([0x1f, 0x8b, 0x08, 0, 0, 0, 0, 0, 0, 0xff]);
 
@@ -21,8 +23,8 @@ export function gzipFileSync(source: string, destination: string): void {
     output = openSync(destination, 'w');
     writeSync(output, HEADER);
     // Two buffers, reading one step ahead: the last step (the next read is empty) ends the stream.
-    let current = Buffer.allocUnsafe(STEP_BYTES);
-    let ahead = Buffer.allocUnsafe(STEP_BYTES);
+    let current = steps[0];
+    let ahead = steps[1];
     let crc = 0;
     let size = 0;
     let read = readSync(input, current, 0, STEP_BYTES, null);

@@ -1,10 +1,12 @@
 /**
  * What does the flight recorder cost? `service run` (GET /items/:key, metric records to files) with
- * the recorder off, with dial9.env's settings, and with CPU sampling at 99 Hz on top. Variants take
+ * the recorder off, with dial9.env's settings, with CPU sampling at 99 Hz on top, and (`--variants`)
+ * with the task dump's creation stacks (async_hooks init) on top. Variants take
  * turns in every round; the report gives medians, throughput ratios of the same round, server CPU
  * per request, and the trace's size: events per second and gzipped bytes per event.
  *
  *   npm run build && node dist/bench/recorder-overhead.js [--rounds 5] [--duration 5] [--connections 50] [--rate 0]
+ *     [--variants off,dial9.env,cpu-99hz,task-dump]
  *
  * On a shared, busy machine throughput swings with the neighbours; `--rate 2000` holds the load
  * fixed below saturation, so the server's CPU per request is the number to compare.
@@ -29,6 +31,8 @@ const { values } = parseArgs({
     warmup: { type: 'string', default: '1' },
     /** Requests per second in total; 0 (the default) drives as fast as the server answers. */
     rate: { type: 'string', default: '0' },
+    /** Comma-separated, from off, dial9.env, cpu-99hz, task-dump; `off` is always measured. */
+    variants: { type: 'string', default: 'off,dial9.env,cpu-99hz' },
   },
 });
 const rate = Number(values.rate);
@@ -50,13 +54,17 @@ function dial9Env(): Record<string, string> {
   return env;
 }
 
-const VARIANTS = ['off', 'dial9.env', 'cpu-99hz'] as const;
-type Variant = (typeof VARIANTS)[number];
+const ALL_VARIANTS = ['off', 'dial9.env', 'cpu-99hz', 'task-dump'] as const;
+type Variant = (typeof ALL_VARIANTS)[number];
+const VARIANTS: readonly Variant[] = ALL_VARIANTS.filter(
+  (v) => v === 'off' || (values.variants ?? '').split(',').includes(v),
+);
 
 function variantEnv(variant: Variant, traceDir: string): Record<string, string> {
   if (variant === 'off') return {};
   const env = { ...dial9Env(), DIAL9_TRACE_DIR: traceDir };
   if (variant === 'cpu-99hz') return { ...env, DIAL9_CPU_PROFILE_ENABLED: 'true', DIAL9_CPU_SAMPLE_HZ: '99' };
+  if (variant === 'task-dump') return { ...env, DIAL9_TASK_DUMP_ENABLED: 'true' };
   return env;
 }
 

@@ -88,7 +88,11 @@ async function startFlightRecorder(telemetry: TelemetryGuard): Promise<Recorder 
   const { startRecorderFromEnv } = await import('./profile/recorder/index.js');
   const log = telemetry.logger.for('service:recorder');
   // sealOnExit: every exit path seals, the fatal ones included; finish() seals first on a normal stop.
-  return startRecorderFromEnv({ log: (level, fields, message) => log[level](fields, message), sealOnExit: true });
+  return startRecorderFromEnv({
+    log: (level, fields, message) => log[level](fields, message),
+    sealOnExit: true,
+    serviceChannelsOnly: true,
+  });
 }
 
 async function serve(

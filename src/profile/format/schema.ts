@@ -66,6 +66,9 @@ export const EV = {
   heapSample: 20,
   taskStart: 21,
   taskEnd: 22,
+  stallOngoing: 23,
+  writer: 24,
+  pendingOrigin: 25,
 } as const;
 
 /** Most fields any event has: the recorder's ring reserves this many slots per record. */
@@ -178,6 +181,24 @@ export const EVENTS: readonly EventSpec[] = [
   },
   { id: EV.taskStart, name: 'taskStart', fields: [u('task'), s('name')], doc: 'a named background task started' },
   { id: EV.taskEnd, name: 'taskEnd', fields: [u('task'), u('durationUs'), u('failed')], doc: 'it ended' },
+  {
+    id: EV.stallOngoing,
+    name: 'stallOngoing',
+    fields: [u('durationUs'), u('request'), u('inFlight')],
+    doc: 'watchdog: the main thread has made no progress since this time, for durationUs so far (rewritten every second)',
+  },
+  {
+    id: EV.writer,
+    name: 'writer',
+    fields: [u('heapUsedKb'), u('heapTotalKb'), u('externalKb'), u('bytesWritten'), u('segmentStrings')],
+    doc: "the recorder's writer thread every 10 s: its heap, external memory, bytes written, strings in the segment's table",
+  },
+  {
+    id: EV.pendingOrigin,
+    name: 'pendingOrigin',
+    fields: [s('type'), k('stack'), u('count'), u('oldestAgeUs')],
+    doc: 'task dump: sampled resources pending over the threshold, by type and creation stack; count, oldest age',
+  },
 ];
 
 /** What the header's JSON holds (besides the schema, free-form metadata under `recording`). */

@@ -11,13 +11,12 @@
 import { performance } from 'node:perf_hooks';
 import type { LogLevel } from '../../log/filter.js';
 import { EV } from '../format/schema.js';
-import type { SealedSegmentInfo } from './protocol.js';
-import type { Recorder } from './recorder.js';
+import type { Recorder, SealedHook } from './recorder.js';
 
 export type { SealedSegmentInfo } from './protocol.js';
 
 let active: Recorder | undefined;
-const pendingHooks: ((segment: SealedSegmentInfo) => void)[] = [];
+const pendingHooks: SealedHook[] = [];
 let nextId = 1;
 
 /** @internal the recorder registers itself here when it starts. */
@@ -101,9 +100,12 @@ export function mark(target: string, name: string, value = 0, level: LogLevel = 
 
 /**
  * Calls `hook` with each sealed segment (path, size, index, pinned): upload it elsewhere, then
- * keep or delete it. Segments sealed while the process exits are not announced.
+ * keep or delete it. The last segment, sealed when recording stops, is announced too. A returned
+ * promise is awaited when recording stops through `close()`: `service run`'s shutdown, the preload
+ * on SIGTERM/SIGINT/SIGHUP or when the loop runs dry; on `process.exit()` only its synchronous part
+ * runs (nothing asynchronous runs in 'exit'). Each wait is bounded (3 s).
  */
-export function onSegmentSealed(hook: (segment: SealedSegmentInfo) => void): () => void {
+export function onSegmentSealed(hook: SealedHook): () => void {
   if (active !== undefined) return active.onSealed(hook);
   pendingHooks.push(hook);
   return () => {

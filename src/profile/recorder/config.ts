@@ -19,6 +19,8 @@ export interface RecorderConfig {
   readonly cpuSampleHz: number;
   readonly taskDump: boolean;
   readonly taskDumpIdleThresholdMs: number;
+  /** The task dump remembers the creation stack of 1 in this many new resources. */
+  readonly taskDumpSampleEvery: number;
   readonly memoryProfile: boolean;
   readonly memorySampleRateBytes: number;
   readonly resourceUsage: boolean;
@@ -132,6 +134,7 @@ export function recorderConfigFromEnv(env: Env = process.env): ParsedRecorderCon
     cpuSampleHz: r.number('DIAL9_CPU_SAMPLE_HZ', 99, 1, 10_000, true),
     taskDump: r.bool('DIAL9_TASK_DUMP_ENABLED', false),
     taskDumpIdleThresholdMs: r.number('DIAL9_TASK_DUMP_IDLE_THRESHOLD_MS', 10, 1, 3_600_000),
+    taskDumpSampleEvery: r.number('DIAL9_TASK_DUMP_SAMPLE_EVERY', 16, 1, 1_000_000, true),
     memoryProfile: r.bool('DIAL9_MEMORY_PROFILE_ENABLED', false),
     memorySampleRateBytes: r.number('DIAL9_MEMORY_SAMPLE_RATE_BYTES', 524_288, 1, 2 ** 40, true),
     resourceUsage: r.bool('DIAL9_PROCESS_RESOURCE_USAGE_ENABLED', true),
@@ -163,7 +166,10 @@ export function describeRecording(config: RecorderConfig, dir: string): Recordin
   else off.cpuSamples = 'DIAL9_CPU_PROFILE_ENABLED is not true (costs ~2-3% at 99 Hz)';
   if (config.memoryProfile) on.push(`heap samples every ${config.memorySampleRateBytes} bytes`);
   else off.heapSamples = 'DIAL9_MEMORY_PROFILE_ENABLED is not true';
-  if (config.taskDump) on.push('pending operations');
+  if (config.taskDump)
+    on.push(
+      `pending operations, with the creation stack of 1 in ${config.taskDumpSampleEvery} (async_hooks init, costly)`,
+    );
   else off.pendingOperations = 'DIAL9_TASK_DUMP_ENABLED is not true';
   if (config.taskTracking) on.push(`tasks and spans (targets ${config.targets.source})`);
   else off.tasks = 'DIAL9_TASK_TRACKING_ENABLED=false';

@@ -10,7 +10,7 @@ import { Recorder, type RecorderLog, type RecorderOptions } from './recorder.js'
 export type { SealedSegmentInfo } from './api.js';
 export { activeRecorder, mark, onSegmentSealed, span, task } from './api.js';
 export { describeRecording, type RecorderConfig, recorderConfigFromEnv } from './config.js';
-export { Recorder, type RecorderLog, type RecorderStats } from './recorder.js';
+export { Recorder, type RecorderLog, type RecorderStats, type SealedHook } from './recorder.js';
 
 export interface StartFromEnvOptions extends Omit<RecorderOptions, 'config'> {
   readonly env?: Readonly<Record<string, string | undefined>>;

@@ -1,4 +1,5 @@
 /** Messages between the recorder (main thread) and its writer thread. */
+import type { MessagePort } from 'node:worker_threads';
 import type { TraceHeader } from '../format/schema.js';
 
 /** One full ring buffer on its way to the writer, and back once encoded. */
@@ -52,13 +53,19 @@ export interface WriterInit {
   readonly header: Omit<TraceHeader, 'segment'>;
   /** process.hrtime in µs minus performance.now() in µs, on the main thread: V8 profile times → trace times. */
   readonly hrtimeOffsetUs: number;
+  /** The main thread's Heartbeat: the watchdog writes `stallOngoing` when it stops for longer than `stallThresholdMs`. */
+  readonly heartbeat: SharedArrayBuffer;
+  readonly stallThresholdMs: number;
+  /** Filled in by RecorderWriter: where `sealed` messages go (read synchronously at close). */
+  readonly sealedPort?: MessagePort;
 }
 
 export type ToWriter =
   | { readonly op: 'batch'; readonly batch: Batch }
   | { readonly op: 'cpu-profile'; readonly profile: CpuProfile }
   | { readonly op: 'heap-profile'; readonly head: HeapProfileNode; readonly timeMs: number }
-  | { readonly op: 'pin' }
+  /** Pin the active segment, the next one, and the sealed ones written in the last `lookbackMs` (at least the newest). */
+  | { readonly op: 'pin'; readonly lookbackMs: number }
   /** Seal and stop; when `done` is given, store 1 into it and notify (the main thread may be blocked waiting). */
   | { readonly op: 'close'; readonly done?: Int32Array };
 

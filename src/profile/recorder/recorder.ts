@@ -9,6 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { LOG_LEVELS, type LogLevel, levelFor } from '../../log/filter.js';
 import { EV, EVENTS, FORMAT_VERSION } from '../format/schema.js';
 import { describeRecording, type RecorderConfig, type RecordingSummary } from './config.js';
+import { Heartbeat } from './heartbeat.js';
 import type { SealedSegmentInfo, WriterInit } from './protocol.js';
 import { RequestTracker } from './requests.js';
 import { EventRing } from './ring.js';
@@ -19,7 +20,15 @@ import { watchHttpServer } from './sources/http-server.js';
 import { Profilers } from './sources/inspector.js';
 import { LoopWatch } from './sources/loop.js';
 import { watchPending } from './sources/pending.js';
+import { watchPendingOrigins } from './sources/pending-origins.js';
 import { RecorderWriter } from './writer-thread.js';
+
+/**
+ * Called with each sealed segment, the last one (sealed at close or exit) included. A returned
+ * promise is awaited by `close()` (bounded by its timeout); at process 'exit' nothing asynchronous
+ * runs any more, so only the hook's synchronous part does.
+ */
+export type SealedHook = (segment: SealedSegmentInfo) => void | Promise<void>;
 
 export type RecorderLog = (level: 'info' | 'warn' | 'error', fields: Record<string, unknown>, message: string) => void;
 
@@ -30,7 +39,9 @@ export interface RecorderOptions {
   /** Seal on 'exit', and on SIGTERM/SIGINT/SIGHUP when nobody else handles them (the preload). */
   readonly sealOnExit?: boolean;
   /** Called with each sealed segment (the seed's custom pipeline: upload it, keep or delete it). */
-  readonly onSealed?: (segment: SealedSegmentInfo) => void;
+  readonly onSealed?: SealedHook;
+  /** The program publishes the service's request lifecycle channels (`service run`): node:http's server channels are not needed. */
+  readonly serviceChannelsOnly?: boolean;
 }
 
 export interface RecorderStats {
@@ -80,19 +91,24 @@ export class Recorder {
   #loop: LoopWatch;
   #profilers: Profilers;
   #callbacks: CallbackTracker | undefined;
+  #heartbeat = new Heartbeat();
   #stops: (() => void)[] = [];
   #timers: NodeJS.Timeout[] = [];
   #lastTriggerMs = Number.NEGATIVE_INFINITY;
-  #sealedHooks: ((segment: SealedSegmentInfo) => void)[] = [];
+  #sealedHooks: SealedHook[] = [];
+  /** Hooks still running (their promises), awaited by close(). */
+  #hooksRunning = new Set<Promise<void>>();
   #levels = new Map<string, number>();
   #closed = false;
   #onExit = () => this.closeSync(EXIT_SEAL_TIMEOUT_MS);
+  /** The loop ran dry: seal while asynchronous work still runs, so sealed-segment hooks may finish. */
+  #onBeforeExit = () => void this.close(EXIT_SEAL_TIMEOUT_MS);
   #onSignal = (signal: NodeJS.Signals) => {
     // Someone else handles it: they decide when to exit, and 'exit' seals.
     if (process.listenerCount(signal) > 1) return;
-    this.closeSync(EXIT_SEAL_TIMEOUT_MS);
     for (const s of SIGNALS) process.removeListener(s, this.#onSignal);
-    process.kill(process.pid, signal);
+    // Sealed (hooks included, within the timeout), then the signal again: the program dies of it.
+    void this.close(EXIT_SEAL_TIMEOUT_MS).finally(() => process.kill(process.pid, signal));
   };
 
   private constructor(options: RecorderOptions) {
@@ -109,6 +125,8 @@ export class Recorder {
       maxFileBytes: config.maxFileSizeBytes,
       maxDiskBytes: config.maxDiskUsageBytes,
       hrtimeOffsetUs: Number(process.hrtime.bigint() / 1000n) - performance.now() * 1000,
+      heartbeat: this.#heartbeat.buffer,
+      stallThresholdMs: config.stallThresholdMs,
       header: {
         format: 'dial9-node',
         version: FORMAT_VERSION,
@@ -133,10 +151,19 @@ export class Recorder {
       onError: (message) => this.#log('error', { dir: this.dir }, message),
     });
     this.ring = new EventRing({ ship: (batch) => this.#writer.post({ op: 'batch', batch }, [batch.buffer]) });
-    this.#loop = new LoopWatch(this.ring, config, this.requests, (reason, value, threshold) =>
-      this.trigger(reason, value, threshold),
+    this.#loop = new LoopWatch(
+      this.ring,
+      config,
+      this.requests,
+      // Noticed as the stall ends: its events are all still in the ring, bound for the active segment.
+      (reason, value, threshold) => this.trigger(reason, value, threshold),
+      this.#heartbeat,
     );
-    this.requests.onAlive = (timeMs) => this.#loop.alive(timeMs);
+    this.#heartbeat.beat(performance.now());
+    this.requests.onAlive = (timeMs, seq) => {
+      this.#loop.alive(timeMs);
+      this.#heartbeat.request(seq, timeMs, this.requests.openRequests);
+    };
     this.#profilers = new Profilers(
       config,
       (message) => this.#writer.post(message),
@@ -147,22 +174,31 @@ export class Recorder {
   /** Starts recording. Call once per process. */
   static start(options: RecorderOptions): Recorder {
     const recorder = new Recorder(options);
-    recorder.#start(options.sealOnExit ?? false);
+    recorder.#start(options.sealOnExit ?? false, options.serviceChannelsOnly ?? false);
     return recorder;
   }
 
-  #start(sealOnExit: boolean): void {
+  #start(sealOnExit: boolean, serviceChannelsOnly: boolean): void {
     const config = this.config;
     this.#clockSync();
     this.#loop.start();
     this.#stops.push(() => this.#loop.stop());
     this.#stops.push(watchGc(this.ring));
-    this.#stops.push(watchHttpServer(this.ring, this.requests));
+    this.#stops.push(watchHttpServer(this.ring, this.requests, serviceChannelsOnly));
     const clientLevel = Math.max(this.#level('undici'), this.#level('http'));
     if (clientLevel <= LOG_LEVELS.indexOf('error'))
       this.#stops.push(watchHttpClient(this.ring, this.requests, clientLevel > LOG_LEVELS.indexOf('info')));
-    if (config.taskDump)
-      this.#stops.push(watchPending(this.ring, Math.max(PENDING_SAMPLE_MS, config.taskDumpIdleThresholdMs)));
+    if (config.taskDump) {
+      const periodMs = Math.max(PENDING_SAMPLE_MS, config.taskDumpIdleThresholdMs);
+      this.#stops.push(watchPending(this.ring, periodMs));
+      this.#stops.push(
+        watchPendingOrigins(this.ring, {
+          sampleEvery: config.taskDumpSampleEvery,
+          thresholdMs: config.taskDumpIdleThresholdMs,
+          periodMs,
+        }),
+      );
+    }
     if (config.callbackTracking) {
       const tracker = new CallbackTracker(this.ring, this.requests);
       tracker.start(config.callbackTrackingSecs);
@@ -176,10 +212,12 @@ export class Recorder {
     if (p99Threshold !== undefined)
       this.#every(P99_CHECK_MS, () => {
         const p99 = this.requests.takeP99();
-        if (p99 !== undefined && p99 > p99Threshold) this.trigger('request p99', p99, p99Threshold);
+        // The slow requests closed during the last check period (and began up to p99 before it).
+        if (p99 !== undefined && p99 > p99Threshold) this.trigger('request p99', p99, p99Threshold, P99_CHECK_MS + p99);
       });
     if (sealOnExit) {
       process.on('exit', this.#onExit);
+      process.on('beforeExit', this.#onBeforeExit);
       for (const signal of SIGNALS) process.on(signal, this.#onSignal);
     }
     this.#log('info', { dir: this.dir, on: this.recording.on, off: this.recording.off }, this.recording.summary);
@@ -214,14 +252,18 @@ export class Recorder {
     return this.#closed;
   }
 
-  /** Marks the moment and pins the segments around it (at most once a minute). */
-  trigger(reason: string, valueMs: number, thresholdMs: number): void {
+  /**
+   * Marks the moment and pins the segments around it (at most once a minute): the active one, the
+   * next, and those sealed in the last `lookbackMs` (at least the newest), so that an incident
+   * noticed late (a p99 over the last second) keeps its segments even when they rotate fast.
+   */
+  trigger(reason: string, valueMs: number, thresholdMs: number, lookbackMs = 0): void {
     const now = performance.now();
     if (now - this.#lastTriggerMs < TRIGGER_COOLDOWN_MS) return;
     this.#lastTriggerMs = now;
     this.ring.put(EV.trigger, now, this.ring.intern(reason), valueMs * 1000, thresholdMs * 1000);
     this.ring.ship();
-    this.#writer.post({ op: 'pin' });
+    this.#writer.post({ op: 'pin', lookbackMs });
     this.#log(
       'warn',
       { reason, valueMs, thresholdMs },
@@ -229,7 +271,7 @@ export class Recorder {
     );
   }
 
-  onSealed(hook: (segment: SealedSegmentInfo) => void): () => void {
+  onSealed(hook: SealedHook): () => void {
     this.#sealedHooks.push(hook);
     return () => {
       this.#sealedHooks = this.#sealedHooks.filter((h) => h !== hook);
@@ -237,11 +279,17 @@ export class Recorder {
   }
 
   #sealed(segment: SealedSegmentInfo): void {
+    const failed = (err: unknown) =>
+      this.#log('error', { path: segment.path }, `sealed-segment hook failed: ${(err as Error).message}`);
     for (const hook of this.#sealedHooks) {
       try {
-        hook(segment);
+        const result = hook(segment);
+        if (result instanceof Promise) {
+          const running: Promise<void> = result.catch(failed).finally(() => this.#hooksRunning.delete(running));
+          this.#hooksRunning.add(running);
+        }
       } catch (err) {
-        this.#log('error', { path: segment.path }, `sealed-segment hook failed: ${(err as Error).message}`);
+        failed(err);
       }
     }
   }
@@ -266,20 +314,32 @@ export class Recorder {
   #stopSources(): boolean {
     if (this.#closed) return false;
     this.#closed = true;
+    this.#heartbeat.stop();
     for (const timer of this.#timers) clearInterval(timer);
     for (const stop of this.#stops) stop();
     this.#profilers.stop();
     process.removeListener('exit', this.#onExit);
+    process.removeListener('beforeExit', this.#onBeforeExit);
     for (const signal of SIGNALS) process.removeListener(signal, this.#onSignal);
     this.#clockSync();
     this.ring.ship();
     return true;
   }
 
-  /** Stops recording and seals the active segment. Idempotent. */
+  /**
+   * Stops recording, seals the active segment and waits for the sealed-segment hooks still running
+   * (the last segment's included), each bound by `timeoutMs`. Idempotent.
+   */
   async close(timeoutMs = EXIT_SEAL_TIMEOUT_MS): Promise<void> {
     if (!this.#stopSources()) return;
     await this.#writer.close(timeoutMs);
+    if (this.#hooksRunning.size === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    const gaveUp = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), timeoutMs)));
+    const late = await Promise.race([Promise.all(this.#hooksRunning).then(() => false), gaveUp]);
+    clearTimeout(timer);
+    if (late)
+      this.#log('warn', { dir: this.dir }, `sealed-segment hooks still running after ${timeoutMs} ms; not waiting`);
   }
 
   /** The same, blocking (for 'exit' handlers, where nothing asynchronous runs any more). */

@@ -5,19 +5,9 @@
  * acceptable, filling the disk is not). Pinned segments (a trigger fired) carry `.pinned` in their
  * name and are evicted only when nothing else is left.
  */
-import {
-  closeSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  statSync,
-  unlinkSync,
-  writeFileSync,
-  writeSync,
-} from 'node:fs';
+import { closeSync, openSync, readdirSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { gzipFileSync } from './gzip-file.js';
 import type { SealedSegmentInfo } from './protocol.js';
 
 export interface SegmentLimits {
@@ -31,6 +21,8 @@ interface SealedFile {
   readonly index: number;
   readonly bytes: number;
   readonly pinned: boolean;
+  /** Last modified (wall-clock ms): about when it was sealed. */
+  readonly writtenMs: number;
 }
 
 interface Active {
@@ -74,13 +66,30 @@ export class SegmentFiles {
     return this.#active !== undefined;
   }
 
+  /** Bytes of the active segment (0 when none is open). */
+  get activeBytes(): number {
+    return this.#active?.bytes ?? 0;
+  }
+
   /**
    * Writes a block, opening a segment (with `header(index)`) when none is open, and rotating first
-   * when the block would take the segment past its size cap.
+   * when the block would take the segment past its size cap. `rotateForSize` false leaves that to the
+   * caller: a block that refers to strings or stacks defined earlier in the segment must not start a
+   * new one (the writer thread seals once the cap is reached, after the block).
    */
-  write(block: Uint8Array, header: (index: number) => Uint8Array, onSealed: (s: SealedSegmentInfo) => void): void {
+  write(
+    block: Uint8Array,
+    header: (index: number) => Uint8Array,
+    onSealed: (s: SealedSegmentInfo) => void,
+    rotateForSize = true,
+  ): void {
     const active = this.#active;
-    if (active !== undefined && active.bytes + block.length > this.#limits.maxFileBytes && active.bytes > 0) {
+    if (
+      rotateForSize &&
+      active !== undefined &&
+      active.bytes + block.length > this.#limits.maxFileBytes &&
+      active.bytes > 0
+    ) {
       this.seal(onSealed);
     }
     const current = this.#active ?? this.#open(header);
@@ -103,34 +112,42 @@ export class SegmentFiles {
     this.#sealedCache = undefined;
     let path = base;
     try {
-      const gz = gzipSync(readFileSync(base));
-      writeFileSync(`${base}.gz`, gz);
+      gzipFileSync(base, `${base}.gz`);
       unlinkSync(base);
       path = `${base}.gz`;
     } catch {
-      // Out of disk or memory: the uncompressed segment stays, still readable.
+      // Out of disk: the uncompressed segment stays, still readable.
+      try {
+        unlinkSync(`${base}.gz`);
+      } catch {
+        // Never written.
+      }
     }
     this.#sealedCache = undefined;
     this.#makeRoom(0);
     onSealed({ path, bytes: statSync(path).size, index: active.index, pinned });
   }
 
-  /** Pins the active segment, the newest sealed one before it and the next one. */
-  pin(): void {
+  /**
+   * Pins the active segment, the next one, the newest sealed one and every sealed one last written
+   * in the last `lookbackMs` (an incident noticed late may span several fast-rotating segments).
+   */
+  pin(lookbackMs = 0): void {
     this.#sealedCache = undefined;
     if (this.#active !== undefined) this.#active.pinned = true;
     this.#pinNext = 1;
+    const sinceMs = Date.now() - lookbackMs;
     const sealed = this.#sealed().filter((s) => !s.pinned);
-    const previous = sealed[sealed.length - 1];
-    if (previous !== undefined) {
-      const pinnedName = previous.name.replace(/^trace\.(\d+)\.bin/, 'trace.$1.pinned.bin');
+    sealed.forEach((segment, i) => {
+      if (i !== sealed.length - 1 && segment.writtenMs < sinceMs) return;
+      const pinnedName = segment.name.replace(/^trace\.(\d+)\.bin/, 'trace.$1.pinned.bin');
       try {
-        renameSync(join(this.#dir, previous.name), join(this.#dir, pinnedName));
-        this.#sealedCache = undefined;
+        renameSync(join(this.#dir, segment.name), join(this.#dir, pinnedName));
       } catch {
         // Evicted meanwhile: nothing left to keep.
       }
-    }
+    });
+    this.#sealedCache = undefined;
   }
 
   /** Bytes of every segment file in the directory, the active one included. */
@@ -170,11 +187,13 @@ export class SegmentFiles {
       const match = SEGMENT_NAME.exec(name);
       if (match === null || match[4] !== undefined) continue;
       try {
+        const stat = statSync(join(this.#dir, name));
         out.push({
           name,
           index: Number(match[1]),
-          bytes: statSync(join(this.#dir, name)).size,
+          bytes: stat.size,
           pinned: match[2] !== undefined,
+          writtenMs: stat.mtimeMs,
         });
       } catch {
         // Gone meanwhile (a user's sealed-segment hook moved it).

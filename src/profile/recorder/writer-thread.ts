@@ -2,8 +2,10 @@
  * The recorder's side of its writer thread. The thread is unref'd: it never keeps a program alive.
  * `close()` seals asynchronously (service shutdown); `closeSync()` blocks the main thread on a
  * SharedArrayBuffer until the writer has sealed (the 'exit' event, where nothing async runs).
+ * Sealed segments are announced on a port of their own, which both read synchronously once the
+ * writer is done (`receiveMessageOnPort`): the last segment, sealed at exit, is announced too.
  */
-import type { Worker } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, receiveMessageOnPort, type Worker } from 'node:worker_threads';
 import { startWorker } from '../../worker-thread.js';
 import type { FromWriter, SealedSegmentInfo, ToWriter, WriterInit } from './protocol.js';
 
@@ -15,6 +17,9 @@ export interface WriterEvents {
 
 export class RecorderWriter {
   #worker: Worker;
+  /** Where the writer announces sealed segments. */
+  #sealed: MessagePort;
+  #onSealed: (segment: SealedSegmentInfo) => void;
   #alive = true;
   #closed: Promise<void>;
   #resolveClosed: () => void = () => {};
@@ -26,18 +31,23 @@ export class RecorderWriter {
     this.#closed = new Promise((resolve) => {
       this.#resolveClosed = resolve;
     });
+    const channel = new MessageChannel();
+    this.#sealed = channel.port1;
+    this.#onSealed = events.onSealed;
+    this.#sealed.on('message', (message: FromWriter) => {
+      if (message.op === 'sealed') events.onSealed(message.segment);
+    });
+    this.#sealed.unref();
     // No execArgv: a preload (--import of the recorder itself) must not run again in the writer.
     this.#worker = startWorker(new URL('./writer-worker.js', import.meta.url), 'dial9-writer', {
-      workerData: init,
+      workerData: { ...init, sealedPort: channel.port2 },
+      transferList: [channel.port2],
       execArgv: [],
     });
     this.#worker.on('message', (message: FromWriter) => {
       switch (message.op) {
         case 'buffer':
           events.onBuffer(message.buffer);
-          break;
-        case 'sealed':
-          events.onSealed(message.segment);
           break;
         case 'error':
           events.onError(message.message);
@@ -80,6 +90,17 @@ export class RecorderWriter {
     }
     this.#alive = false;
     await this.#worker.terminate();
+    this.#drainSealed();
+  }
+
+  /** Announces the sealed segments whose messages are still queued (the last one, at close). */
+  #drainSealed(): void {
+    for (;;) {
+      const received = receiveMessageOnPort(this.#sealed) as { message: FromWriter } | undefined;
+      if (received === undefined) break;
+      if (received.message.op === 'sealed') this.#onSealed(received.message.segment);
+    }
+    this.#sealed.close();
   }
 
   /** Seals while blocking this thread (for process 'exit'); false when it gave up after `timeoutMs`. */
@@ -88,6 +109,8 @@ export class RecorderWriter {
     // A writer already gone has said why (onError): nothing to wait for.
     if (!this.post({ op: 'close', done })) return true;
     this.#alive = false;
-    return Atomics.wait(done, 0, 0, timeoutMs) !== 'timed-out';
+    const sealed = Atomics.wait(done, 0, 0, timeoutMs) !== 'timed-out';
+    this.#drainSealed();
+    return sealed;
   }
 }

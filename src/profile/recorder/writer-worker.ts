@@ -5,9 +5,12 @@
  */
 import { mkdirSync } from 'node:fs';
 import { resolve, sep } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { getHeapStatistics } from 'node:v8';
 import { parentPort, workerData } from 'node:worker_threads';
 import { encodeHeader, SegmentEncoder } from '../format/encoder.js';
 import { EV, EVENTS, type TraceHeader } from '../format/schema.js';
+import { Heartbeat } from './heartbeat.js';
 import type { Batch, CpuProfile, FromWriter, HeapProfileNode, ProfileNode, ToWriter, WriterInit } from './protocol.js';
 import { RECORD_SLOTS } from './ring.js';
 import { SegmentFiles } from './segments.js';
@@ -16,12 +19,65 @@ const init = workerData as WriterInit;
 const port = parentPort;
 if (port === null) throw new Error('the recorder writer runs in a worker thread');
 
-/** Which fields of each event type are strings or stacks (their ids are remapped per segment). */
+/**
+ * Which fields of each event type are strings (1) or stacks (2): the main thread sends both as its
+ * string ids (a stack as V8's text, `at f (file:line:col)` lines), remapped here per segment.
+ */
 const STRING_FIELDS: (Uint8Array | undefined)[] = [];
-for (const spec of EVENTS) STRING_FIELDS[spec.id] = Uint8Array.from(spec.fields, (f) => (f.kind === 'string' ? 1 : 0));
+for (const spec of EVENTS)
+  STRING_FIELDS[spec.id] = Uint8Array.from(spec.fields, (f) => (f.kind === 'string' ? 1 : f.kind === 'stack' ? 2 : 0));
+/** `at [async ]name (location)` or `at location`; location is `url:line:column` or a word like `native`. */
+const FRAME_LINE = /^\s*at (?:async )?(?:(.*?) \((.*)\)|(.*))$/;
+const LOCATION = /^(.*?):(\d+):(\d+)$/;
+/** Stack texts already interned in the current segment (reset with it). */
+let textStacks = new Map<string, number>();
+/**
+ * Inline strings (request ids, paths) recently defined in the current segment: a path repeats, a
+ * request id never does. Small and cleared when full, so it costs no memory to speak of, unlike
+ * remembering every one of them (see SegmentEncoder.stringOnce).
+ */
+let recentInline = new Map<string, number>();
+const MAX_RECENT_INLINE = 1024;
+
+/** The segment's id for an inline string: defined again unless seen among the recent ones. */
+function inlineString(text: string): number {
+  let id = recentInline.get(text);
+  if (id !== undefined) return id;
+  id = encoder.stringOnce(text);
+  if (recentInline.size >= MAX_RECENT_INLINE) recentInline.clear();
+  recentInline.set(text, id);
+  return id;
+}
+const MAX_TEXT_STACKS = 10_000;
+
+/** The segment's stack id for a V8 stack text (leaf first), built from its outermost frame up. */
+function stackFromText(text: string): number {
+  const known = textStacks.get(text);
+  if (known !== undefined) return known;
+  let id = 0;
+  const lines = text.split('\n');
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const match = FRAME_LINE.exec(lines[i] as string);
+    if (match === null) continue;
+    const where = match[2] ?? match[3] ?? '';
+    const location = LOCATION.exec(where);
+    const url = location?.[1] ?? where;
+    const line = location === null ? -1 : Number(location[2]) - 1;
+    const column = location === null ? -1 : Number(location[3]) - 1;
+    id = encoder.stack(id, match[1] || '(anonymous)', url, line, column);
+  }
+  if (textStacks.size < MAX_TEXT_STACKS) textStacks.set(text, id);
+  return id;
+}
 
 const ROTATION_CHECK_MS = 250;
+/** How often the watchdog looks at the main thread's heartbeat. */
+const WATCHDOG_CHECK_MS = 50;
+/** While the main thread stays stuck, its `stallOngoing` marker is written again this often. */
+const WATCHDOG_REPORT_MS = 1000;
 const STATS_INTERVAL_MS = 1000;
+/** The writer's own memory goes into the trace this often. */
+const SELF_REPORT_MS = 10_000;
 
 let encoder = new SegmentEncoder();
 const files = new SegmentFiles(init.dir, init);
@@ -49,19 +105,25 @@ function header(index: number): Uint8Array {
   return encodeHeader(full);
 }
 
+const sealedPort = init.sealedPort;
 function onSealed(segment: Parameters<Parameters<SegmentFiles['seal']>[0]>[0]): void {
-  post({ op: 'sealed', segment });
+  sealedPort?.postMessage({ op: 'sealed', segment } satisfies FromWriter);
 }
 
-/** Writes what the encoder holds as one block. */
+/**
+ * Writes what the encoder holds as one block. The block's strings and stacks may be defined in
+ * earlier blocks of the segment, so it never opens a new segment itself: the segment is sealed once
+ * it reaches the size cap (over it by one block at most), and the next starts with fresh tables.
+ */
 function flushBlock(): void {
   const block = encoder.takeBlock();
   if (block === undefined) return;
   try {
-    files.write(block, header, onSealed);
+    files.write(block, header, onSealed, false);
   } catch (err) {
     reportError(`cannot write trace segment in ${init.dir}: ${(err as Error).message}`);
   }
+  if (files.activeBytes >= init.maxFileBytes) rotate();
 }
 
 /** Seals the active segment; the next block starts a new one, with fresh string and stack tables. */
@@ -73,6 +135,8 @@ function rotate(): void {
     reportError(`cannot seal trace segment: ${(err as Error).message}`);
   }
   encoder = new SegmentEncoder();
+  textStacks = new Map();
+  recentInline = new Map();
 }
 
 function encodeBatch(batch: Batch): void {
@@ -87,9 +151,12 @@ function encodeBatch(batch: Batch): void {
     if (strings === undefined) continue;
     for (let f = 0; f < strings.length; f++) {
       let value = records[base + 2 + f] as number;
-      if (strings[f] === 1 && value !== 0) {
-        const text = value < 0 ? batch.inline[-value - 1] : mainStrings.get(value);
-        value = encoder.string(text ?? '');
+      if (strings[f] !== 0 && value !== 0) {
+        if (value < 0) value = inlineString(batch.inline[-value - 1] ?? '');
+        else {
+          const text = mainStrings.get(value) ?? '';
+          value = strings[f] === 2 ? stackFromText(text) : encoder.string(text);
+        }
       }
       fields[f] = value;
     }
@@ -125,15 +192,21 @@ function stackIds(nodes: readonly ProfileNode[]): Map<number, number> {
   return ids;
 }
 
+/** V8 time of the last CPU sample written: consecutive profiles overlap by a moment (hand-over). */
+let lastSampleV8Us = Number.NEGATIVE_INFINITY;
+
 function encodeCpuProfile(profile: CpuProfile): void {
   const samples = profile.samples ?? [];
   const deltas = profile.timeDeltas ?? [];
   const idle = new Set(profile.nodes.filter((n) => n.callFrame.functionName === '(idle)').map((n) => n.id));
   const stacks = stackIds(profile.nodes);
   let timeUs = profile.startTime;
+  const after = lastSampleV8Us;
   for (let i = 0; i < samples.length; i++) {
     timeUs += deltas[i] ?? 0;
     const node = samples[i] as number;
+    if (timeUs <= after) continue;
+    lastSampleV8Us = Math.max(lastSampleV8Us, timeUs);
     if (idle.has(node)) continue;
     fields[0] = stacks.get(node) ?? 0;
     encoder.event(EV.cpuSample, timeUs - init.hrtimeOffsetUs, fields);
@@ -210,7 +283,7 @@ port.on('message', (message: ToWriter) => {
       flushBlock();
       break;
     case 'pin':
-      files.pin();
+      files.pin(message.lookbackMs);
       break;
     case 'close':
       close(message.done);
@@ -218,9 +291,52 @@ port.on('message', (message: ToWriter) => {
   }
 });
 
+/**
+ * The watchdog: a main thread that stops beating for longer than the stall threshold is stuck. Its
+ * own `stall` event comes only when it returns, so the marker is written from here and flushed to
+ * the `.active` file at once, then again every second with the duration so far: a process that hangs
+ * and is killed leaves a trace that shows the hang, its start and how long it had lasted.
+ */
+const heartbeat = new Heartbeat(init.heartbeat);
+/** This thread's performance.now() plus this, in ms: the main thread's clock. */
+const toMainMs = performance.timeOrigin - init.header.timeOriginMs;
+let lastCount = heartbeat.count();
+let nextReportMs = 0;
+setInterval(() => {
+  const count = heartbeat.count();
+  if (count === undefined || closed) return;
+  if (count !== lastCount) {
+    lastCount = count;
+    nextReportMs = 0;
+    return;
+  }
+  const now = performance.now() + toMainMs;
+  const stuck = heartbeat.stuck();
+  const stuckMs = now - stuck.sinceMs;
+  if (stuckMs < init.stallThresholdMs || now < nextReportMs) return;
+  nextReportMs = now + WATCHDOG_REPORT_MS;
+  fields[0] = stuckMs * 1000;
+  fields[1] = stuck.request;
+  fields[2] = stuck.inFlight;
+  encoder.event(EV.stallOngoing, stuck.sinceMs * 1000, fields);
+  flushBlock();
+}, WATCHDOG_CHECK_MS).unref();
+
 setInterval(() => {
   if (!closed && files.dueForRotation(Date.now())) rotate();
 }, ROTATION_CHECK_MS).unref();
+/** This thread's own memory, into the trace: the recorder's footprint outside the main heap. */
+setInterval(() => {
+  if (closed) return;
+  const heap = getHeapStatistics();
+  fields[0] = Math.round(heap.used_heap_size / 1024);
+  fields[1] = Math.round(heap.total_heap_size / 1024);
+  fields[2] = Math.round(heap.external_memory / 1024);
+  fields[3] = files.written;
+  fields[4] = encoder.stringCount;
+  encoder.event(EV.writer, (performance.now() + toMainMs) * 1000, fields);
+}, SELF_REPORT_MS).unref();
+
 setInterval(() => {
   post({ op: 'stats', diskBytes: files.diskBytes(), evicted: files.evicted, written: files.written });
 }, STATS_INTERVAL_MS).unref();

@@ -5,6 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { ProfileError } from '../../errors.js';
 import type { ProfileTool } from './capture-config.js';
 import { type NodeProgram, programWords, projectRoot } from './program.js';
 import type { ToolPackageName } from './tool-install.js';
@@ -68,6 +69,22 @@ function sessionPreload(file: string): string {
   const beside = new URL(`./${file}`, import.meta.url);
   if (existsSync(beside)) return beside.href;
   return pathToFileURL(join(projectRoot(), 'dist', 'src', 'profile', 'sessions', file)).href;
+}
+
+/**
+ * The recorder's compiled preload: beside this module in the build, else dist/'s when the CLI runs
+ * from its sources (bin/dev.js: Node cannot --import the .ts). Missing: one clear line, not a
+ * capture that silently records nothing.
+ */
+function recorderPreload(): string {
+  const beside = new URL('../recorder/register.js', import.meta.url);
+  if (existsSync(beside)) return beside.href;
+  const built = join(projectRoot(), 'dist', 'src', 'profile', 'recorder', 'register.js');
+  if (existsSync(built)) return pathToFileURL(built).href;
+  throw new ProfileError(
+    'SVC_ERR_PROFILE_UNSUPPORTED',
+    `the flight recorder's preload is not built (${built}): run npm run build first`,
+  );
 }
 
 function exitOnSignalPreload(): string {
@@ -146,8 +163,7 @@ const recorder: ToolSpec = {
   // The service starts the recorder itself when DIAL9_ENABLED is true; any other program gets the
   // recorder's preload, which also seals the trace on SIGINT/SIGTERM (no exit-on-signal needed).
   launch: ({ program, captureDir, cwd }) => {
-    const register = new URL('../recorder/register.js', import.meta.url);
-    const preload = !program.isService && existsSync(register) ? ['--import', register.href] : [];
+    const preload = program.isService ? [] : ['--import', recorderPreload()];
     const [command = program.node, ...args] = programWords(program, preload);
     return { command, args, cwd, env: recorderEnv(join(captureDir, TRACE_SUBDIR)) };
   },

@@ -12,6 +12,8 @@ import { waitFor } from '../../helpers/wait.js';
 import { killAll, processDirs, readSegments, runProgram, runToEnd, tempDir } from '../trace-files.js';
 
 const dirs: string[] = [];
+/** The recorder's API as a program imports it (the same module instance as the preload's). */
+const API_URL = new URL('../../../src/profile/recorder/index.js', import.meta.url).href;
 after(() => {
   killAll();
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
@@ -73,6 +75,10 @@ describe('the flight recorder in a plain Node program (preload)', () => {
     assert.match(segment.header.recording.summary, /flight recorder on/);
 
     const opens = eventRows(segment, 'requestOpen');
+    assert.equal(opens.length, 2);
+    // node:http's server events stop once the service's channel speaks: the first request's pair is whole.
+    const httpIn = [eventRows(segment, 'httpInStart').length, eventRows(segment, 'httpInEnd').length];
+    assert.deepEqual(httpIn, [1, 1], 'httpInStart/httpInEnd');
     const seqOf = (id: string) => opens.find((r) => r.requestId === id)?.request;
     const stalls = eventRows(segment, 'stall');
     const blocked = stalls.find((s) => s.request === seqOf('req-block-1'));
@@ -203,6 +209,55 @@ describe('the flight recorder in a plain Node program (preload)', () => {
     assert.ok(resources.every((r) => Number(r.rssKb) > 1000));
   });
 
+  it('task dump: leaked timers and sockets show as pending operations with the function that created them', async () => {
+    const dir = traceDir();
+    const run = await runToEnd(
+      `
+      import net from 'node:net';
+      function leakTimers() { for (let i = 0; i < 40; i++) setInterval(() => {}, 60_000); }
+      function openAndForget(port) { for (let i = 0; i < 20; i++) net.connect(port, '127.0.0.1'); }
+      const server = net.createServer(() => {}).listen(0, '127.0.0.1', () => {
+        leakTimers();
+        openAndForget(server.address().port);
+        setTimeout(() => process.exit(0), 2600);
+      });
+      `,
+      {
+        DIAL9_ENABLED: 'true',
+        DIAL9_TRACE_DIR: dir,
+        DIAL9_TASK_DUMP_ENABLED: 'true',
+        DIAL9_TASK_DUMP_IDLE_THRESHOLD_MS: '500',
+        DIAL9_TASK_DUMP_SAMPLE_EVERY: '2',
+      },
+    );
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stderr, /pending operations, with the creation stack of 1 in 2/);
+    const segment = readSegments(dir)[0]?.segment ?? assert.fail('no segment');
+    const origins = eventRows(segment, 'pendingOrigin');
+    const by = (fn: string) =>
+      origins.filter((o) =>
+        stackFrames(segment, Number(o.stack)).some((f) => f.functionName === fn && f.url.endsWith('program.mjs')),
+      );
+    const timers = by('leakTimers');
+    assert.ok(timers.length >= 1, JSON.stringify(origins));
+    const last = timers.at(-1) ?? assert.fail('no timer group');
+    assert.equal(last.type, 'Timeout');
+    // Each of the 40 timers is remembered with probability 1/2; the count is of those sampled.
+    assert.ok(Number(last.count) >= 8 && Number(last.count) <= 32, `count ${last.count}`);
+    assert.ok(Number(last.oldestAgeUs) >= 500_000, `age ${last.oldestAgeUs} µs`);
+    const frame = stackFrames(segment, Number(last.stack)).find((f) => f.functionName === 'leakTimers');
+    assert.equal(frame?.line, 3, 'the line of the setInterval call');
+    const sockets = by('openAndForget');
+    assert.ok(
+      sockets.some((o) => o.type === 'TCPWRAP' && Number(o.count) >= 2),
+      `sockets: ${JSON.stringify(sockets)}`,
+    );
+    // The recorder's own timers are pending by design: never reported.
+    assert.ok(
+      origins.every((o) => !stackFrames(segment, Number(o.stack)).some((f) => /profile\/recorder\//.test(f.url))),
+    );
+  });
+
   it('seals on SIGTERM and still dies of it when the program has no handler', async () => {
     const dir = traceDir();
     const run = runProgram('setInterval(() => {}, 1000);', { DIAL9_ENABLED: 'true', DIAL9_TRACE_DIR: dir });
@@ -242,6 +297,138 @@ describe('the flight recorder in a plain Node program (preload)', () => {
     assert.ok(file.segment.blocks.length >= 3);
   });
 
+  it('shows a loop that never comes back (a hang, then kill -9) as a stall in progress, from the watchdog', async () => {
+    const dir = traceDir();
+    const run = runProgram(
+      `
+      import http from 'node:http';
+      const server = http.createServer((req, res) => res.end('ok'));
+      server.listen(0, '127.0.0.1', async () => {
+        const url = 'http://127.0.0.1:' + server.address().port;
+        for (let i = 0; i < 5; i++) await (await fetch(url + '/before')).text();
+        await new Promise((r) => setTimeout(r, 300));
+        console.log(JSON.stringify({ hangStartMs: performance.now() }));
+        for (;;) {}
+      });
+      `,
+      { DIAL9_ENABLED: 'true', DIAL9_TRACE_DIR: dir },
+    );
+    const line = await waitFor('the program to hang', () => run.stdout().split('\n')[0] || undefined, 15_000);
+    const { hangStartMs } = JSON.parse(line) as { hangStartMs: number };
+    await new Promise((r) => setTimeout(r, 2500));
+    run.child.kill('SIGKILL');
+    await run.exited;
+    const file = readSegments(dir)[0] ?? assert.fail('no segment');
+    assert.ok(file.name.endsWith('.bin.active'));
+    assert.equal(eventRows(file.segment, 'httpInStart').length, 5, 'the requests before the hang reached the file');
+    assert.equal(eventRows(file.segment, 'httpInEnd').length, 5);
+    const markers = eventRows(file.segment, 'stallOngoing');
+    assert.ok(markers.length >= 2, `markers: ${JSON.stringify(markers)}`);
+    const last = markers.at(-1) ?? assert.fail('no marker');
+    // The hang began when the loop last turned: at most one 10 ms watch period (plus scheduling) before the log line.
+    const startMs = last.time / 1000;
+    assert.ok(
+      startMs <= hangStartMs + 1 && startMs >= hangStartMs - 100,
+      `marker starts at ${startMs} ms, the hang at ${hangStartMs} ms`,
+    );
+    const lastedMs = Number(last.durationUs) / 1000;
+    assert.ok(lastedMs >= 1000 && lastedMs < 10_000, `the hang had lasted ${lastedMs} ms at the last marker`);
+    for (const marker of markers) assert.equal(marker.time, last.time, 'every marker of one hang has its start');
+  });
+
+  describe('hands every sealed segment to onSegmentSealed, the last one (sealed at exit) included', () => {
+    /** A program whose hook prints each segment's name at once and, when `asyncMs` is set, again after that long. */
+    const program = (asyncMs: number, body: string) => `
+      import { writeSync } from 'node:fs';
+      import { basename } from 'node:path';
+      import { onSegmentSealed } from ${JSON.stringify(API_URL)};
+      onSegmentSealed(async (segment) => {
+        writeSync(1, 'sealed ' + basename(segment.path) + '\\n');
+        if (${asyncMs} > 0) {
+          await new Promise((r) => setTimeout(r, ${asyncMs}));
+          writeSync(1, 'uploaded ' + basename(segment.path) + '\\n');
+        }
+      });
+      ${body}
+    `;
+    const names = (dir: string) =>
+      readdirSync(processDirs(dir)[0] ?? assert.fail('no process directory'))
+        .filter((n) => n.endsWith('.gz'))
+        .sort();
+    const lines = (stdout: string, verb: string) =>
+      stdout
+        .split('\n')
+        .filter((l) => l.startsWith(`${verb} `))
+        .map((l) => l.slice(verb.length + 1))
+        .sort();
+
+    it('when the loop runs dry: every segment, and the hook may finish asynchronous work', async () => {
+      const dir = traceDir();
+      const run = await runToEnd(program(200, 'setTimeout(() => {}, 900);'), {
+        DIAL9_ENABLED: 'true',
+        DIAL9_TRACE_DIR: dir,
+        DIAL9_ROTATION_SECS: '0.3',
+      });
+      assert.equal(run.code, 0, run.stderr);
+      const sealed = names(dir);
+      assert.ok(sealed.length >= 2, sealed.join(' '));
+      assert.deepEqual(lines(run.stdout, 'sealed'), sealed);
+      assert.deepEqual(lines(run.stdout, 'uploaded'), sealed);
+    });
+
+    it('on process.exit(): the last segment too (its synchronous part: nothing asynchronous runs in exit)', async () => {
+      const dir = traceDir();
+      const run = await runToEnd(program(0, 'setTimeout(() => process.exit(3), 300);'), {
+        DIAL9_ENABLED: 'true',
+        DIAL9_TRACE_DIR: dir,
+      });
+      assert.equal(run.code, 3, run.stderr);
+      assert.deepEqual(names(dir), ['trace.0.bin.gz']);
+      assert.deepEqual(lines(run.stdout, 'sealed'), ['trace.0.bin.gz']);
+    });
+
+    it('on SIGTERM: the hook finishes before the program dies of the signal', async () => {
+      const dir = traceDir();
+      const run = runProgram(program(200, 'setInterval(() => {}, 1000);'), {
+        DIAL9_ENABLED: 'true',
+        DIAL9_TRACE_DIR: dir,
+      });
+      const processDir = await waitFor('the process directory', () => processDirs(dir)[0], 10_000);
+      await waitFor('the active segment', () => readdirSync(processDir).find((n) => n.endsWith('.active')), 10_000);
+      run.child.kill('SIGTERM');
+      const result = await run.exited;
+      assert.equal(result.signal, 'SIGTERM');
+      assert.deepEqual(names(dir), ['trace.0.bin.gz']);
+      assert.deepEqual(lines(run.stdout(), 'uploaded'), ['trace.0.bin.gz']);
+    });
+  });
+
+  it('rotates at the size cap without breaking string references (each segment decodes its strings)', async () => {
+    const dir = traceDir();
+    const run = await runToEnd(
+      `
+      import diagnosticsChannel from 'node:diagnostics_channel';
+      const opened = diagnosticsChannel.channel('service:request:opened');
+      let n = 0;
+      const timer = setInterval(() => {
+        for (let i = 0; i < 10; i++, n++)
+          opened.publish({ requestId: 'id-' + n, operation: 'Op' + (n % 3), method: 'GET', path: '/r' + n, startMs: performance.now() });
+        if (n >= 2000) clearInterval(timer);
+      }, 5);
+      `,
+      { DIAL9_ENABLED: 'true', DIAL9_TRACE_DIR: dir, DIAL9_MAX_FILE_SIZE_MB: '0.004', DIAL9_MAX_DISK_USAGE_MB: '10' },
+    );
+    assert.equal(run.code, 0, run.stderr);
+    const files = readSegments(dir);
+    assert.ok(files.length >= 3, `${files.length} segments`);
+    const rows = files.flatMap((f) => eventRows(f.segment, 'requestOpen'));
+    assert.equal(rows.length, 2000);
+    for (const row of rows) {
+      const n = Number(/^id-(\d+)$/.exec(String(row.requestId))?.[1]);
+      assert.deepEqual([row.path, row.method, row.operation], [`/r${n}`, 'GET', `Op${n % 3}`], JSON.stringify(row));
+    }
+  });
+
   it('keeps two processes on one trace directory apart', async () => {
     const dir = traceDir();
     const source = 'setTimeout(() => {}, 300);';
@@ -271,7 +458,8 @@ describe('the flight recorder in a plain Node program (preload)', () => {
         DIAL9_ENABLED: 'true',
         DIAL9_TRACE_DIR: dir,
         DIAL9_ROTATION_SECS: '0.3',
-        DIAL9_MAX_DISK_USAGE_MB: '0.012',
+        // About five segments: each carries the header (the event schema), ~2.5 KB gzipped.
+        DIAL9_MAX_DISK_USAGE_MB: '0.016',
         DIAL9_MAX_FILE_SIZE_MB: '0.004',
         DIAL9_TRIGGER_LOOP_DELAY_MS: '200',
       },

@@ -1,6 +1,7 @@
 /** `service run` with the flight recorder: lenient DIAL9_* config, the start-up line, sealing on SIGTERM. */
 import assert from 'node:assert/strict';
 import { readdirSync, rmSync } from 'node:fs';
+import http from 'node:http';
 import { after, describe, it } from 'node:test';
 import { eventRows } from '../../../src/profile/format/index.js';
 import { type MetricLine, parseLines } from '../../helpers/ndjson.js';
@@ -83,6 +84,86 @@ describe('service run with DIAL9_* variables', () => {
         ? eventRows(segment, 'requestClose').map((r) => r.status)
         : eventRows(segment, 'httpInEnd').map((r) => r.status);
     assert.deepEqual(statuses, [204, 200]);
+    // Every request once: node:http's own server events, if any, come in matched pairs.
+    const httpInStarts = eventRows(segment, 'httpInStart').length;
+    const httpInEnds = eventRows(segment, 'httpInEnd').length;
+    assert.equal(httpInStarts, httpInEnds, `httpInStart/httpInEnd: ${httpInStarts}/${httpInEnds}`);
+    assert.equal(opened.length + httpInStarts, 2, 'each request served recorded once');
+  });
+
+  it('fires the request-p99 trigger on slow requests and keeps their segments past eviction under a tiny budget', async () => {
+    const dir = tempDir('dial9-p99');
+    dirs.push(dir);
+    const service = await startService([], {
+      DIAL9_ENABLED: 'true',
+      DIAL9_TRACE_DIR: dir,
+      DIAL9_TRIGGER_REQUEST_P99_MS: '150',
+      DIAL9_ROTATION_SECS: '0.5',
+      DIAL9_MAX_DISK_USAGE_MB: '0.025',
+      DIAL9_MAX_FILE_SIZE_MB: '0.008',
+    });
+    const fast = async (ms: number) => {
+      const end = Date.now() + ms;
+      while (Date.now() < end) assert.equal((await fetch(`${service.url}/health`)).status, 200);
+    };
+    /** A PUT whose body arrives `delayMs` after its headers: the service sees a request that long. */
+    const slowPut = (key: string, delayMs: number) =>
+      new Promise<number>((resolve, reject) => {
+        const request = http.request(
+          `${service.url}/items/${key}`,
+          { method: 'PUT', agent: false, headers: { 'content-length': '4' } },
+          (response) => {
+            response.resume();
+            response.on('end', () => resolve(response.statusCode ?? 0));
+          },
+        );
+        request.on('error', reject);
+        request.flushHeaders();
+        setTimeout(() => request.end('slow'), delayMs);
+      });
+    await fast(1500);
+    const statuses = await Promise.all(Array.from({ length: 50 }, (_, i) => slowPut(`slow-${i}`, 400)));
+    assert.deepEqual(new Set(statuses), new Set([204]));
+    await fast(6000);
+    assert.equal(await service.stop('SIGTERM'), 0);
+
+    const warnings = parseLines<Line>(service.stderr()).filter(
+      (l) => l.target === 'service:recorder' && l.level === 'warn',
+    );
+    assert.equal(warnings.length, 1, service.stderr());
+    assert.match(String(warnings[0]?.msg), /^flight recorder trigger: request p99 \d+\.\d ms over 150 ms/);
+    const files = readSegments(dir);
+    const index = (name: string) => Number(/^trace\.(\d+)/.exec(name)?.[1]);
+    const pinned = files.filter((f) => f.name.includes('.pinned.'));
+    assert.ok(pinned.length >= 2, files.map((f) => f.name).join(' '));
+    assert.notEqual(
+      files[0]?.name,
+      'trace.0.bin.gz',
+      `old unpinned segments were evicted: ${files.map((f) => `${f.name} ${f.bytes}`).join(', ')}`,
+    );
+    assert.ok(index(files.at(-1)?.name ?? '') > index(pinned.at(-1)?.name ?? '') + 1, 'later segments were written');
+    const triggers = files.flatMap((f) => eventRows(f.segment, 'trigger'));
+    assert.equal(triggers.length, 1);
+    assert.equal(triggers[0]?.reason, 'request p99');
+    assert.equal(triggers[0]?.thresholdUs, 150_000);
+    // Server-side durations are the 400 ms delay less the client's connection set-up.
+    assert.ok(Number(triggers[0]?.valueUs) > 150_000, `p99 ${triggers[0]?.valueUs} µs`);
+    assert.ok(pinned.some((f) => eventRows(f.segment, 'trigger').length === 1));
+    // The incident itself: the slow requests, with their durations, are in the pinned segments.
+    const slow = pinned
+      .flatMap((f) => eventRows(f.segment, 'requestClose'))
+      .filter((r) => Number(r.durationUs) > 150_000 && r.status === 204);
+    assert.ok(
+      slow.length >= 40,
+      `${slow.length} slow requests in the pinned segments: ${JSON.stringify(
+        files.map((f) => [
+          f.name,
+          eventRows(f.segment, 'requestClose')
+            .filter((r) => r.status === 204)
+            .map((r) => Math.round(Number(r.durationUs) / 1000)),
+        ]),
+      )}`,
+    );
   });
 
   it('without DIAL9_ENABLED: no recorder line, no trace, the runtime record as before', async () => {

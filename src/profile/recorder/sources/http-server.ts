@@ -1,7 +1,10 @@
 /**
  * Requests served: the service's lifecycle channels (request id, operation, status) and, for any
  * other Node program, node:http's own server channels. Once the service's channel speaks, node:http's
- * are dropped: they would record every request twice.
+ * are dropped: they would record every request twice. node:http's start comes first, so the request
+ * that first speaks on the service's channel already has an `httpInStart`: its `httpInEnd` is still
+ * recorded (the finish channel is kept until the requests it started have ended). A program known to
+ * publish the service's channels (`service run`) skips node:http's altogether.
  */
 import diagnosticsChannel from 'node:diagnostics_channel';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -21,18 +24,22 @@ interface HttpServerMessage {
   readonly response: ServerResponse;
 }
 
-export function watchHttpServer(ring: EventRing, requests: RequestTracker): () => void {
+export function watchHttpServer(ring: EventRing, requests: RequestTracker, serviceChannelsOnly = false): () => void {
   const open = new Map<string, number>();
   const httpSeq = new WeakMap<object, number>();
 
-  let nodeHttp = true;
+  let nodeHttp = !serviceChannelsOnly;
+  let finishing = !serviceChannelsOnly;
+  const stopFinishing = (): void => {
+    finishing = false;
+    diagnosticsChannel.unsubscribe('http.server.response.finish', onFinish);
+  };
   const onOpened = (message: unknown): void => {
     const m = message as RequestOpenedMessage;
     if (nodeHttp) {
       nodeHttp = false;
       diagnosticsChannel.unsubscribe('http.server.request.start', onStart);
-      diagnosticsChannel.unsubscribe('http.server.response.finish', onFinish);
-      requests.inFlight[1] = 0;
+      if (requests.inFlight[1] === 0) stopFinishing();
     }
     const seq = requests.nextSeq();
     open.set(m.requestId, seq);
@@ -78,6 +85,7 @@ export function watchHttpServer(ring: EventRing, requests: RequestTracker): () =
     }
     requests.touch(1, seq, now);
     ring.put(EV.httpInEnd, now, seq, response.statusCode);
+    if (!nodeHttp && requests.inFlight[1] === 0) stopFinishing();
   };
 
   const service: [string, (message: unknown) => void][] = [
@@ -88,9 +96,11 @@ export function watchHttpServer(ring: EventRing, requests: RequestTracker): () =
     ['http.server.request.start', onStart],
     ['http.server.response.finish', onFinish],
   ];
-  for (const [name, fn] of [...service, ...node]) diagnosticsChannel.subscribe(name, fn);
+  for (const [name, fn] of serviceChannelsOnly ? service : [...service, ...node])
+    diagnosticsChannel.subscribe(name, fn);
   return () => {
     for (const [name, fn] of service) diagnosticsChannel.unsubscribe(name, fn);
-    if (nodeHttp) for (const [name, fn] of node) diagnosticsChannel.unsubscribe(name, fn);
+    if (nodeHttp) diagnosticsChannel.unsubscribe('http.server.request.start', onStart);
+    if (finishing) stopFinishing();
   };
 }

@@ -13,6 +13,7 @@
 import { type EventLoopUtilization, performance } from 'node:perf_hooks';
 import { EV } from '../../format/schema.js';
 import type { RecorderConfig } from '../config.js';
+import type { Heartbeat } from '../heartbeat.js';
 import type { RequestTracker } from '../requests.js';
 import type { EventRing } from '../ring.js';
 
@@ -42,6 +43,7 @@ export class LoopWatch {
   #config: RecorderConfig;
   #requests: RequestTracker;
   #onTrigger: (reason: string, valueMs: number, thresholdMs: number) => void;
+  #heartbeat: Heartbeat;
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
   /** A request event since the last firing, before the timer was due: the stall began there. */
@@ -66,7 +68,9 @@ export class LoopWatch {
     config: RecorderConfig,
     requests: RequestTracker,
     onTrigger: (reason: string, valueMs: number, thresholdMs: number) => void,
+    heartbeat: Heartbeat,
   ) {
+    this.#heartbeat = heartbeat;
     this.#ring = ring;
     this.#config = config;
     this.#requests = requests;
@@ -101,6 +105,7 @@ export class LoopWatch {
 
   #fire(): void {
     const now = performance.now();
+    this.#heartbeat.beat(now);
     const lateMs = now - this.#dueMs;
     if (lateMs >= MIN_LATE_MS) {
       // A request event since the last firing bounds the start exactly. One just after the timer was

@@ -11,11 +11,11 @@
  *   closed before its request was complete, gets no status (the client is not waiting for one), and
  *   the request it had in flight is recorded as 499, as when a client leaves mid-body.
  */
-import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import { pathOf, type Recorder } from '../middleware.js';
 import { connectionAgeMs, servingResponse } from './connections.js';
+import { newRequestId } from './request-id.js';
 
 /** The parser's error: `code` is Node's (`HPE_*`, `ERR_HTTP_REQUEST_TIMEOUT`), `rawPacket` the bytes it failed on. */
 export interface ClientError extends Error {
@@ -101,7 +101,7 @@ export function clientErrorHandler(recorder: Recorder): (error: ClientError, soc
       // The client reads this as the answer to its request in flight: record it as that request's.
       socket.write(response(status, code, error.message, recorder.answeredByConnection(serving, status)));
     } else {
-      const requestId = randomUUID();
+      const requestId = newRequestId();
       const { method, path } = requestLineOf(error.rawPacket);
       socket.write(response(status, code, error.message, requestId));
       recorder.recordRefused(requestId, method, path, status, connectionAgeMs(socket));

@@ -123,9 +123,19 @@ console.log(JSON.stringify({ ms, maxRssMb: process.resourceUsage().maxRSS / 1024
 `;
 const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
 if (run.status !== 0) throw new Error(run.stderr);
-const result = JSON.parse(run.stdout) as { ms: number; maxRssMb: number; events: number; requests: number; findings: string[] };
-console.log(`trace: ${minutes} min at ${rate} req/s: ${events.toLocaleString('en-US')} events, ${(bytesRaw / 1e6).toFixed(0)} MB raw, ${(bytesGz / 1e6).toFixed(0)} MB gzipped, ${statSync(processDir).isDirectory() ? minutes : 0} segments (generated in ${generatedS.toFixed(1)} s)`);
-console.log(`analyze: ${(result.ms / 1000).toFixed(1)} s, peak RSS ${result.maxRssMb.toFixed(0)} MB; ${result.events.toLocaleString('en-US')} events, ${result.requests.toLocaleString('en-US')} requests`);
+const result = JSON.parse(run.stdout) as {
+  ms: number;
+  maxRssMb: number;
+  events: number;
+  requests: number;
+  findings: string[];
+};
+console.log(
+  `trace: ${minutes} min at ${rate} req/s: ${events.toLocaleString('en-US')} events, ${(bytesRaw / 1e6).toFixed(0)} MB raw, ${(bytesGz / 1e6).toFixed(0)} MB gzipped, ${statSync(processDir).isDirectory() ? minutes : 0} segments (generated in ${generatedS.toFixed(1)} s)`,
+);
+console.log(
+  `analyze: ${(result.ms / 1000).toFixed(1)} s, peak RSS ${result.maxRssMb.toFixed(0)} MB; ${result.events.toLocaleString('en-US')} events, ${result.requests.toLocaleString('en-US')} requests`,
+);
 for (const line of result.findings) console.log(`  ${line}`);
 if (values.keep) console.log(`kept: ${dir}`);
 else rmSync(dir, { recursive: true, force: true });

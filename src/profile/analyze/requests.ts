@@ -7,6 +7,9 @@ import type { Req } from './model.js';
 import { Reservoir, TopK } from './reservoir.js';
 import type { RequestRef } from './types.js';
 
+/** An outgoing request this soon after a request opened is taken as sent by its handler. */
+const SAME_HANDLER_US = 1000;
+
 export class RequestModel {
   readonly open = new Map<number, Req>();
   /** The most recently opened request that may still be open (an outgoing request's likely owner). */
@@ -56,12 +59,18 @@ export class RequestModel {
     this.#remember(req);
   }
 
-  /** The open request sending to `path` (same path: the service forwards /items/k as /items/k), else the latest opened. */
-  ownerOf(path: string): Req | undefined {
+  /**
+   * The request an outgoing request started at `timeUs` was sent for. The recorder does not link
+   * them, so: the open request with the same path (the service forwards /items/k as /items/k), else
+   * the only open request, else one that opened within the last millisecond (its handler is still
+   * running); otherwise nobody, rather than a guess.
+   */
+  ownerOf(path: string, timeUs: number): Req | undefined {
     const byPath = this.#openByPath.get(path);
     if (byPath !== undefined) return byPath;
+    if (this.open.size === 1) return this.open.values().next().value;
     const last = this.lastOpened;
-    return last !== undefined && !last.closed ? last : undefined;
+    return last !== undefined && !last.closed && timeUs - last.startUs <= SAME_HANDLER_US ? last : undefined;
   }
 
   /** A request by its sequence number, while open or among the recent ones. */

@@ -76,4 +76,3 @@ describe('profile analyze: growth and drops', () => {
     assert.match(finding.summary, new RegExp(`^${lost} trace events were dropped`));
   });
 });
-

@@ -11,7 +11,12 @@ import { runCli, stopAll } from '../../helpers/service-process.js';
 import { assertNoStrays, FIXTURES, onlyCapture, record, tempDir } from '../sessions/capture-helpers.js';
 
 interface JsonReport {
-  findings: { kind: string; stack: { functionName: string }[]; requests: { operation: string; role?: string }[]; evidence: Record<string, number | string> }[];
+  findings: {
+    kind: string;
+    stack: { functionName: string }[];
+    requests: { operation: string; role?: string }[];
+    evidence: Record<string, number | string>;
+  }[];
   trace: { requests: number; cpuSamples: number };
 }
 
@@ -52,7 +57,8 @@ describe('profile analyze: a recorder capture', () => {
     assert.ok(report.trace.requests > 0);
     assert.ok(report.trace.cpuSamples > 0, 'a recorder capture samples the CPU');
     const stall = report.findings.find(
-      (f) => (f.kind === 'blocked-callback' || f.kind === 'long-callback') && f.stack[0]?.functionName === 'plantedStall',
+      (f) =>
+        (f.kind === 'blocked-callback' || f.kind === 'long-callback') && f.stack[0]?.functionName === 'plantedStall',
     );
     assert.ok(stall !== undefined, JSON.stringify(report.findings.map((f) => [f.kind, f.stack[0]?.functionName])));
     // Atomics.wait: the thread waited, it did not work.

@@ -33,6 +33,10 @@ describe('profile analyze: the service forwarding to a slow downstream', () => {
       DIAL9_ENABLED: 'true',
       DIAL9_TRACE_DIR: join(dir, 'trace'),
     });
+    // The first forwarded call also compiles undici's parser (a stall of its own): warm up with it.
+    const warm = await fetch(`${service.url}/items/warm`);
+    assert.equal(warm.status, 200);
+    await warm.text();
     const ids: string[] = [];
     for (let i = 0; i < 4; i++) {
       const res = await fetch(`${service.url}/items/key${i}`);
@@ -45,22 +49,28 @@ describe('profile analyze: the service forwarding to a slow downstream', () => {
     const metricsPath = join(dir, 'metrics.log');
     writeFileSync(metricsPath, service.stdout());
     const wide = parseLines<MetricLine>(service.stdout()).filter(isRequestRecord);
-    assert.equal(wide.length, 4);
+    assert.equal(wide.length, 5);
 
     const { report } = await analyzeTracePath(join(dir, 'trace'), { metricsPath });
     const finding = report.findings.find((f) => f.kind === 'downstream-wait');
     assert.ok(finding !== undefined, report.findings.map((f) => f.summary).join('\n'));
     assert.equal(finding.evidence.origin, downstream.url);
     assert.equal(finding.evidence.loopIdle, 'yes');
-    assert.equal(finding.evidence.slowWhileIdle, 4);
+    // The four forwarded requests (and the service's start-up probe of the downstream, which has no request).
+    assert.ok(Number(finding.evidence.slowWhileIdle) >= 4, String(finding.evidence.slowWhileIdle));
     assert.deepEqual(finding.stack, []);
-    assert.deepEqual(finding.requests.map((r) => r.requestId).sort(), [...ids].sort());
+    const listed = finding.requests.map((r) => r.requestId);
+    for (const id of ids) assert.ok(listed.includes(id), `${id} waited on the downstream`);
     for (const ref of finding.requests) {
       assert.equal(ref.operation, 'GetItem');
       assert.equal(ref.status, 200);
+      assert.equal(ref.role, 'waited');
       // The join: each request carries its own wide event.
       assert.equal(ref.wideEvent?.RequestId, ref.requestId);
-      assert.equal(ref.wideEvent?.Path, `/items/key${ids.indexOf(ref.requestId)}`);
+      assert.equal(
+        ref.wideEvent?.Path,
+        ids.includes(ref.requestId) ? `/items/key${ids.indexOf(ref.requestId)}` : '/items/warm',
+      );
       assert.ok(Math.abs(Number(ref.wideEvent?.Duration) - ref.durationMs) < 0.01);
     }
 

@@ -11,6 +11,8 @@ import type { SiteSummary, StackStore } from './stacks.js';
 
 /** The recorder writes µs integers: a request event "at" the stall start is within this. */
 const SAME_INSTANT_US = 50;
+/** Share of a stall a request must have been open for to have run it. */
+const MIN_COVER = 0.5;
 
 export interface StallView {
   readonly stall: Stall;
@@ -32,6 +34,10 @@ export function viewStall(stall: Stall, stacks: StackStore): StallView {
     ranFor =
       stall.overlapping.find((req) => Math.abs(req.startUs - stall.startUs) <= SAME_INSTANT_US && isOwnOpen(req)) ??
       stall.requestRef;
+    // The recorder's pick may be a request that arrived as the loop came back (its events ran in
+    // the poll phase before the late timer): a request open for less than half the stall cannot
+    // have run it.
+    if (ranFor !== undefined && coveredUs(ranFor, stall) < stall.durationUs * MIN_COVER) ranFor = undefined;
   }
   const site =
     sites?.site ?? (ranFor !== undefined ? `${ranFor.operation} (no CPU samples)` : 'unknown (no CPU samples)');
@@ -70,4 +76,10 @@ export class StallViews {
 export function cpuShare(stall: Stall): number {
   if (stall.durationUs <= 0) return 1;
   return Math.min(1, stall.cpuUs / stall.durationUs);
+}
+
+/** How much of the stall the request was open for (µs). */
+function coveredUs(req: Req, stall: Stall): number {
+  const end = req.closed ? req.endUs : Number.POSITIVE_INFINITY;
+  return Math.max(0, Math.min(end, stall.endUs) - Math.max(req.startUs, stall.startUs));
 }

@@ -2,7 +2,9 @@
  * Explains one request: its wall time split into its own CPU, time queued behind other work, GC,
  * waiting on its outgoing requests, and an explicit unknown. The split is a partition of the
  * request's interval [close − Duration, close]: every instant gets the first label that covers it, in
- * the order GC, own work, other work, I/O wait; what is left is unknown. So the parts add up to the
+ * the order GC, own work, I/O wait, other work; what is left is unknown. Other work while an outgoing
+ * request is in flight counts as I/O wait: the trace does not say when the response arrived, so it
+ * cannot tell whether the stall delayed it. So the parts add up to the
  * duration exactly, and what the trace cannot see is said, not spread around.
  *
  * Work comes from stalls (always on; only stretches over the stall threshold, so short slices of
@@ -29,10 +31,11 @@ export interface BreakdownSources {
   readonly longestWorkUs: number;
 }
 
+// Labels in priority order: the first that covers an instant gets it.
 const GC = 0;
 const OWN = 1;
-const OTHER = 2;
-const IO = 3;
+const IO = 2;
+const OTHER = 3;
 
 interface Piece {
   readonly from: number;

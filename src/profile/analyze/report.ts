@@ -63,7 +63,7 @@ export function buildReport(processes: readonly ProcessState[]): AnalysisReport 
       ...droppedFindings(ctx),
       ...slowRequestFindings(ctx, explained),
     ];
-    for (const finding of own) {
+    for (const finding of capPerKind(own)) {
       if (processes.length > 1) finding.pid = process.header.process.pid;
       findings.push(shiftFinding(finding, shiftMs));
     }
@@ -125,4 +125,26 @@ export function shiftBreakdown(b: RequestBreakdown, shiftMs: number): RequestBre
     queuedBehind: b.queuedBehind.map((q) => ({ ...q, startMs: round(q.startMs + shiftMs) })),
     outgoing: b.outgoing.map((o) => ({ ...o, startMs: round(o.startMs + shiftMs) })),
   };
+}
+
+/** Findings of one kind shown at most: an overloaded process stalls at dozens of sites. */
+const MAX_PER_KIND = 10;
+
+/** The worst MAX_PER_KIND of each kind; the last kept one says how many more there were. */
+function capPerKind(findings: readonly Finding[]): Finding[] {
+  const byKind = new Map<string, Finding[]>();
+  for (const f of findings) {
+    const list = byKind.get(f.kind) ?? [];
+    list.push(f);
+    byKind.set(f.kind, list);
+  }
+  const out: Finding[] = [];
+  for (const list of byKind.values()) {
+    list.sort((a, b) => SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity] || impactOf(b) - impactOf(a));
+    const kept = list.slice(0, MAX_PER_KIND);
+    const last = kept[kept.length - 1];
+    if (last !== undefined && list.length > kept.length) last.evidence.moreOfThisKind = list.length - kept.length;
+    out.push(...kept);
+  }
+  return out;
 }

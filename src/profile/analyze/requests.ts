@@ -7,6 +7,11 @@ import type { Req } from './model.js';
 import { Reservoir, TopK } from './reservoir.js';
 import type { RequestRef } from './types.js';
 
+/** An outgoing request this soon after a request opened is taken as sent by its handler. */
+const SAME_HANDLER_US = 1000;
+/** How far back (requests) a sequence number is looked for among closed requests. */
+const SEQ_SEARCH = 20_000;
+
 export class RequestModel {
   readonly open = new Map<number, Req>();
   /** The most recently opened request that may still be open (an outgoing request's likely owner). */
@@ -14,8 +19,8 @@ export class RequestModel {
   readonly #openByPath = new Map<string, Req>();
   readonly #recent: (Req | undefined)[];
   #recentNext = 0;
-  readonly #recentBySeq = new Map<number, Req>();
-  readonly #byId = new Map<string, Req>();
+  /** Index of the ring by id, rebuilt only when asked after it changed (a Map kept in step cost ~2 µs a request). */
+  #byId: Map<string, Req> | undefined;
   readonly #wanted: Set<string>;
   readonly wantedFound = new Map<string, Req>();
   readonly slowest: TopK<Req>;
@@ -56,23 +61,46 @@ export class RequestModel {
     this.#remember(req);
   }
 
-  /** The open request sending to `path` (same path: the service forwards /items/k as /items/k), else the latest opened. */
-  ownerOf(path: string): Req | undefined {
+  /**
+   * The request an outgoing request started at `timeUs` was sent for. The recorder does not link
+   * them, so: the open request with the same path (the service forwards /items/k as /items/k), else
+   * the only open request, else one that opened within the last millisecond (its handler is still
+   * running); otherwise nobody, rather than a guess.
+   */
+  ownerOf(path: string, timeUs: number): Req | undefined {
     const byPath = this.#openByPath.get(path);
     if (byPath !== undefined) return byPath;
+    if (this.open.size === 1) return this.open.values().next().value;
     const last = this.lastOpened;
-    return last !== undefined && !last.closed ? last : undefined;
+    return last !== undefined && !last.closed && timeUs - last.startUs <= SAME_HANDLER_US ? last : undefined;
   }
 
-  /** A request by its sequence number, while open or among the recent ones. */
+  /**
+   * A request by its sequence number, while open or among the most recent ones (asked about stalls
+   * and long callbacks, which name a request that ran moments ago: the ring is searched newest first).
+   */
   bySeq(seq: number): Req | undefined {
     if (seq <= 0) return undefined;
-    return this.open.get(seq) ?? this.#recentBySeq.get(seq);
+    const open = this.open.get(seq);
+    if (open !== undefined) return open;
+    const ring = this.#recent;
+    for (let n = 0, i = this.#recentNext - 1; n < Math.min(ring.length, SEQ_SEARCH); n++, i--) {
+      const req = ring[(i + ring.length) % ring.length];
+      if (req === undefined) return undefined;
+      if (req.seq === seq) return req;
+    }
+    return undefined;
   }
 
   /** A closed request by id, if still remembered. */
   byId(requestId: string): Req | undefined {
-    return this.wantedFound.get(requestId) ?? this.#byId.get(requestId);
+    const wanted = this.wantedFound.get(requestId);
+    if (wanted !== undefined) return wanted;
+    if (this.#byId === undefined) {
+      this.#byId = new Map();
+      for (const req of this.#recent) if (req !== undefined) this.#byId.set(req.requestId, req);
+    }
+    return this.#byId.get(requestId);
   }
 
   /** p-quantile (ms) of the durations of an operation. */
@@ -90,16 +118,9 @@ export class RequestModel {
   }
 
   #remember(req: Req): void {
-    const slot = this.#recentNext;
-    const evicted = this.#recent[slot];
-    if (evicted !== undefined) {
-      if (this.#recentBySeq.get(evicted.seq) === evicted) this.#recentBySeq.delete(evicted.seq);
-      if (this.#byId.get(evicted.requestId) === evicted) this.#byId.delete(evicted.requestId);
-    }
-    this.#recent[slot] = req;
-    this.#recentNext = (slot + 1) % this.#recent.length;
-    this.#recentBySeq.set(req.seq, req);
-    this.#byId.set(req.requestId, req);
+    this.#recent[this.#recentNext] = req;
+    this.#recentNext = (this.#recentNext + 1) % this.#recent.length;
+    this.#byId = undefined;
   }
 }
 

@@ -1,7 +1,6 @@
 /**
  * One pass over a segment's request-shaped events in time order: requests served open and close,
- * outgoing requests start and end (each given an owner: the open request with the same path, else
- * the latest opened), and each stall learns the requests open while it ran. The columns are each
+ * outgoing requests start and end (each given an owner, see RequestModel.ownerOf), and each stall learns the requests open while it ran. The columns are each
  * written in time order (except stalls, written when they end, and callbacks, which are sorted
  * here), so a k-way merge keeps this linear in the events.
  */
@@ -46,10 +45,7 @@ export class RequestSweep {
   add(segment: DecodedSegment): void {
     const { requests, stalls } = this.#sinks;
     const e = segment.events;
-    const str = (columns: EventColumns, field: string, row: number) =>
-      segment.strings[(columns.fields[field] as Float64Array)[row] as number] ?? '';
-    const num = (columns: EventColumns, field: string, row: number) =>
-      (columns.fields[field] as Float64Array)[row] as number;
+    const text = (ids: Float64Array, row: number) => segment.strings[ids[row] as number] ?? '';
 
     const inputs: { columns: EventColumns; order: Int32Array | undefined; handle: Handler }[] = [];
     const push = (name: string, handle: (c: EventColumns) => Handler, sortByTime = false) => {
@@ -58,145 +54,196 @@ export class RequestSweep {
       inputs.push({ columns, order: sortByTime ? sortedOrder(columns.time) : undefined, handle: handle(columns) });
     };
 
-    push('requestOpen', (c) => (row, time) => {
-      this.#opened({
-        seq: num(c, 'request', row),
-        requestId: str(c, 'requestId', row),
-        operation: str(c, 'operation', row),
-        method: str(c, 'method', row),
-        path: str(c, 'path', row),
-        startUs: time,
-        endUs: Number.NaN,
-        durationUs: 0,
-        status: 0,
-        errorKind: '',
-        closed: false,
-        outgoing: undefined,
-      });
+    push('requestOpen', (c) => {
+      const methodF = c.fields.method as Float64Array;
+      const operationF = c.fields.operation as Float64Array;
+      const pathF = c.fields.path as Float64Array;
+      const requestF = c.fields.request as Float64Array;
+      const requestIdF = c.fields.requestId as Float64Array;
+      return (row: number, time: number) => {
+        this.#opened({
+          seq: requestF[row] as number,
+          requestId: text(requestIdF, row),
+          operation: text(operationF, row),
+          method: text(methodF, row),
+          path: text(pathF, row),
+          startUs: time,
+          endUs: Number.NaN,
+          durationUs: 0,
+          status: 0,
+          errorKind: '',
+          closed: false,
+          outgoing: undefined,
+        });
+      };
     });
-    push('httpInStart', (c) => (row, time) => {
-      const seq = num(c, 'request', row);
-      const url = str(c, 'url', row);
-      const method = str(c, 'method', row);
-      this.#opened({
-        seq,
-        requestId: `#${seq}`,
-        operation: `${method} ${url.split('?')[0]}`,
-        method,
-        path: url,
-        startUs: time,
-        endUs: Number.NaN,
-        durationUs: 0,
-        status: 0,
-        errorKind: '',
-        closed: false,
-        outgoing: undefined,
-      });
+    push('httpInStart', (c) => {
+      const methodF = c.fields.method as Float64Array;
+      const requestF = c.fields.request as Float64Array;
+      const urlF = c.fields.url as Float64Array;
+      return (row: number, time: number) => {
+        const seq = requestF[row] as number;
+        const url = text(urlF, row);
+        const method = text(methodF, row);
+        this.#opened({
+          seq,
+          requestId: `#${seq}`,
+          operation: `${method} ${url.split('?')[0]}`,
+          method,
+          path: url,
+          startUs: time,
+          endUs: Number.NaN,
+          durationUs: 0,
+          status: 0,
+          errorKind: '',
+          closed: false,
+          outgoing: undefined,
+        });
+      };
     });
-    push('requestClose', (c) => (row, time) => {
-      const seq = num(c, 'request', row);
-      const durationUs = num(c, 'durationUs', row);
-      const req = requests.open.get(seq) ?? orphanRequest(seq, time, durationUs);
-      req.endUs = time;
-      req.durationUs = durationUs;
-      // The wide event's Duration is the truth; its start is the close minus it.
-      req.startUs = time - durationUs;
-      req.status = num(c, 'status', row);
-      req.errorKind = str(c, 'errorKind', row);
-      requests.closed(req);
+    push('requestClose', (c) => {
+      const durationUsF = c.fields.durationUs as Float64Array;
+      const errorKindF = c.fields.errorKind as Float64Array;
+      const requestF = c.fields.request as Float64Array;
+      const statusF = c.fields.status as Float64Array;
+      return (row: number, time: number) => {
+        const seq = requestF[row] as number;
+        const durationUs = durationUsF[row] as number;
+        const req = requests.open.get(seq) ?? orphanRequest(seq, time, durationUs);
+        req.endUs = time;
+        req.durationUs = durationUs;
+        // The wide event's Duration is the truth; its start is the close minus it.
+        req.startUs = time - durationUs;
+        req.status = statusF[row] as number;
+        req.errorKind = text(errorKindF, row);
+        requests.closed(req);
+      };
     });
-    push('httpInEnd', (c) => (row, time) => {
-      const seq = num(c, 'request', row);
-      const req = requests.open.get(seq) ?? orphanRequest(seq, time, 0);
-      req.endUs = time;
-      req.durationUs = time - req.startUs;
-      req.status = num(c, 'status', row);
-      requests.closed(req);
+    push('httpInEnd', (c) => {
+      const requestF = c.fields.request as Float64Array;
+      const statusF = c.fields.status as Float64Array;
+      return (row: number, time: number) => {
+        const seq = requestF[row] as number;
+        const req = requests.open.get(seq) ?? orphanRequest(seq, time, 0);
+        req.endUs = time;
+        req.durationUs = time - req.startUs;
+        req.status = statusF[row] as number;
+        requests.closed(req);
+      };
     });
-    push('httpOutStart', (c) => (row, time) => {
-      const seq = num(c, 'request', row);
-      const path = str(c, 'path', row);
-      this.#openOut.set(seq, {
-        seq,
-        client: str(c, 'client', row),
-        method: str(c, 'method', row),
-        origin: str(c, 'origin', row),
-        path,
-        startUs: time,
-        headersUs: Number.NaN,
-        endUs: Number.NaN,
-        status: 0,
-        error: '',
-        owner: requests.ownerOf(path),
-      });
+    push('httpOutStart', (c) => {
+      const clientF = c.fields.client as Float64Array;
+      const methodF = c.fields.method as Float64Array;
+      const originF = c.fields.origin as Float64Array;
+      const pathF = c.fields.path as Float64Array;
+      const requestF = c.fields.request as Float64Array;
+      return (row: number, time: number) => {
+        const seq = requestF[row] as number;
+        const path = text(pathF, row);
+        this.#openOut.set(seq, {
+          seq,
+          client: text(clientF, row),
+          method: text(methodF, row),
+          origin: text(originF, row),
+          path,
+          startUs: time,
+          headersUs: Number.NaN,
+          endUs: Number.NaN,
+          status: 0,
+          error: '',
+          owner: requests.ownerOf(path, time),
+        });
+      };
     });
-    push('httpOutHeaders', (c) => (row, time) => {
-      const out = this.#openOut.get(num(c, 'request', row));
-      if (out === undefined) return;
-      out.headersUs = time;
-      out.status = num(c, 'status', row);
+    push('httpOutHeaders', (c) => {
+      const requestF = c.fields.request as Float64Array;
+      const statusF = c.fields.status as Float64Array;
+      return (row: number, time: number) => {
+        const out = this.#openOut.get(requestF[row] as number);
+        if (out === undefined) return;
+        out.headersUs = time;
+        out.status = statusF[row] as number;
+      };
     });
-    push('httpOutEnd', (c) => (row, time) => {
-      const seq = num(c, 'request', row);
-      const out = this.#openOut.get(seq);
-      if (out === undefined) return;
-      this.#openOut.delete(seq);
-      out.endUs = time;
-      const status = num(c, 'status', row);
-      if (status !== 0) out.status = status;
-      out.error = str(c, 'error', row);
-      const owner = out.owner;
-      if (owner !== undefined) {
-        owner.outgoing ??= [];
-        if (owner.outgoing.length < MAX_OUTGOING_PER_REQUEST) owner.outgoing.push(out);
-      }
-      this.#sinks.onOutgoing(out);
+    push('httpOutEnd', (c) => {
+      const errorF = c.fields.error as Float64Array;
+      const requestF = c.fields.request as Float64Array;
+      const statusF = c.fields.status as Float64Array;
+      return (row: number, time: number) => {
+        const seq = requestF[row] as number;
+        const out = this.#openOut.get(seq);
+        if (out === undefined) return;
+        this.#openOut.delete(seq);
+        out.endUs = time;
+        const status = statusF[row] as number;
+        if (status !== 0) out.status = status;
+        out.error = text(errorF, row);
+        const owner = out.owner;
+        if (owner !== undefined) {
+          owner.outgoing ??= [];
+          if (owner.outgoing.length < MAX_OUTGOING_PER_REQUEST) owner.outgoing.push(out);
+        }
+        this.#sinks.onOutgoing(out);
+      };
     });
     push(
       'stall',
-      (c) => (row, time) => {
-        const durationUs = num(c, 'durationUs', row);
-        const requestSeq = num(c, 'request', row);
-        const overlapping: Req[] = [];
-        for (const req of requests.open.values()) {
-          if (overlapping.length >= MAX_OVERLAP_PER_STALL) break;
-          overlapping.push(req);
-        }
-        const stall: Stall = {
-          startUs: time,
-          durationUs,
-          endUs: time + durationUs,
-          requestSeq,
-          cpuUs: num(c, 'cpuUs', row),
-          cpuWindowUs: num(c, 'cpuWindowUs', row),
-          lateUs: num(c, 'lateUs', row),
-          inFlight: num(c, 'inFlight', row),
-          requestRef: requests.bySeq(requestSeq),
-          overlapping,
-          overlapCount: requests.open.size,
+      (c) => {
+        const cpuUsF = c.fields.cpuUs as Float64Array;
+        const cpuWindowUsF = c.fields.cpuWindowUs as Float64Array;
+        const durationUsF = c.fields.durationUs as Float64Array;
+        const inFlightF = c.fields.inFlight as Float64Array;
+        const lateUsF = c.fields.lateUs as Float64Array;
+        const requestF = c.fields.request as Float64Array;
+        return (row: number, time: number) => {
+          const durationUs = durationUsF[row] as number;
+          const requestSeq = requestF[row] as number;
+          const overlapping: Req[] = [];
+          for (const req of requests.open.values()) {
+            if (overlapping.length >= MAX_OVERLAP_PER_STALL) break;
+            overlapping.push(req);
+          }
+          const stall: Stall = {
+            startUs: time,
+            durationUs,
+            endUs: time + durationUs,
+            requestSeq,
+            cpuUs: cpuUsF[row] as number,
+            cpuWindowUs: cpuWindowUsF[row] as number,
+            lateUs: lateUsF[row] as number,
+            inFlight: inFlightF[row] as number,
+            requestRef: requests.bySeq(requestSeq),
+            overlapping,
+            overlapCount: requests.open.size,
+          };
+          if (stalls.length >= MAX_STALLS) {
+            this.stallsDropped++;
+            return;
+          }
+          stalls.push(stall);
+          this.#active.push(stall);
         };
-        if (stalls.length >= MAX_STALLS) {
-          this.stallsDropped++;
-          return;
-        }
-        stalls.push(stall);
-        this.#active.push(stall);
       },
       true,
     );
     push(
       'callback',
-      (c) => (row, time) => {
-        const durationUs = num(c, 'durationUs', row);
-        if (durationUs < KEPT_CALLBACK_US || this.#sinks.callbacks.length >= MAX_CALLBACKS) return;
-        const requestSeq = num(c, 'request', row);
-        this.#sinks.callbacks.push({
-          startUs: time,
-          durationUs,
-          type: str(c, 'type', row),
-          requestSeq,
-          requestRef: requests.bySeq(requestSeq),
-        });
+      (c) => {
+        const durationUsF = c.fields.durationUs as Float64Array;
+        const requestF = c.fields.request as Float64Array;
+        const typeF = c.fields.type as Float64Array;
+        return (row: number, time: number) => {
+          const durationUs = durationUsF[row] as number;
+          if (durationUs < KEPT_CALLBACK_US || this.#sinks.callbacks.length >= MAX_CALLBACKS) return;
+          const requestSeq = requestF[row] as number;
+          this.#sinks.callbacks.push({
+            startUs: time,
+            durationUs,
+            type: text(typeF, row),
+            requestSeq,
+            requestRef: requests.bySeq(requestSeq),
+          });
+        };
       },
       true,
     );

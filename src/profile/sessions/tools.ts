@@ -173,7 +173,12 @@ const recorder: ToolSpec = {
     files.some((f) => SEALED_SEGMENT.test(f.path))
       ? undefined
       : `the flight recorder sealed no segment in ${TRACE_SUBDIR}/ (is it part of this build? it starts when DIAL9_ENABLED=true)`,
-  openHint: (captureDir) => `read it with: service profile analyze ${join(captureDir, TRACE_SUBDIR)}`,
+  // The service's wide events (its telemetry/ in the capture) join the findings' requests.
+  openHint: (captureDir, files) => {
+    const telemetry = files.some((f) => /^telemetry\/metrics\.log/.test(f.path));
+    const metrics = telemetry ? ` --metrics ${join(captureDir, 'telemetry')}` : '';
+    return `read it with: service profile analyze ${join(captureDir, TRACE_SUBDIR)}${metrics} (one request: --request ID)`;
+  },
   tryInstead: 'run the program by hand with DIAL9_ENABLED=true and read its warnings',
   version: () => `service ${serviceVersion()} (${nodeVersionLabel()})`,
 };

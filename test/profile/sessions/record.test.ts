@@ -137,7 +137,7 @@ describe('service profile record', () => {
     assert.equal(handover.env.DIAL9_ENABLED, 'true');
     assert.equal(handover.env.DIAL9_TRACE_DIR, join(dir, 'trace'));
     assert.equal(handover.env.DIAL9_CPU_PROFILE_ENABLED, 'true');
-    assert.match(manifest.open, /service profile analyze .*\/trace$/);
+    assert.match(manifest.open, /service profile analyze .*\/trace \(one request: --request ID\)$/);
     await assertNoStrays(captures);
   });
 
@@ -149,7 +149,11 @@ describe('service profile record', () => {
     assert.equal(manifest.tool.name, 'recorder');
     assert.equal(manifest.exit.code, 0);
     assert.equal(manifest.exit.programKilled, false);
-    assert.match(manifest.open, /service profile analyze .*\/trace$/);
+    // The service's wide events are in the capture: the hint joins them.
+    assert.equal(
+      manifest.open,
+      `read it with: service profile analyze ${join(dir, 'trace')} --metrics ${join(dir, 'telemetry')} (one request: --request ID)`,
+    );
     const load = manifest.load as Summary;
     assert.ok(load.completed > 0);
     assert.equal(load.transportErrors, 0);

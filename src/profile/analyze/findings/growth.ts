@@ -12,6 +12,10 @@ const BUCKETS = 8;
 /** Share of bucket-to-bucket steps that must not go down. */
 const MONOTONE_SHARE = 0.85;
 const MIN_SECONDS = 4;
+/** Share of steps in which the floor must strictly rise. */
+const RISING_SHARE = 0.6;
+/** Largest share of the whole rise one step may hold. */
+const MAX_STEP_SHARE = 0.5;
 
 interface Series {
   readonly name: string;
@@ -27,7 +31,8 @@ const SERIES: Series[] = [
 ];
 
 export function growthFindings(ctx: FindingContext): Finding[] {
-  const seconds = ctx.process.timeline.ordered();
+  // The last second is left out: a process that stops tears down what it holds.
+  const seconds = ctx.process.timeline.ordered().slice(0, -1);
   if (seconds.length < MIN_SECONDS) return [];
   const series = [...SERIES];
   const pendingTypes = new Set<string>();
@@ -41,10 +46,22 @@ export function growthFindings(ctx: FindingContext): Finding[] {
     const first = mins[0] as number;
     const last = mins[mins.length - 1] as number;
     let up = 0;
-    for (let i = 1; i < mins.length; i++) if ((mins[i] as number) >= (mins[i - 1] as number)) up++;
-    const monotone = up / (mins.length - 1);
+    let down = 0;
+    let maxStep = 0;
+    for (let i = 1; i < mins.length; i++) {
+      const step = (mins[i] as number) - (mins[i - 1] as number);
+      if (step > 0) up++;
+      if (step < 0) down++;
+      maxStep = Math.max(maxStep, step);
+    }
+    const steps = mins.length - 1;
+    const monotone = (steps - down) / steps;
     const rise = last - first;
-    if (rise < one.minRise || monotone < MONOTONE_SHARE || last < first * 1.5) continue;
+    // Steady: the floor rises in most steps, never mostly in one (a warm-up: connections opening
+    // as load starts, then flat, is not a leak).
+    if (rise < one.minRise || monotone < MONOTONE_SHARE || up < steps * RISING_SHARE || maxStep > rise * MAX_STEP_SHARE)
+      continue;
+    if (last < first * 1.5) continue;
     const fromUs = Math.max(ctx.originUs, (seconds[0] as Second).index * 1e6);
     const toUs = Math.min(ctx.endUs, ((seconds[seconds.length - 1] as Second).index + 1) * 1e6);
     const perMinute = (rise / Math.max(1, (toUs - fromUs) / 1e6)) * 60;

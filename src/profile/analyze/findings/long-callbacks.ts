@@ -13,6 +13,8 @@ import { at, type FindingContext, fmtMs, ms, quantile, refs } from './context.js
 
 /** A stall this many times its site's p99 is an outlier even below the absolute threshold. */
 const OUTLIER_FACTOR = 5;
+/** Share of the expected CPU samples under which a low-CPU stall is starvation, not a wait. */
+const MIN_SAMPLE_DENSITY = 0.5;
 
 interface Group {
   site: string;
@@ -67,7 +69,11 @@ export function longCallbackFindings(ctx: FindingContext): Finding[] {
         1,
         withCpu.reduce((a, v) => a + v.stall.durationUs, 0),
       );
-    group.blocked = withCpu.length > 0 && share < BLOCKED_CPU_SHARE;
+    // A thread that waits is still sampled by V8's profiler (its stack shows where it waits); a
+    // process the machine did not schedule is not. So with CPU samples on, low CPU counts as
+    // blocked only when the samples kept coming.
+    const density = sampleDensity(ctx, group.views);
+    group.blocked = withCpu.length > 0 && share < BLOCKED_CPU_SHARE && !(density < MIN_SAMPLE_DENSITY);
     let severity: Severity =
       worstMs >= criticalCallbackMs ? 'critical' : worstMs >= longCallbackMs || outliers > 0 ? 'warning' : 'info';
     if (group.blocked && severity === 'info') severity = 'warning';
@@ -99,6 +105,7 @@ export function longCallbackFindings(ctx: FindingContext): Finding[] {
     }
     if (worst.sites !== undefined) evidence.samples = worst.sites.samples;
     if (group.blocked) evidence.blockedBelowCpuShare = BLOCKED_CPU_SHARE;
+    if (Number.isFinite(density)) evidence.sampleDensity = Math.round(density * 100) / 100;
     findings.push({
       kind: group.blocked ? 'blocked-callback' : 'long-callback',
       severity,
@@ -112,4 +119,18 @@ export function longCallbackFindings(ctx: FindingContext): Finding[] {
     });
   }
   return findings;
+}
+
+/** Samples taken in the stalls over those the profiler's rate promises; NaN without CPU sampling. */
+function sampleDensity(ctx: FindingContext, views: readonly StallView[]): number {
+  const config = ctx.process.header.config as { cpuProfile?: unknown; cpuSampleHz?: unknown };
+  const hz = typeof config.cpuSampleHz === 'number' ? config.cpuSampleHz : 0;
+  if (config.cpuProfile !== true || hz <= 0 || ctx.process.stacks.sampleCount === 0) return Number.NaN;
+  let samples = 0;
+  let expected = 0;
+  for (const view of views) {
+    samples += view.sites?.total ?? 0;
+    expected += (view.stall.durationUs / 1e6) * hz;
+  }
+  return expected <= 0 ? Number.NaN : samples / expected;
 }

@@ -47,7 +47,7 @@ describe('rate-limited service', () => {
           error: 'Too Many Requests',
           message: 'over the rate limit of 0.1 requests a second (burst 4); retry after 10 s',
         });
-        assert.match(String(res.headers['x-request-id']), /^[0-9a-f-]{36}$/);
+        assert.match(String(res.headers['x-request-id']), /^[0-9a-hjkmnp-tv-z]{13}-[1-9][0-9]*$/);
       }
     }
     assert.deepEqual(statuses, [204, 200, 204, 200, 429, 429, 429, 429, 429, 429]);

@@ -143,20 +143,35 @@ export function round3(value: number): number {
   return Math.round(value * 1000) / 1000;
 }
 
-/** A request seen closing without its start (it opened before the trace did). */
-export function orphanRequest(seq: number, endUs: number, durationUs: number): Req {
+/** A request as its start event describes it, not closed yet. */
+export function openedRequest(
+  seq: number,
+  requestId: string,
+  operation: string,
+  method: string,
+  path: string,
+  startUs: number,
+): Req {
   return {
     seq,
-    requestId: `#${seq}`,
-    operation: 'unknown',
-    method: '',
-    path: '',
-    startUs: endUs - durationUs,
-    endUs,
-    durationUs,
+    requestId,
+    operation,
+    method,
+    path,
+    startUs,
+    endUs: Number.NaN,
+    durationUs: 0,
     status: 0,
     errorKind: '',
     closed: false,
     outgoing: undefined,
   };
+}
+
+/** A request seen closing without its start (it opened before the trace did). */
+export function orphanRequest(seq: number, endUs: number, durationUs: number): Req {
+  const req = openedRequest(seq, `#${seq}`, 'unknown', '', '', endUs - durationUs);
+  req.endUs = endUs;
+  req.durationUs = durationUs;
+  return req;
 }

@@ -13,7 +13,7 @@ import {
   type Req,
   type Stall,
 } from './model.js';
-import { orphanRequest, type RequestModel } from './requests.js';
+import { openedRequest, orphanRequest, type RequestModel } from './requests.js';
 
 /** Callbacks shorter than this are not kept one by one (opt-in tracking writes millions). */
 export const KEPT_CALLBACK_US = 1000;
@@ -61,20 +61,16 @@ export class RequestSweep {
       const requestF = c.fields.request as Float64Array;
       const requestIdF = c.fields.requestId as Float64Array;
       return (row: number, time: number) => {
-        this.#opened({
-          seq: requestF[row] as number,
-          requestId: text(requestIdF, row),
-          operation: text(operationF, row),
-          method: text(methodF, row),
-          path: text(pathF, row),
-          startUs: time,
-          endUs: Number.NaN,
-          durationUs: 0,
-          status: 0,
-          errorKind: '',
-          closed: false,
-          outgoing: undefined,
-        });
+        this.#opened(
+          openedRequest(
+            requestF[row] as number,
+            text(requestIdF, row),
+            text(operationF, row),
+            text(methodF, row),
+            text(pathF, row),
+            time,
+          ),
+        );
       };
     });
     push('httpInStart', (c) => {
@@ -85,20 +81,7 @@ export class RequestSweep {
         const seq = requestF[row] as number;
         const url = text(urlF, row);
         const method = text(methodF, row);
-        this.#opened({
-          seq,
-          requestId: `#${seq}`,
-          operation: `${method} ${url.split('?')[0]}`,
-          method,
-          path: url,
-          startUs: time,
-          endUs: Number.NaN,
-          durationUs: 0,
-          status: 0,
-          errorKind: '',
-          closed: false,
-          outgoing: undefined,
-        });
+        this.#opened(openedRequest(seq, `#${seq}`, `${method} ${url.split('?')[0]}`, method, url, time));
       };
     });
     push('requestClose', (c) => {

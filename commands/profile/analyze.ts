@@ -22,7 +22,7 @@ export default class ProfileAnalyze extends BaseCommand {
     {
       description: 'Why one request was slow, with its wide event:',
       command:
-        '<%= config.bin %> <%= command.id %> ./traces --metrics telemetry/metrics.log --request 3f6c1a2e-8d7b-4c1e-9a55-0b1d2e3f4a5b',
+        '<%= config.bin %> <%= command.id %> ./traces --metrics telemetry/metrics.log --request 7raenv9m1sbg2-1842',
     },
     { description: 'As JSON:', command: '<%= config.bin %> <%= command.id %> ./traces --json' },
   ];

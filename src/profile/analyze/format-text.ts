@@ -29,10 +29,20 @@ export function renderText(report: AnalysisReport, request?: RequestBreakdown | 
     else lines.push(...renderBreakdown(request, rel, true));
   }
 
+  // Explaining one request, only the findings that ran for it or delayed it belong beside it.
+  const findings =
+    request == null
+      ? report.findings
+      : report.findings.filter((f) => f.requests.some((r) => r.requestId === request.requestId));
   lines.push('');
-  if (report.findings.length === 0) lines.push('findings: none (no red flags)');
-  else lines.push(`findings (${report.findings.length}), worst first:`);
-  report.findings.forEach((finding, i) => {
+  if (findings.length === 0)
+    lines.push(request == null ? 'findings: none (no red flags)' : 'findings about this request: none');
+  else if (request == null) lines.push(`findings (${findings.length}), worst first:`);
+  else
+    lines.push(
+      `findings about this request (${findings.length} of ${report.findings.length}; all of them without --request):`,
+    );
+  findings.forEach((finding, i) => {
     lines.push(...renderFinding(finding, i + 1, rel));
   });
 

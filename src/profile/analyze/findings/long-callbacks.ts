@@ -77,12 +77,15 @@ export function longCallbackFindings(ctx: FindingContext): Finding[] {
     let severity: Severity =
       worstMs >= criticalCallbackMs ? 'critical' : worstMs >= longCallbackMs || outliers > 0 ? 'warning' : 'info';
     if (group.blocked && severity === 'info') severity = 'warning';
+    // Work no request saw (start-up, or an idle moment) ranks below work that slowed requests:
+    // the scan answers "why are requests slow" first.
+    if (ran.size === 0 && delayedCount === 0) severity = severity === 'critical' ? 'warning' : 'info';
     const requestPart =
       ran.size > 0
         ? `ran for ${ran.size} request${ran.size === 1 ? '' : 's'}${delayedCount > 0 ? `, delayed ${delayedCount} more` : ''}`
         : delayedCount > 0
           ? `no request of its own; delayed ${delayedCount} request${delayedCount === 1 ? '' : 's'}`
-          : 'no request open';
+          : 'no request open (start-up or idle: no request saw it)';
     const times = group.views.length === 1 ? 'once' : `${group.views.length} times`;
     const summary = group.blocked
       ? `${group.site} blocked the event loop without working ${times} (process CPU ${Math.round(share * 100)}% of the time: a wait, sync I/O or a lock), worst ${fmtMs(worst.stall.durationUs)} at ${at(ctx, worst.stall.startUs)}; ${requestPart}`

@@ -3,7 +3,7 @@ import 'uplot/dist/uPlot.min.css';
 import { h } from './dom.js';
 import { renderIndex } from './index-view.js';
 import { openTrace } from './trace/view.js';
-import { readUrlState } from './url-state.js';
+import { readUrlState } from '../url-state.js';
 
 const root = document.getElementById('app') as HTMLElement;
 const state = readUrlState(location.search);

@@ -55,6 +55,10 @@ export class Counters {
       const holder = document.createElement('div');
       holder.className = 'counter';
       holder.dataset.counter = counter.label;
+      const label = document.createElement('span');
+      label.className = 'counter-label';
+      label.textContent = counter.label;
+      holder.append(label);
       root.append(holder);
       const opts: uPlot.Options = {
         width,
@@ -66,9 +70,6 @@ export class Counters {
           { show: false },
           {
             size: this.#gutterPx,
-            label: counter.label,
-            labelSize: 14,
-            labelFont: '11px system-ui, sans-serif',
             font: '10px system-ui, sans-serif',
             ticks: { show: false },
             splits: (_u, _axis, min, max) => [min, max],

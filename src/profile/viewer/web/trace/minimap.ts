@@ -24,8 +24,8 @@ export function drawMinimap(canvas: HTMLCanvasElement, overview: OverviewData | 
     ctx.fillStyle = '#9cc7a9';
     for (let s = 0; s < count.length; s++) {
       const h = ((count[s] ?? 0) / peak) * (height - 4);
-      const x0 = x(overview.startMs + s * 1000);
-      ctx.fillRect(x0, height - h, Math.max(1, x(overview.startMs + (s + 1) * 1000) - x0), h);
+      const x0 = x(overview.perSecondStartMs + s * 1000);
+      ctx.fillRect(x0, height - h, Math.max(1, x(overview.perSecondStartMs + (s + 1) * 1000) - x0), h);
     }
     for (const stall of overview.stalls) {
       ctx.fillStyle = stallColour(stall.durationMs);

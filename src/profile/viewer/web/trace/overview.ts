@@ -10,6 +10,8 @@ const SLOWEST_KEPT = 50;
 
 export class OverviewBuilder {
   #startMs: number;
+  /** The earliest event: a stall is written when it ends, with the time it began (before the segment's start). */
+  #minMs = Number.POSITIVE_INFINITY;
   #endMs: number;
   #events = 0;
   #done = 0;
@@ -29,6 +31,7 @@ export class OverviewBuilder {
 
   add(seg: DecodedSegment): void {
     this.#done++;
+    for (const block of seg.blocks) if (block.events > 0) this.#minMs = Math.min(this.#minMs, block.minUs / 1000);
     for (const cols of Object.values(seg.events)) {
       this.#events += cols.count;
       if (cols.count > 0) this.#endMs = Math.max(this.#endMs, (cols.time[cols.count - 1] as number) / 1000);
@@ -114,7 +117,8 @@ export class OverviewBuilder {
     return {
       segmentsDone: this.#done,
       segmentsTotal: this.#total,
-      startMs: this.#startMs,
+      startMs: Math.min(this.#startMs, this.#minMs),
+      perSecondStartMs: this.#startMs,
       endMs: this.#endMs,
       events: this.#events,
       perSecond: {

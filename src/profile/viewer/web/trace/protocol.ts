@@ -94,9 +94,11 @@ export interface OverviewData {
   readonly segmentsDone: number;
   readonly segmentsTotal: number;
   readonly startMs: number;
+  /** Where `perSecond` starts (the first segment's start). */
+  readonly perSecondStartMs: number;
   readonly endMs: number;
   readonly events: number;
-  /** Per second from startMs: requests that started, the longest, errors (5xx). */
+  /** Per second from perSecondStartMs: requests that started, the longest, errors (5xx). */
   readonly perSecond: { count: number[]; maxDurMs: number[]; errors: number[] };
   readonly stalls: { startMs: number; durationMs: number }[];
   readonly gc: { startMs: number; durationMs: number; kind: number }[];

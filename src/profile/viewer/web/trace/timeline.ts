@@ -374,14 +374,14 @@ export class Timeline {
     const { count, maxDurMs, errors } = o.perSecond;
     let peak = 1;
     for (const c of count) peak = Math.max(peak, c);
-    const first = Math.max(0, Math.floor((fromMs - o.startMs) / 1000));
-    const last = Math.min(count.length - 1, Math.ceil((toMs - o.startMs) / 1000));
+    const first = Math.max(0, Math.floor((fromMs - o.perSecondStartMs) / 1000));
+    const last = Math.min(count.length - 1, Math.ceil((toMs - o.perSecondStartMs) / 1000));
     for (let s = first; s <= last; s++) {
       const c = count[s] ?? 0;
       const h = (c / peak) * (lane.height - 2);
       ctx.fillStyle = (errors[s] ?? 0) > 0 ? STATUS_COLOURS.server : STATUS_COLOURS.ok;
-      const x0 = this.xOf(o.startMs + s * 1000);
-      const x1 = this.xOf(o.startMs + (s + 1) * 1000);
+      const x0 = this.xOf(o.perSecondStartMs + s * 1000);
+      const x1 = this.xOf(o.perSecondStartMs + (s + 1) * 1000);
       ctx.fillRect(x0, lane.top + lane.height - h, Math.max(1, x1 - x0 - 0.5), h);
     }
     let worst = 1;
@@ -389,7 +389,7 @@ export class Timeline {
     ctx.strokeStyle = '#333';
     ctx.beginPath();
     for (let s = first; s <= last; s++) {
-      const x = this.xOf(o.startMs + (s + 0.5) * 1000);
+      const x = this.xOf(o.perSecondStartMs + (s + 0.5) * 1000);
       const y = lane.top + lane.height - ((maxDurMs[s] ?? 0) / worst) * (lane.height - 2);
       if (s === first) ctx.moveTo(x, y);
       else ctx.lineTo(x, y);

@@ -4,7 +4,7 @@
  */
 import { catalog, type TraceEntry, wideEvent } from '../api.js';
 import { duration, h } from '../dom.js';
-import { type UrlState, writeUrlState } from '../url-state.js';
+import { type UrlState, writeUrlState } from '../../url-state.js';
 import { Counters } from './counters.js';
 import { Flamegraph } from './flamegraph.js';
 import { drawMinimap } from './minimap.js';
@@ -268,7 +268,7 @@ export async function openTrace(root: HTMLElement, state: UrlState): Promise<voi
     if (hit.kind === 'gc') {
       details.replaceChildren(
         h('h3', {}, 'GC pause'),
-        h('p', { 'data-kind': 'gc' }, `${duration(hit.durationMs)} at ${duration(hit.startMs - startMs)} into the trace`),
+        h('p', { 'data-kind': 'gc' }, `${duration(hit.durationMs)} at ${duration(hit.startMs - timeline.bounds.fromMs)} into the trace`),
       );
       return;
     }
@@ -285,8 +285,10 @@ export async function openTrace(root: HTMLElement, state: UrlState): Promise<voi
       h(
         'p',
         { 'data-kind': 'stall' },
-        `at ${duration(stall.startMs - startMs)} into the trace (${new Date(info.timeOriginMs + stall.startMs).toISOString()}); ${stall.inFlight} requests in flight; `,
-        share === undefined ? '' : share < 0.5 ? `process CPU ${(share * 100).toFixed(0)}%: mostly blocked, not computing` : `process CPU ${(share * 100).toFixed(0)}%: computing`,
+        `at ${duration(stall.startMs - timeline.bounds.fromMs)} into the trace (${new Date(info.timeOriginMs + stall.startMs).toISOString()}); ${stall.inFlight} requests in flight; `,
+        share === undefined ? '' : share < 0.5
+          ? `process CPU ${(share * 100).toFixed(0)}% of a core: mostly blocked, not computing`
+          : `process CPU ${(share * 100).toFixed(0)}% of a core (all threads): computing`,
       ),
       h('h4', {}, `Stack (most seen of ${stall.samples} CPU samples)`),
       stall.stack.length === 0
@@ -330,7 +332,7 @@ export async function openTrace(root: HTMLElement, state: UrlState): Promise<voi
     saveUrl();
     if (loading !== undefined) await loading;
     const { root: tree, samples } = await windowWorker.call<'flame'>({ type: 'flame', fromMs, toMs });
-    flame.show(tree, samples, `${duration(toMs - fromMs)} from ${duration(fromMs - startMs)}`);
+    flame.show(tree, samples, `${duration(toMs - fromMs)} from ${duration(fromMs - timeline.bounds.fromMs)}`);
   }
 
   async function runSearch(text: string): Promise<void> {

@@ -1,6 +1,6 @@
 /**
  * The viewer's deep links. The URL's query holds what is needed to reopen the same view; these
- * names and meanings are a contract (docs/viewer.md, held by test/profile/viewer/url-contract.test.ts):
+ * names and meanings are a contract (docs/viewer.md, held by test/profile/viewer/url-contract.test.ts; shared by the page and the tests):
  * parameters are only ever added, never renamed or given another meaning. Unknown ones are ignored.
  */
 

@@ -35,7 +35,9 @@ async function scan(path: string, requestId: string): Promise<Record<string, unk
       if (!line.includes(needle)) continue;
       try {
         const record = JSON.parse(line) as Record<string, unknown>;
-        if (record.RequestId === requestId) return record;
+        // The json format nests it under properties; EMF has it at the top.
+        const properties = record.properties as Record<string, unknown> | undefined;
+        if (record.RequestId === requestId || properties?.RequestId === requestId) return record;
       } catch {
         // A line cut by a crash or a non-JSON format: not ours.
       }

@@ -27,6 +27,8 @@ export interface WindowData {
   readonly toMs: number;
   readonly events: number;
   readonly decodeMs: number;
+  /** Read just past the window: CPU samples written after it (up to 30 s late) may be missing. */
+  readonly quick: boolean;
   readonly ops: string[];
   readonly stalls: { start: Float64Array; dur: Float64Array; req: Float64Array; cpuShare: Float64Array };
   readonly gc: { start: Float64Array; dur: Float64Array; kind: Float64Array };
@@ -118,7 +120,8 @@ export interface SearchHit {
 
 export type WorkerRequest =
   | { type: 'open'; id: number; segments: SegmentRef[] }
-  | { type: 'window'; id: number; fromMs: number; toMs: number }
+  /** `quick`: skip the CPU samples that arrive late (read just past the window): for the first view. */
+  | { type: 'window'; id: number; fromMs: number; toMs: number; quick?: boolean }
   | { type: 'stall'; id: number; startMs: number }
   | { type: 'flame'; id: number; fromMs: number; toMs: number }
   | { type: 'request'; id: number; requestId?: string; seq?: number }

@@ -130,14 +130,14 @@ export async function openTrace(root: HTMLElement, state: UrlState): Promise<voi
   // Window loading: one at a time; the latest wish wins.
   let loading: Promise<void> | undefined;
   let wanted: View | undefined;
-  const loadWindow = (view: View): Promise<void> => {
+  const loadWindow = (view: View, quick = false): Promise<void> => {
     wanted = view;
     if (loading !== undefined) return loading.then(() => (wanted === undefined ? undefined : loadWindow(wanted)));
     const target = view;
     wanted = undefined;
     const asked = performance.now();
     loading = windowWorker
-      .call<'window'>({ type: 'window', fromMs: target.fromMs, toMs: target.toMs })
+      .call<'window'>({ type: 'window', fromMs: target.fromMs, toMs: target.toMs, quick })
       .then(({ data: windowData }) => {
         stats.windowLoads.push({
           fromMs: target.fromMs,
@@ -192,7 +192,8 @@ export async function openTrace(root: HTMLElement, state: UrlState): Promise<voi
         performance.mark('viewer:first-view');
       });
     }
-    status.textContent = `${windowData.events.toLocaleString()} events in the window (decoded in ${windowData.decodeMs.toFixed(0)} ms) · ${info.recording}`;
+    const late = windowData.quick ? ' (late CPU samples still loading)' : '';
+    status.textContent = `${windowData.events.toLocaleString()} events in the window${late} (decoded in ${windowData.decodeMs.toFixed(0)} ms) · ${info.recording}`;
   }
 
   const renderNavigator = () => {
@@ -438,6 +439,10 @@ export async function openTrace(root: HTMLElement, state: UrlState): Promise<voi
     counters.resize();
   });
 
+  // First view: read just past the window; then the same window again with the CPU samples that
+  // arrive late, and the whole trace's overview in the other worker.
+  await loadWindow({ fromMs: firstView.fromMs, toMs: firstView.toMs }, true);
+  const complete = loadWindow({ fromMs: firstView.fromMs, toMs: firstView.toMs });
   // Background: the whole trace, segment by segment.
   overviewWorker.stream({ type: 'overview', segments }, (reply) => {
     if (reply.type === 'error') {
@@ -465,7 +470,7 @@ export async function openTrace(root: HTMLElement, state: UrlState): Promise<voi
     return done;
   });
 
-  await loadWindow({ fromMs: firstView.fromMs, toMs: firstView.toMs });
+  await complete;
   if (range !== undefined) await showRange(range.fromMs, range.toMs);
   if (selection?.startsWith('stall:')) {
     const at = Number(selection.slice(6));

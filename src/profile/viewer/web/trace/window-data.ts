@@ -73,7 +73,13 @@ function openedRequests(segments: readonly DecodedSegment[]): Map<number, Opened
   return opened;
 }
 
-export function buildWindow(segments: readonly DecodedSegment[], fromMs: number, toMs: number, decodeMs: number): WindowData {
+export function buildWindow(
+  segments: readonly DecodedSegment[],
+  fromMs: number,
+  toMs: number,
+  decodeMs: number,
+  quick = false,
+): WindowData {
   let events = 0;
   for (const seg of segments) for (const cols of Object.values(seg.events)) events += cols.count;
 
@@ -213,6 +219,7 @@ export function buildWindow(segments: readonly DecodedSegment[], fromMs: number,
     toMs,
     events,
     decodeMs,
+    quick,
     ops,
     stalls: { start: f64(stalls.start), dur: f64(stalls.dur), req: f64(stalls.req), cpuShare: f64(stalls.cpuShare) },
     gc: { start: f64(gc.start), dur: f64(gc.dur), kind: f64(gc.kind) },

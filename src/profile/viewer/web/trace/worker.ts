@@ -48,20 +48,24 @@ async function open(refs: SegmentRef[]): Promise<TraceInfo> {
 }
 
 /** Segments that may hold events of [fromMs, toMs]: those that overlap it, and the next (late CPU samples). */
-function segmentsFor(fromMs: number, toMs: number): number[] {
+function segmentsFor(fromMs: number, toMs: number, lateMs: number): number[] {
   const picked: number[] = [];
   for (let i = 0; i < segments.length; i++) {
     const start = starts[i] as number;
     const next = starts[i + 1] ?? Number.POSITIVE_INFINITY;
-    if (start <= toMs + LATE_EVENTS_MS && next >= fromMs) picked.push(i);
+    if (start <= toMs + lateMs && next >= fromMs) picked.push(i);
   }
   return picked;
 }
 
-async function loadWindow(fromMs: number, toMs: number): Promise<DecodedSegment[]> {
+/** A quick read stops 1 s past the window (a stall is written when it ends); a full one waits for late CPU samples. */
+const QUICK_LATE_MS = 1000;
+
+async function loadWindow(fromMs: number, toMs: number, quick: boolean): Promise<DecodedSegment[]> {
+  const lateMs = quick ? QUICK_LATE_MS : LATE_EVENTS_MS;
   return Promise.all(
-    segmentsFor(fromMs, toMs).map((i) =>
-      fetchSegment(segments[i] as SegmentRef, { fromMs, toMs, stopAfterMs: toMs + LATE_EVENTS_MS }),
+    segmentsFor(fromMs, toMs, lateMs).map((i) =>
+      fetchSegment(segments[i] as SegmentRef, { fromMs, toMs, stopAfterMs: toMs + lateMs }),
     ),
   );
 }
@@ -147,8 +151,9 @@ async function handle(msg: WorkerRequest): Promise<void> {
       return;
     case 'window': {
       const started = performance.now();
-      kept = await loadWindow(msg.fromMs, msg.toMs);
-      const data = buildWindow(kept, msg.fromMs, msg.toMs, performance.now() - started);
+      const quick = msg.quick === true;
+      kept = await loadWindow(msg.fromMs, msg.toMs, quick);
+      const data = buildWindow(kept, msg.fromMs, msg.toMs, performance.now() - started, quick);
       scope.postMessage({ type: 'window', id, data }, transferables(data));
       return;
     }

@@ -27,7 +27,11 @@ export type ErrorCode =
   | 'SVC_ERR_PROFILE_TOOL_HUNG'
   | 'SVC_ERR_PROFILE_TOOL_INSTALL'
   | 'SVC_ERR_PROFILE_UNSUPPORTED'
-  | 'SVC_ERR_PROFILE_PROGRAM';
+  | 'SVC_ERR_PROFILE_PROGRAM'
+  | 'SVC_ERR_ANALYZE_PATH'
+  | 'SVC_ERR_ANALYZE_TRACE'
+  | 'SVC_ERR_ANALYZE_METRICS'
+  | 'SVC_ERR_ANALYZE_REQUEST';
 
 /** Base class: a message for humans, a code for programs, an exit code for the CLI edge. */
 export class ServiceError extends Error {
@@ -72,5 +76,16 @@ export class ProfileError extends ServiceError {
   constructor(code: ErrorCode, message: string, cause?: unknown) {
     super(code, message, { exitCode: 1, cause });
     this.name = 'ProfileError';
+  }
+}
+
+/**
+ * `service profile analyze` could not read what it was given: no trace at the path, a file that is
+ * not a trace, an unreadable metrics file, or a `--request` the trace does not hold. One line, exit 1.
+ */
+export class AnalyzeError extends ServiceError {
+  constructor(code: ErrorCode, message: string, cause?: unknown) {
+    super(code, message, { exitCode: 1, cause });
+    this.name = 'AnalyzeError';
   }
 }

@@ -8,9 +8,10 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { basename, dirname, extname, join } from 'node:path';
 import type { ServeConfig } from '../../config/serve.js';
+import { TraceAnalyses } from './analysis.js';
 import { speedscopeDir, WEB_DIR } from './assets.js';
 import { readCatalog } from './catalog.js';
-import { fileUnder, safeSegments } from './safe-path.js';
+import { fileUnder, resolveUnder, safeSegments } from './safe-path.js';
 import { findWideEvent } from './wide-events.js';
 
 const CONTENT_TYPES: Record<string, string> = {
@@ -96,6 +97,17 @@ function resolveFile(roots: Roots, segments: readonly string[]): string | undefi
   return undefined;
 }
 
+/** A trace's process directory from its id (`traces/<dir>` or `captures/<capture>/trace/<dir>`). */
+function traceDirectory(roots: Roots, id: string): string | undefined {
+  const segments = safeSegments(id);
+  if (segments === undefined) return undefined;
+  const [root, ...rest] = segments;
+  if (rest.length === 0) return undefined;
+  const dir =
+    root === 'traces' ? resolveUnder(roots.traces, rest) : root === 'captures' ? resolveUnder(roots.captures, rest) : undefined;
+  return dir !== undefined && statSync(dir, { throwIfNoEntry: false })?.isDirectory() === true ? dir : undefined;
+}
+
 /** Host names a loopback-bound viewer answers to: a page on another site cannot rebind its name to us. */
 function hostAllowed(req: IncomingMessage, config: ServeConfig): boolean {
   if (!config.loopback) return true;
@@ -107,6 +119,7 @@ export async function startViewer(config: ServeConfig): Promise<ViewerServer> {
   const metricsFile = traceMetricsFile(config);
   const roots: Roots = { captures: config.captureDir, traces: config.traceDir, metricsFile };
   const speedscope = speedscopeDir();
+  const analyses = new TraceAnalyses();
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -146,6 +159,14 @@ export async function startViewer(config: ServeConfig): Promise<ViewerServer> {
         const found = await findWideEvent(file, requestId, Number.isFinite(nearMs) ? nearMs : undefined);
         return sendJson(res, { requestId, wideEvent: found ?? null });
       }
+      if (name === 'analysis' || name === 'explain') {
+        const dir = traceDirectory(roots, query.get('trace') ?? '');
+        if (dir === undefined) return notFound(res);
+        if (name === 'analysis') return sendJson(res, analyses.state(dir));
+        const requestId = query.get('requestId') ?? '';
+        if (requestId === '') return notFound(res);
+        return sendJson(res, { requestId, request: await analyses.explain(dir, requestId) });
+      }
     }
     return notFound(res);
   };
@@ -168,10 +189,12 @@ export async function startViewer(config: ServeConfig): Promise<ViewerServer> {
   return {
     url: `http://${host}:${address.port}/`,
     server,
-    close: () =>
-      new Promise<void>((resolve) => {
+    close: async () => {
+      await analyses.close();
+      await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
-      }),
+      });
+    },
   };
 }

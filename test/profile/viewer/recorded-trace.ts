@@ -18,8 +18,11 @@ import { subscribe } from 'node:diagnostics_channel';
 function ${PLANTED_FUNCTION}(ms) {
   const end = performance.now() + ms;
   let x = 0;
-  while (performance.now() < end) x += Math.sqrt(x + 1);
-  return x;
+  // The clock is read now and then, so the samples land in this function, not in now().
+  for (let i = 0; ; i++) {
+    x += Math.sqrt(x + i);
+    if (i % 100000 === 0 && performance.now() >= end) return x;
+  }
 }
 subscribe('service:request:opened', (message) => {
   if (message.path === '/items/planted') ${PLANTED_FUNCTION}(${PLANTED_STALL_MS});

@@ -21,7 +21,13 @@ interface PageCanvas {
 }
 declare const window: {
   readonly devicePixelRatio: number;
-  readonly __viewer?: { overviewDone: boolean; firstViewMs?: number; points: number; windowLoads: { events: number }[] };
+  readonly __viewer?: {
+    overviewDone: boolean;
+    analysis: boolean;
+    firstViewMs?: number;
+    points: number;
+    windowLoads: { events: number }[];
+  };
 };
 declare const document: {
   readonly title: string;
@@ -63,7 +69,9 @@ after(async () => {
 
 async function openTrace(page: Page, query = ''): Promise<void> {
   await page.goto(`${viewer.url}?trace=${encodeURIComponent(traceId())}${query}`);
-  await page.waitForFunction(() => window.__viewer?.overviewDone === true && window.__viewer.firstViewMs !== undefined);
+  await page.waitForFunction(
+    () => window.__viewer?.overviewDone === true && window.__viewer.firstViewMs !== undefined && window.__viewer.analysis,
+  );
   // The view may change once the overview is complete (a short trace is shown whole): let it draw.
   await page.waitForTimeout(300);
 }
@@ -111,14 +119,18 @@ describe('profile serve in a browser', () => {
     const page = await newPage(browser);
     await openTrace(page);
     assert.ok((await pixelsOf(page, 'non-background')) > 2000, 'the timeline drew');
-    // 50 ms ≤ stall < 200 ms is drawn in #e06c2b.
-    assert.ok((await pixelsOf(page, [0xe0, 0x6c, 0x2b])) > 20, 'the planted stall is drawn in its colour');
+    // Stalls are drawn in one of three colours by duration (the planted one lasts 150 ms or more on a busy machine).
+    const stallPixels =
+      (await pixelsOf(page, [0xe0, 0x6c, 0x2b])) + (await pixelsOf(page, [0xb3, 0x26, 0x1e]));
+    assert.ok(stallPixels > 20, 'the planted stall is drawn in a stall colour');
     assert.equal(await page.locator('#counters .counter').count(), 5);
     const stats = await page.evaluate(() => window.__viewer);
     assert.ok(stats !== undefined && stats.points > 0);
     assert.ok((stats?.windowLoads[0]?.events ?? 0) > 100, 'events decoded in the first window');
     const findings = await page.$$eval('#navigator li', (items) => items.map((i) => i.textContent ?? ''));
-    assert.ok(findings.some((f) => /main thread busy 1[5-9]\d\.\d ms/.test(f)), findings.join('\n'));
+    // The analysis's findings, worst first: the planted stall named by its function.
+    assert.equal(await page.locator('#navigator-source').textContent(), '(analysis)');
+    assert.ok(findings.some((f) => f.includes(`${PLANTED_FUNCTION} `)), findings.join('\n'));
     await screenshot(page, '02-trace');
     await page.close();
   });
@@ -135,8 +147,11 @@ describe('profile serve in a browser', () => {
       await page.waitForTimeout(100);
       stack = (await page.locator('#details').textContent()) ?? '';
     }
-    assert.match(stack, new RegExp(`Main thread busy 1[5-9]\\d\\.\\d ms`));
-    assert.equal(await page.locator('#details .stack li .fn').first().textContent(), PLANTED_FUNCTION);
+    // At least the planted 150 ms (a loaded machine stretches it: the loop runs until a wall-clock deadline).
+    const busy = toMs(/Main thread busy (\S+ m?s)/.exec(stack)?.[1] ?? '');
+    assert.ok(busy >= 140, stack.slice(0, 80));
+    const frames = await page.$$eval('#details .stack li .fn', (items) => items.map((i) => i.textContent ?? ''));
+    assert.ok(frames.slice(0, 2).includes(PLANTED_FUNCTION), frames.join(' < '));
     await page.waitForSelector(`#details table.wide-event[data-request-id="${PLANTED_REQUEST_ID}"]`);
     const wide = await wideEvent(page);
     assert.equal(wide.RequestId, PLANTED_REQUEST_ID);
@@ -158,18 +173,25 @@ describe('profile serve in a browser', () => {
     await page.mouse.up();
     await page.keyboard.up('Shift');
     await page.waitForSelector('.top-functions tbody tr');
-    assert.equal(await page.locator('.top-functions tbody tr td.fn').first().textContent(), PLANTED_FUNCTION);
+    const hottest = await page.$$eval('.top-functions tbody tr td.fn', (cells) => cells.map((c) => c.textContent ?? ''));
+    assert.ok(hottest.slice(0, 2).includes(PLANTED_FUNCTION), hottest.join(', '));
     const samples = Number(/(\d+) CPU samples/.exec((await page.locator('.flame-label').textContent()) ?? '')?.[1]);
     // How many depends on how much CPU the busy machine gave the loop; the function is what counts.
     assert.ok(samples >= 1, `${samples} samples in the range`);
     await screenshot(page, '04-range-flamegraph');
 
     await page.click('#details button.open-request');
-    await page.waitForSelector(`#details .request-view[data-request-id="${PLANTED_REQUEST_ID}"]`);
+    // The analysis's breakdown: the planted CPU is its own, nothing queued, the parts add up to its duration.
+    await page.waitForSelector(`#details .request-view[data-request-id="${PLANTED_REQUEST_ID}"][data-source="analysis"]`);
     const parts = await page.$$eval('#details .breakdown-table tr', (rows) =>
       Object.fromEntries(rows.map((r) => [r.getAttribute('data-part'), r.lastElementChild?.textContent ?? ''])),
     );
-    assert.match(parts.ownCpuMs ?? '', /^1[4-9]\d\.\d ms$/, JSON.stringify(parts));
+    const partMs = Object.fromEntries(Object.entries(parts).map(([k, v]) => [k, toMs(String(v))]));
+    assert.ok((partMs.ownCpuMs ?? 0) >= 50, JSON.stringify(parts));
+    assert.ok((partMs.ownCpuMs ?? 0) > (partMs.queuedMs ?? 0), JSON.stringify(parts));
+    const total = Object.values(partMs).reduce((a, b) => a + b, 0);
+    const requestMs = toMs(/in (\S+ m?s)$/.exec((await page.locator('#details .request div').first().textContent()) ?? '')?.[1] ?? '');
+    assert.ok(Math.abs(total - requestMs) < 0.5, `parts ${total} ms, request ${requestMs} ms`);
     await page.waitForSelector(`#details table.wide-event[data-request-id="${PLANTED_REQUEST_ID}"]`);
     assert.equal((await wideEvent(page)).RequestId, PLANTED_REQUEST_ID);
     await screenshot(page, '05-request-view');
@@ -182,7 +204,8 @@ describe('profile serve in a browser', () => {
     await again.goto(link.href);
     await again.waitForSelector(`#details .request-view[data-request-id="${PLANTED_REQUEST_ID}"]`);
     await again.waitForSelector('.top-functions tbody tr');
-    assert.equal(await again.locator('.top-functions tbody tr td.fn').first().textContent(), PLANTED_FUNCTION);
+    const reopenedHottest = await again.$$eval('.top-functions tbody tr td.fn', (cells) => cells.map((c) => c.textContent ?? ''));
+    assert.deepEqual(reopenedHottest, hottest);
     await again.waitForTimeout(400);
     const reopened = new URL(again.url());
     for (const name of ['trace', 'from', 'to', 'sel', 'rfrom', 'rto'])
@@ -251,6 +274,14 @@ describe('profile serve in a browser', () => {
     });
   }
 });
+
+/** "125.1 ms", "0 µs", "1.25 s" → ms. */
+function toMs(text: string): number {
+  const match = /^([\d.]+) (µs|ms|s)$/.exec(text.trim());
+  if (match === null) return Number.NaN;
+  const unit: Record<string, number> = { µs: 0.001, ms: 1, s: 1000 };
+  return Number(match[1]) * (unit[match[2] ?? 'ms'] ?? 1);
+}
 
 async function wideEvent(page: Page): Promise<Record<string, string>> {
   return page.$$eval('#details table.wide-event tr', (rows) =>

@@ -3,6 +3,7 @@
  * estimate from the loaded window: main-thread work of this request (own CPU), of other requests or
  * none (queued behind them), GC pauses, outgoing requests in flight (I/O wait), and the rest unknown.
  */
+import type { RequestBreakdown } from '../../../analyze/types.js';
 import { duration, h } from '../dom.js';
 import type { RequestInfo, WindowData } from './protocol.js';
 import { stallColour } from './timeline.js';
@@ -134,16 +135,51 @@ function requestTimeline(request: RequestInfo, segments: readonly Segment[]): HT
   return canvas;
 }
 
-export function renderRequest(request: RequestInfo, data: WindowData | undefined): HTMLElement {
-  const { parts, segments } = estimate(request, data);
+/** The analysis's breakdown as the same parts and timeline segments. */
+export function fromAnalysis(b: RequestBreakdown): { parts: Breakdown; segments: Segment[]; notes: string[] } {
+  const segments: Segment[] = [
+    ...b.queuedBehind.map((q) => ({
+      startMs: q.startMs,
+      durationMs: q.durationMs,
+      kind: 'queuedMs' as const,
+      label: `behind ${q.site} for ${duration(q.overlapMs ?? q.durationMs)}${q.request ? ` (request ${q.request.requestId} ${q.request.operation})` : ''}`,
+    })),
+    ...b.outgoing.map((o) => ({
+      startMs: o.startMs,
+      durationMs: o.durationMs,
+      kind: 'ioWaitMs' as const,
+      label: `${o.method} ${o.origin}${o.path} → ${o.error ?? o.status}`,
+    })),
+  ];
+  return { parts: { ...b.parts }, segments, notes: b.notes ?? [] };
+}
+
+export function renderRequest(
+  request: RequestInfo,
+  data: WindowData | undefined,
+  analysis?: RequestBreakdown | undefined,
+): HTMLElement {
+  const local = estimate(request, data);
+  const { parts, segments } = analysis === undefined ? local : fromAnalysis(analysis);
+  const source =
+    analysis === undefined
+      ? 'estimate from the loaded window (main-thread stalls, GC, outgoing requests); the analysis is not ready'
+      : `the analysis (service profile analyze --request ${request.requestId})${analysis.fidelity ? `, measured from ${analysis.fidelity}` : ''}`;
   return h(
     'div',
-    { class: 'request-view', 'data-request-id': request.requestId },
+    { class: 'request-view', 'data-request-id': request.requestId, 'data-source': analysis === undefined ? 'estimate' : 'analysis' },
     h('h4', {}, 'Where its time went'),
-    renderBreakdown(parts, request.durationMs, 'estimate from the loaded window (main-thread stalls, GC, outgoing requests)'),
+    renderBreakdown(parts, request.durationMs, source),
+    ...(analysis?.notes ?? []).map((note) => h('p', { class: 'dim' }, note)),
     requestTimeline(request, segments),
-    segments.filter((s) => s.kind === 'queuedMs').length === 0
+    segments.filter((s) => s.kind === 'queuedMs' || s.kind === 'ioWaitMs').length === 0
       ? ''
-      : h('ul', { class: 'queued' }, ...segments.filter((s) => s.kind === 'queuedMs').map((s) => h('li', {}, `${s.label} at +${duration(s.startMs - request.startMs)}`))),
+      : h(
+          'ul',
+          { class: 'queued' },
+          ...segments
+            .filter((s) => s.kind === 'queuedMs' || s.kind === 'ioWaitMs')
+            .map((s) => h('li', { 'data-kind': s.kind }, `${s.label} at +${duration(Math.max(0, s.startMs - request.startMs))}`)),
+        ),
   );
 }

@@ -2,7 +2,8 @@
  * One recorder trace: the timeline, counters, navigator, details, request view, range flamegraph and
  * search, wired to two workers and to the URL (deep links).
  */
-import { catalog, type TraceEntry, wideEvent } from '../api.js';
+import type { AnalysisReport, RequestBreakdown } from '../../../analyze/types.js';
+import { catalog, getJson, type TraceEntry, wideEvent } from '../api.js';
 import { duration, h } from '../dom.js';
 import { type UrlState, writeUrlState } from '../../url-state.js';
 import { Counters } from './counters.js';
@@ -23,6 +24,7 @@ export interface ViewerStats {
   overviewDone: boolean;
   frameTimes: number[];
   points: number;
+  analysis: boolean;
 }
 
 declare global {
@@ -51,7 +53,14 @@ function findTrace(entries: { traces: readonly TraceEntry[] }[], id: string): Tr
 }
 
 export async function openTrace(root: HTMLElement, state: UrlState): Promise<void> {
-  const stats: ViewerStats = { firstViewMs: undefined, windowLoads: [], overviewDone: false, frameTimes: [], points: 0 };
+  const stats: ViewerStats = {
+    firstViewMs: undefined,
+    windowLoads: [],
+    overviewDone: false,
+    frameTimes: [],
+    points: 0,
+    analysis: false,
+  };
   window.__viewer = stats;
   const data = await catalog();
   const trace = findTrace([data, ...data.captures], state.trace ?? '');
@@ -67,6 +76,7 @@ export async function openTrace(root: HTMLElement, state: UrlState): Promise<voi
   const counterRoot = h('div', { id: 'counters' });
   const flameHolder = h('section', { id: 'flamegraph', class: 'panel' }, h('h3', {}, 'Flamegraph of the selected range (shift-drag on the timeline)'));
   const navigator = h('ol', { id: 'navigator' });
+  const navTitle = h('span', { id: 'navigator-source', class: 'dim' }, '(overview)');
   const details = h('section', { id: 'details', class: 'panel' }, h('p', { class: 'dim' }, 'Click a stall, a GC pause or a request.'));
   const results = h('ol', { id: 'search-results' });
   root.replaceChildren(
@@ -86,7 +96,7 @@ export async function openTrace(root: HTMLElement, state: UrlState): Promise<voi
       h(
         'aside',
         { class: 'trace-right' },
-        h('section', { class: 'panel' }, h('h3', {}, 'Worst first ', h('span', { class: 'dim' }, 'n / p')), navigator),
+        h('section', { class: 'panel' }, h('h3', {}, 'Worst first ', h('span', { class: 'dim' }, 'n / p '), navTitle), navigator),
         details,
         h('section', { class: 'panel' }, h('h3', {}, 'Search results'), results),
       ),
@@ -110,6 +120,9 @@ export async function openTrace(root: HTMLElement, state: UrlState): Promise<voi
   const flame = new Flamegraph(flameHolder);
   let points: PointOfInterest[] = [];
   let current = -1;
+  /** Findings of the analysis replace the overview's points once it is ready. */
+  let analysed = false;
+  let analysisFailed: string | undefined;
   let selection: string | undefined = state.sel;
   let range = state.rfrom !== undefined && state.rto !== undefined ? { fromMs: state.rfrom, toMs: state.rto } : undefined;
   let query = state.q;
@@ -165,6 +178,7 @@ export async function openTrace(root: HTMLElement, state: UrlState): Promise<voi
 
   const timeline: Timeline = new Timeline(canvas, firstView, { fromMs: startMs, toMs: guessEnd }, {
     onView: (view) => {
+      syncCounters();
       counters.setView(view);
       drawMinimap(minimap, overview, timeline.bounds, view);
       maybeLoad(view);
@@ -176,6 +190,15 @@ export async function openTrace(root: HTMLElement, state: UrlState): Promise<voi
   stats.frameTimes = timeline.frameTimes;
   const counters = new Counters(counterRoot, 128);
 
+  /** Counters show the window's samples when it covers the view, else the whole trace's. */
+  let countersFrom: WindowData | OverviewData | undefined;
+  function syncCounters(): void {
+    const source = timeline.detailed() ? timeline.data : overview;
+    if (source === countersFrom) return;
+    countersFrom = source;
+    counters.setData(timeline.detailed() ? timeline.data : undefined, overview, timeline.view);
+  }
+
   function showError(err: unknown): void {
     status.textContent = `error: ${(err as Error).message}`;
     status.classList.add('error');
@@ -183,7 +206,7 @@ export async function openTrace(root: HTMLElement, state: UrlState): Promise<voi
 
   function showWindow(windowData: WindowData): void {
     timeline.setData(windowData);
-    counters.setData(timeline.detailed() ? windowData : undefined, overview, timeline.view);
+    syncCounters();
     if (stats.firstViewMs === undefined) {
       // Measured to the frame that shows it.
       requestAnimationFrame(() => {
@@ -227,11 +250,69 @@ export async function openTrace(root: HTMLElement, state: UrlState): Promise<voi
     current = i;
     renderNavigator();
     await focusOn(p.startMs, p.durationMs);
-    if (p.kind === 'long-callback' || p.kind === 'blocked-callback')
-      await select({ kind: 'stall', startMs: p.startMs, durationMs: p.durationMs });
+    if (p.kind === 'long-callback' || p.kind === 'blocked-callback') {
+      if (loading !== undefined) await loading;
+      await select({ kind: 'stall', startMs: stallNear(p.startMs, p.durationMs), durationMs: p.durationMs });
+    }
     else if (p.requestId) await selectRequest({ requestId: p.requestId });
     else if (p.kind === 'gc') await select({ kind: 'gc', startMs: p.startMs, durationMs: p.durationMs });
   };
+
+  /** The loaded stall that overlaps a finding's span the most (a finding may round its times). */
+  function stallNear(fromMs: number, durMs: number): number {
+    const stalls = timeline.data?.stalls;
+    let best = fromMs;
+    let bestOverlap = 0;
+    if (stalls === undefined) return best;
+    for (let i = 0; i < stalls.start.length; i++) {
+      const s = stalls.start[i] as number;
+      const overlap = Math.min(s + (stalls.dur[i] as number), fromMs + durMs) - Math.max(s, fromMs);
+      if (overlap > bestOverlap || (bestOverlap === 0 && Math.abs(s - fromMs) < 1)) {
+        best = s;
+        bestOverlap = Math.max(overlap, 1e-9);
+      }
+    }
+    return best;
+  }
+
+  async function explain(requestId: string): Promise<RequestBreakdown | undefined> {
+    if (requestId === '' || analysisFailed !== undefined) return undefined;
+    const query = new URLSearchParams({ trace: trace?.id ?? '', requestId });
+    const answer = await getJson<{ request: RequestBreakdown | null }>(`/api/explain?${query}`);
+    return answer.request ?? undefined;
+  }
+
+  async function pollAnalysis(): Promise<void> {
+    const query = new URLSearchParams({ trace: trace?.id ?? '' });
+    for (;;) {
+      const state = await getJson<{ status: string; report?: AnalysisReport; error?: string }>(`/api/analysis?${query}`);
+      if (state.status === 'failed') {
+        analysisFailed = state.error ?? 'failed';
+        navTitle.textContent = `(overview; the analysis failed: ${analysisFailed})`;
+        return;
+      }
+      if (state.status === 'done' && state.report !== undefined) {
+        analysed = true;
+        stats.analysis = true;
+        points = state.report.findings.map((f) => ({
+          kind: f.kind,
+          severity: f.severity,
+          summary: f.summary,
+          startMs: f.startMs,
+          durationMs: f.durationMs,
+          requestId: f.kind === 'slow-request' ? f.requests[0]?.requestId : undefined,
+        }));
+        stats.points = points.length;
+        timeline.points = points;
+        timeline.redraw();
+        current = -1;
+        navTitle.textContent = '(analysis)';
+        renderNavigator();
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  }
 
   async function showWideEvent(holder: HTMLElement, request: RequestInfo): Promise<void> {
     if (trace?.metrics === undefined) {
@@ -331,13 +412,14 @@ export async function openTrace(root: HTMLElement, state: UrlState): Promise<voi
     timeline.redraw();
     saveUrl();
     const wide = h('div', { class: 'wide-holder' });
-    details.replaceChildren(
-      h('h3', {}, 'Request'),
-      requestBlock(request),
-      renderRequest(request, timeline.data),
-      wide,
-    );
-    await showWideEvent(wide, request);
+    const view = h('div', {}, renderRequest(request, timeline.data));
+    details.replaceChildren(h('h3', {}, 'Request'), requestBlock(request), view, wide);
+    await Promise.all([
+      showWideEvent(wide, request),
+      explain(request.requestId).then((breakdown) => {
+        if (breakdown !== undefined) view.replaceChildren(renderRequest(request, timeline.data, breakdown));
+      }),
+    ]);
   }
 
   async function showRange(fromMs: number, toMs: number): Promise<void> {
@@ -453,11 +535,13 @@ export async function openTrace(root: HTMLElement, state: UrlState): Promise<voi
     overview = reply.overview;
     const done = overview.segmentsDone === overview.segmentsTotal;
     timeline.bounds = { fromMs: overview.startMs, toMs: done ? overview.endMs : Math.max(overview.endMs, guessEnd) };
-    points = overview.points;
-    stats.points = points.length;
-    timeline.points = points;
+    if (!analysed) {
+      points = overview.points;
+      stats.points = points.length;
+      timeline.points = points;
+    }
     timeline.setOverview(overview);
-    if (!timeline.detailed()) counters.setData(undefined, overview, timeline.view);
+    syncCounters();
     drawMinimap(minimap, overview, timeline.bounds, timeline.view);
     renderNavigator();
     if (done) {
@@ -471,6 +555,7 @@ export async function openTrace(root: HTMLElement, state: UrlState): Promise<voi
   });
 
   await complete;
+  pollAnalysis().catch(showError);
   if (range !== undefined) await showRange(range.fromMs, range.toMs);
   if (selection?.startsWith('stall:')) {
     const at = Number(selection.slice(6));

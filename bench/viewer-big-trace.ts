@@ -60,7 +60,9 @@ try {
   await page.waitForFunction(() => window.__viewer?.firstViewMs !== undefined);
   const first = (await page.evaluate(() => window.__viewer)) as Stats;
   console.log(`first view: ${ms(first.firstViewMs ?? Number.NaN)} (page clock, from navigation start)`);
-  console.log(`first window: ${first.windowLoads[0]?.events.toLocaleString()} events, fetched and decoded in ${ms(first.windowLoads[0]?.totalMs ?? Number.NaN)}`);
+  console.log(
+    `first window: ${first.windowLoads[0]?.events.toLocaleString()} events, fetched and decoded in ${ms(first.windowLoads[0]?.totalMs ?? Number.NaN)}`,
+  );
 
   // Interaction: zoom in and out around the centre, then pan by dragging, one input a frame.
   const box = (await page.locator('#timeline').boundingBox()) ?? { x: 0, y: 0, width: 1000, height: 200 };
@@ -75,7 +77,9 @@ try {
     await page.mouse.move(x, y);
     const started = Date.now();
     await page.mouse.wheel(0, i % 20 < 10 ? -120 : 120);
-    await page.evaluate(() => new Promise<void>((resolve) => requestAnimationFrame(() => requestAnimationFrame(() => resolve()))));
+    await page.evaluate(
+      () => new Promise<void>((resolve) => requestAnimationFrame(() => requestAnimationFrame(() => resolve()))),
+    );
     frameIntervals.push(Date.now() - started);
   }
   for (let i = 0; i < steps; i++) {
@@ -84,7 +88,9 @@ try {
     await page.mouse.down();
     await page.mouse.move(x - 25, y, { steps: 2 });
     await page.mouse.up();
-    await page.evaluate(() => new Promise<void>((resolve) => requestAnimationFrame(() => requestAnimationFrame(() => resolve()))));
+    await page.evaluate(
+      () => new Promise<void>((resolve) => requestAnimationFrame(() => requestAnimationFrame(() => resolve()))),
+    );
     frameIntervals.push(Date.now() - started);
   }
   const after = (await page.evaluate(() => window.__viewer)) as Stats;
@@ -98,15 +104,26 @@ try {
   const loads = after.windowLoads.slice(1);
   if (loads.length > 0)
     console.log(
-      `window loads while panning: ${loads.length}, p50 ${ms(percentile(loads.map((l) => l.totalMs), 50))}, max ${ms(Math.max(...loads.map((l) => l.totalMs)))} (in the worker; frames keep drawing meanwhile)`,
+      `window loads while panning: ${loads.length}, p50 ${ms(
+        percentile(
+          loads.map((l) => l.totalMs),
+          50,
+        ),
+      )}, max ${ms(Math.max(...loads.map((l) => l.totalMs)))} (in the worker; frames keep drawing meanwhile)`,
     );
   await page.waitForFunction(() => window.__viewer?.overviewDone === true);
   const done = (await page.evaluate(() => window.__viewer)) as Stats;
-  console.log(`overview of the whole trace (background worker): done ${((Date.now() - opened) / 1000).toFixed(1)} s after opening, ${done.points} points of interest`);
+  console.log(
+    `overview of the whole trace (background worker): done ${((Date.now() - opened) / 1000).toFixed(1)} s after opening, ${done.points} points of interest`,
+  );
   await page.keyboard.press('0');
-  await page.evaluate(() => new Promise<void>((resolve) => requestAnimationFrame(() => requestAnimationFrame(() => resolve()))));
+  await page.evaluate(
+    () => new Promise<void>((resolve) => requestAnimationFrame(() => requestAnimationFrame(() => resolve()))),
+  );
   const whole = (await page.evaluate(() => window.__viewer)) as Stats;
-  console.log(`whole trace drawn from the overview in ${ms(whole.frameTimes[whole.frameTimes.length - 1] ?? Number.NaN)}`);
+  console.log(
+    `whole trace drawn from the overview in ${ms(whole.frameTimes[whole.frameTimes.length - 1] ?? Number.NaN)}`,
+  );
   await page.screenshot({ path: 'test-output/screenshots/bench-big-trace.png' });
 } finally {
   await browser.close();

@@ -6,9 +6,9 @@
 import { statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
-import { CAPTURE_OPTIONS } from './profile.js';
 import { invalidOption, option, optionText, type RawOptions } from './option-spec.js';
 import { parsePort } from './parsers.js';
+import { CAPTURE_OPTIONS } from './profile.js';
 
 export const SERVE_OPTIONS = Object.freeze({
   port: option('port', 'VIEWER_PORT', '9119', '<port>', 'Port to listen on (0: any free port).'),
@@ -76,11 +76,7 @@ function directory(name: 'captureDir' | 'traceDir', text: string): string {
 }
 
 /** Validates everything `service profile serve` is given; `dir` is the positional DIR (a trace directory). */
-export function loadServeConfig(
-  raw: RawOptions<ServeOptionName>,
-  dir: string | undefined,
-  open: boolean,
-): ServeConfig {
+export function loadServeConfig(raw: RawOptions<ServeOptionName>, dir: string | undefined, open: boolean): ServeConfig {
   const text = optionText(SERVE_OPTIONS, raw);
   const host = parseHost(text('host') ?? '');
   let metricsFile: string | undefined;

@@ -28,7 +28,9 @@ export class TraceAnalyses {
   #entry(dir: string): Entry {
     let entry = this.#entries.get(dir);
     if (entry !== undefined) return entry;
-    const worker = startWorker(new URL('./analysis-worker.js', import.meta.url), 'trace-analysis', { workerData: { dir } });
+    const worker = startWorker(new URL('./analysis-worker.js', import.meta.url), 'trace-analysis', {
+      workerData: { dir },
+    });
     worker.unref();
     let settle = () => {};
     const created: Entry = {

@@ -46,4 +46,3 @@ export interface Catalog {
   readonly captures: readonly CaptureEntry[];
   readonly traces: readonly TraceEntry[];
 }
-

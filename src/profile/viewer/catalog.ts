@@ -6,9 +6,9 @@
 import { type Dirent, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Manifest } from '../sessions/manifest.js';
-import type { Catalog, CaptureEntry, FileKind, SegmentEntry, TraceEntry } from './catalog-types.js';
+import type { CaptureEntry, Catalog, FileKind, SegmentEntry, TraceEntry } from './catalog-types.js';
 
-export type { Catalog, CaptureEntry, FileKind, SegmentEntry, TraceEntry } from './catalog-types.js';
+export type { CaptureEntry, Catalog, FileKind, SegmentEntry, TraceEntry } from './catalog-types.js';
 
 /** A segment file of the recorder: sealed (`.bin.gz`, `.bin`) or being written (`.bin.active`). */
 export const SEGMENT_FILE = /^trace\.(\d+)(\.pinned)?\.bin(\.gz|\.active)?$/;

@@ -52,7 +52,11 @@ function traceMetricsFile(config: ServeConfig): string | undefined {
 }
 
 function send(res: ServerResponse, status: number, body: string, type = 'text/plain; charset=utf-8'): void {
-  res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+  res.writeHead(status, {
+    'content-type': type,
+    'content-length': Buffer.byteLength(body),
+    'cache-control': 'no-store',
+  });
   res.end(res.req.method === 'HEAD' ? undefined : body);
 }
 
@@ -65,9 +69,11 @@ function notFound(res: ServerResponse): void {
 }
 
 function sendFile(res: ServerResponse, path: string | undefined, cache = false): void {
-  if (path === undefined) return notFound(res);
-  const stat = statSync(path, { throwIfNoEntry: false });
-  if (stat === undefined || !stat.isFile()) return notFound(res);
+  const stat = path === undefined ? undefined : statSync(path, { throwIfNoEntry: false });
+  if (path === undefined || stat === undefined || !stat.isFile()) {
+    notFound(res);
+    return;
+  }
   res.writeHead(200, {
     'content-type': CONTENT_TYPES[extname(path)] ?? 'application/octet-stream',
     'content-length': stat.size,
@@ -104,14 +110,21 @@ function traceDirectory(roots: Roots, id: string): string | undefined {
   const [root, ...rest] = segments;
   if (rest.length === 0) return undefined;
   const dir =
-    root === 'traces' ? resolveUnder(roots.traces, rest) : root === 'captures' ? resolveUnder(roots.captures, rest) : undefined;
+    root === 'traces'
+      ? resolveUnder(roots.traces, rest)
+      : root === 'captures'
+        ? resolveUnder(roots.captures, rest)
+        : undefined;
   return dir !== undefined && statSync(dir, { throwIfNoEntry: false })?.isDirectory() === true ? dir : undefined;
 }
 
 /** Host names a loopback-bound viewer answers to: a page on another site cannot rebind its name to us. */
 function hostAllowed(req: IncomingMessage, config: ServeConfig): boolean {
   if (!config.loopback) return true;
-  const host = (req.headers.host ?? '').replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  const host = (req.headers.host ?? '')
+    .replace(/:\d+$/, '')
+    .replace(/^\[(.*)\]$/, '$1')
+    .toLowerCase();
   return host === 'localhost' || host === '::1' || host.startsWith('127.') || host === config.host;
 }
 
@@ -147,7 +160,8 @@ export async function startViewer(config: ServeConfig): Promise<ViewerServer> {
     if (top === 'api') {
       const name = rest.join('/');
       if (name === 'catalog') {
-        const metricsUrl = metricsFile === undefined ? undefined : `metrics/${encodeURIComponent(basename(metricsFile))}`;
+        const metricsUrl =
+          metricsFile === undefined ? undefined : `metrics/${encodeURIComponent(basename(metricsFile))}`;
         return sendJson(res, readCatalog(config.captureDir, config.traceDir, metricsUrl));
       }
       if (name === 'wide-event') {

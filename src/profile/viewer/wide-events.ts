@@ -20,7 +20,10 @@ function metricsFiles(path: string, nearMs: number | undefined): string[] {
   } catch {
     names = [name];
   }
-  const files = names.map((f) => ({ path: join(dir, f), mtimeMs: statSync(join(dir, f), { throwIfNoEntry: false })?.mtimeMs ?? 0 }));
+  const files = names.map((f) => ({
+    path: join(dir, f),
+    mtimeMs: statSync(join(dir, f), { throwIfNoEntry: false })?.mtimeMs ?? 0,
+  }));
   const at = nearMs ?? Number.POSITIVE_INFINITY;
   const rank = (mtimeMs: number) => (mtimeMs >= at ? mtimeMs - at : Number.MAX_SAFE_INTEGER - mtimeMs);
   return files.sort((a, b) => rank(a.mtimeMs) - rank(b.mtimeMs)).map((f) => f.path);

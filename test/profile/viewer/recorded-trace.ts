@@ -51,6 +51,7 @@ export async function recordServiceTrace(): Promise<RecordedTrace> {
     NODE_OPTIONS: `--import ${preload}`,
   });
   const requestIds: string[] = [];
+  let sent: unknown;
   try {
     for (let i = 0; i < 20; i++) {
       const id = `viewer-req-${i}`;
@@ -66,9 +67,12 @@ export async function recordServiceTrace(): Promise<RecordedTrace> {
     const planted = await fetch(`${service.url}/items/planted`, { headers: { 'x-request-id': PLANTED_REQUEST_ID } });
     await planted.arrayBuffer();
     await new Promise((resolve) => setTimeout(resolve, 100));
-  } finally {
-    const code = await service.stop('SIGTERM');
-    if (code !== 0) throw new Error(`the recorded service exited ${code}: ${service.stderr()}`);
+  } catch (err) {
+    sent = err;
   }
+  // Stopped in every case; SIGTERM seals the segment.
+  const code = await service.stop('SIGTERM');
+  if (sent !== undefined) throw sent;
+  if (code !== 0) throw new Error(`the recorded service exited ${code}: ${service.stderr()}`);
   return { root, traceDir, metricsLog: join(root, 'telemetry', 'metrics.log'), requestIds };
 }

@@ -186,7 +186,12 @@ describe('profile serve: catalog', () => {
       const answer = await raw(own.url, '/api/catalog');
       assert.equal(answer.status, 200);
       const catalog = JSON.parse(answer.body) as {
-        traces: { id: string; service: string; pid: number; segments: { name: string; bytes: number; url: string; sealed: boolean }[] }[];
+        traces: {
+          id: string;
+          service: string;
+          pid: number;
+          segments: { name: string; bytes: number; url: string; sealed: boolean }[];
+        }[];
         captures: unknown[];
       };
       assert.equal(catalog.traces.length, 1);

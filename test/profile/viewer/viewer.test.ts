@@ -54,7 +54,9 @@ before(async () => {
     ),
   ]);
   trace = recorded;
-  captures.forEach((result, i) => assert.equal(result.code, 0, `${TOOLS[i]}: ${result.stderr}`));
+  captures.forEach((result, i) => {
+    assert.equal(result.code, 0, `${TOOLS[i]}: ${result.stderr}`);
+  });
   viewer = await startViewer([trace.traceDir, '--port', '0', '--capture-dir', captureDir]);
   browser = await launchBrowser();
 });
@@ -70,7 +72,8 @@ after(async () => {
 async function openTrace(page: Page, query = ''): Promise<void> {
   await page.goto(`${viewer.url}?trace=${encodeURIComponent(traceId())}${query}`);
   await page.waitForFunction(
-    () => window.__viewer?.overviewDone === true && window.__viewer.firstViewMs !== undefined && window.__viewer.analysis,
+    () =>
+      window.__viewer?.overviewDone === true && window.__viewer.firstViewMs !== undefined && window.__viewer.analysis,
   );
   // The view may change once the overview is complete (a short trace is shown whole): let it draw.
   await page.waitForTimeout(300);
@@ -92,7 +95,12 @@ async function pixelsOf(page: Page, rgb: [number, number, number] | 'non-backgro
       let n = 0;
       for (let i = 0; i < data.length; i += 4) {
         const [r, g, b] = [data[i], data[i + 1], data[i + 2]];
-        if (colour === 'non-background' ? !(r === 251 && g === 251 && b === 250) && !(r === 228 && g === 226 && b === 220) : r === (colour as number[])[0] && g === (colour as number[])[1] && b === (colour as number[])[2]) n++;
+        if (
+          colour === 'non-background'
+            ? !(r === 251 && g === 251 && b === 250) && !(r === 228 && g === 226 && b === 220)
+            : r === (colour as number[])[0] && g === (colour as number[])[1] && b === (colour as number[])[2]
+        )
+          n++;
       }
       return n;
     },
@@ -109,7 +117,9 @@ describe('profile serve in a browser', () => {
     assert.deepEqual([...tools].sort(), [...TOOLS].sort());
     const traces = await page.$$eval('#traces tbody tr', (rows) => rows.map((r) => r.getAttribute('data-trace')));
     assert.deepEqual(traces, [traceId()]);
-    const load = await page.$$eval('#captures tbody tr td:nth-child(5)', (cells) => cells.map((c) => c.textContent ?? ''));
+    const load = await page.$$eval('#captures tbody tr td:nth-child(5)', (cells) =>
+      cells.map((c) => c.textContent ?? ''),
+    );
     for (const text of load) assert.match(text, /^\d+ requests, \d+\/s, p99 .+, 0 errors$/);
     await screenshot(page, '01-index');
     await page.close();
@@ -120,8 +130,7 @@ describe('profile serve in a browser', () => {
     await openTrace(page);
     assert.ok((await pixelsOf(page, 'non-background')) > 2000, 'the timeline drew');
     // Stalls are drawn in one of three colours by duration (the planted one lasts 150 ms or more on a busy machine).
-    const stallPixels =
-      (await pixelsOf(page, [0xe0, 0x6c, 0x2b])) + (await pixelsOf(page, [0xb3, 0x26, 0x1e]));
+    const stallPixels = (await pixelsOf(page, [0xe0, 0x6c, 0x2b])) + (await pixelsOf(page, [0xb3, 0x26, 0x1e]));
     assert.ok(stallPixels > 20, 'the planted stall is drawn in a stall colour');
     assert.equal(await page.locator('#counters .counter').count(), 5);
     const stats = await page.evaluate(() => window.__viewer);
@@ -130,7 +139,10 @@ describe('profile serve in a browser', () => {
     const findings = await page.$$eval('#navigator li', (items) => items.map((i) => i.textContent ?? ''));
     // The analysis's findings, worst first: the planted stall named by its function.
     assert.equal(await page.locator('#navigator-source').textContent(), '(analysis)');
-    assert.ok(findings.some((f) => f.includes(`${PLANTED_FUNCTION} `)), findings.join('\n'));
+    assert.ok(
+      findings.some((f) => f.includes(`${PLANTED_FUNCTION} `)),
+      findings.join('\n'),
+    );
     await screenshot(page, '02-trace');
     await page.close();
   });
@@ -142,9 +154,8 @@ describe('profile serve in a browser', () => {
     const findings = await page.locator('#navigator li').count();
     for (let i = 0; i < findings && !stack.includes(PLANTED_FUNCTION); i++) {
       await page.keyboard.press('n');
-      await page.waitForFunction((n) => document.querySelector('#navigator li.current')?.getAttribute('data-index') === String(n), i);
-      await page.waitForSelector('#details h3');
-      await page.waitForTimeout(100);
+      // The details say which finding they show once they show it.
+      await page.waitForSelector(`#details[data-point="${i}"]`);
       stack = (await page.locator('#details').textContent()) ?? '';
     }
     // At least the planted 150 ms (a loaded machine stretches it: the loop runs until a wall-clock deadline).
@@ -173,7 +184,9 @@ describe('profile serve in a browser', () => {
     await page.mouse.up();
     await page.keyboard.up('Shift');
     await page.waitForSelector('.top-functions tbody tr');
-    const hottest = await page.$$eval('.top-functions tbody tr td.fn', (cells) => cells.map((c) => c.textContent ?? ''));
+    const hottest = await page.$$eval('.top-functions tbody tr td.fn', (cells) =>
+      cells.map((c) => c.textContent ?? ''),
+    );
     assert.ok(hottest.slice(0, 2).includes(PLANTED_FUNCTION), hottest.join(', '));
     const samples = Number(/(\d+) CPU samples/.exec((await page.locator('.flame-label').textContent()) ?? '')?.[1]);
     // How many depends on how much CPU the busy machine gave the loop; the function is what counts.
@@ -182,7 +195,9 @@ describe('profile serve in a browser', () => {
 
     await page.click('#details button.open-request');
     // The analysis's breakdown: the planted CPU is its own, nothing queued, the parts add up to its duration.
-    await page.waitForSelector(`#details .request-view[data-request-id="${PLANTED_REQUEST_ID}"][data-source="analysis"]`);
+    await page.waitForSelector(
+      `#details .request-view[data-request-id="${PLANTED_REQUEST_ID}"][data-source="analysis"]`,
+    );
     const parts = await page.$$eval('#details .breakdown-table tr', (rows) =>
       Object.fromEntries(rows.map((r) => [r.getAttribute('data-part'), r.lastElementChild?.textContent ?? ''])),
     );
@@ -190,7 +205,9 @@ describe('profile serve in a browser', () => {
     assert.ok((partMs.ownCpuMs ?? 0) >= 50, JSON.stringify(parts));
     assert.ok((partMs.ownCpuMs ?? 0) > (partMs.queuedMs ?? 0), JSON.stringify(parts));
     const total = Object.values(partMs).reduce((a, b) => a + b, 0);
-    const requestMs = toMs(/in (\S+ m?s)$/.exec((await page.locator('#details .request div').first().textContent()) ?? '')?.[1] ?? '');
+    const requestMs = toMs(
+      /in (\S+ m?s)$/.exec((await page.locator('#details .request div').first().textContent()) ?? '')?.[1] ?? '',
+    );
     assert.ok(Math.abs(total - requestMs) < 0.5, `parts ${total} ms, request ${requestMs} ms`);
     await page.waitForSelector(`#details table.wide-event[data-request-id="${PLANTED_REQUEST_ID}"]`);
     assert.equal((await wideEvent(page)).RequestId, PLANTED_REQUEST_ID);
@@ -204,7 +221,9 @@ describe('profile serve in a browser', () => {
     await again.goto(link.href);
     await again.waitForSelector(`#details .request-view[data-request-id="${PLANTED_REQUEST_ID}"]`);
     await again.waitForSelector('.top-functions tbody tr');
-    const reopenedHottest = await again.$$eval('.top-functions tbody tr td.fn', (cells) => cells.map((c) => c.textContent ?? ''));
+    const reopenedHottest = await again.$$eval('.top-functions tbody tr td.fn', (cells) =>
+      cells.map((c) => c.textContent ?? ''),
+    );
     assert.deepEqual(reopenedHottest, hottest);
     await again.waitForTimeout(400);
     const reopened = new URL(again.url());
@@ -242,7 +261,8 @@ describe('profile serve in a browser', () => {
     assert.match(name, /\.cpuprofile$/);
     const outside: string[] = [];
     page.on('request', (r) => {
-      if (!r.url().startsWith(viewer.url) && !r.url().startsWith('data:') && !r.url().startsWith('blob:')) outside.push(r.url());
+      if (!r.url().startsWith(viewer.url) && !r.url().startsWith('data:') && !r.url().startsWith('blob:'))
+        outside.push(r.url());
     });
     await link.click();
     await page.waitForFunction((n) => document.title.includes(n), name, { timeout: 30_000 });
@@ -285,6 +305,8 @@ function toMs(text: string): number {
 
 async function wideEvent(page: Page): Promise<Record<string, string>> {
   return page.$$eval('#details table.wide-event tr', (rows) =>
-    Object.fromEntries(rows.map((r) => [r.firstElementChild?.textContent ?? '', r.lastElementChild?.textContent ?? ''])),
+    Object.fromEntries(
+      rows.map((r) => [r.firstElementChild?.textContent ?? '', r.lastElementChild?.textContent ?? '']),
+    ),
   );
 }

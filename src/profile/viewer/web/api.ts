@@ -1,7 +1,7 @@
 /** The server's JSON API, as the page uses it. */
 import type { Catalog } from '../catalog-types.js';
 
-export type { Catalog, CaptureEntry, TraceEntry } from '../catalog-types.js';
+export type { CaptureEntry, Catalog, TraceEntry } from '../catalog-types.js';
 
 export async function getJson<T>(url: string): Promise<T> {
   const response = await fetch(url);

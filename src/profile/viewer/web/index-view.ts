@@ -54,7 +54,11 @@ export async function renderIndex(root: HTMLElement): Promise<void> {
   const traces = h(
     'table',
     { id: 'traces' },
-    h('thead', {}, h('tr', {}, ...['service', 'pid', 'started', 'segments', 'size', 'open'].map((t) => h('th', {}, t)))),
+    h(
+      'thead',
+      {},
+      h('tr', {}, ...['service', 'pid', 'started', 'segments', 'size', 'open'].map((t) => h('th', {}, t))),
+    ),
     h(
       'tbody',
       {},
@@ -74,13 +78,13 @@ export async function renderIndex(root: HTMLElement): Promise<void> {
   );
   root.replaceChildren(
     h('header', {}, h('h1', {}, 'Captures and traces')),
-    h('main', { class: 'index' },
+    h(
+      'main',
+      { class: 'index' },
       h('h2', {}, `Captures `, h('span', { class: 'dim' }, data.captureDir)),
       data.captures.length === 0 ? h('p', { class: 'empty' }, 'No captures yet: service profile record') : captures,
       h('h2', {}, `Flight recorder traces `, h('span', { class: 'dim' }, data.traceDir)),
-      data.traces.length === 0
-        ? h('p', { class: 'empty' }, 'No traces yet: source dial9.env && service run')
-        : traces,
+      data.traces.length === 0 ? h('p', { class: 'empty' }, 'No traces yet: source dial9.env && service run') : traces,
     ),
   );
 }

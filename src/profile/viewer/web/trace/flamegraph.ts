@@ -57,7 +57,11 @@ export class Flamegraph {
       h(
         'table',
         { class: 'top-functions' },
-        h('thead', {}, h('tr', {}, h('th', {}, 'function'), h('th', {}, 'self'), h('th', {}, 'total'), h('th', {}, 'where'))),
+        h(
+          'thead',
+          {},
+          h('tr', {}, h('th', {}, 'function'), h('th', {}, 'self'), h('th', {}, 'total'), h('th', {}, 'where')),
+        ),
         h(
           'tbody',
           {},

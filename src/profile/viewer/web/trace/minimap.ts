@@ -2,7 +2,12 @@
 import type { OverviewData } from './protocol.js';
 import { stallColour, type View } from './timeline.js';
 
-export function drawMinimap(canvas: HTMLCanvasElement, overview: OverviewData | undefined, bounds: View, view: View): void {
+export function drawMinimap(
+  canvas: HTMLCanvasElement,
+  overview: OverviewData | undefined,
+  bounds: View,
+  view: View,
+): void {
   const ratio = window.devicePixelRatio || 1;
   const width = canvas.clientWidth || 800;
   const height = 34;

@@ -206,7 +206,5 @@ export function pointsOfInterest(
         durationMs: 100,
       });
   }
-  return points
-    .sort((a, b) => RANK[a.severity] - RANK[b.severity] || b.durationMs - a.durationMs)
-    .slice(0, 200);
+  return points.sort((a, b) => RANK[a.severity] - RANK[b.severity] || b.durationMs - a.durationMs).slice(0, 200);
 }

@@ -39,7 +39,10 @@ const LABELS: Record<keyof Breakdown, string> = {
 };
 
 /** Intervals in the request's time, by kind; an earlier kind wins where they overlap. */
-export function estimate(request: RequestInfo, data: WindowData | undefined): { parts: Breakdown; segments: Segment[] } {
+export function estimate(
+  request: RequestInfo,
+  data: WindowData | undefined,
+): { parts: Breakdown; segments: Segment[] } {
   const from = request.startMs;
   const to = request.startMs + request.durationMs;
   const segments: Segment[] = [];
@@ -61,7 +64,9 @@ export function estimate(request: RequestInfo, data: WindowData | undefined): { 
         startMs: c[0],
         durationMs: c[1],
         kind: own ? 'ownCpuMs' : 'queuedMs',
-        label: own ? 'its own long callback' : `behind a ${duration(data.stalls.dur[i] as number)} callback${(data.stalls.req[i] as number) > 0 ? ' of another request' : ''}`,
+        label: own
+          ? 'its own long callback'
+          : `behind a ${duration(data.stalls.dur[i] as number)} callback${(data.stalls.req[i] as number) > 0 ? ' of another request' : ''}`,
       });
     }
     for (let i = 0; i < data.reqOut.start.length; i++) {
@@ -71,7 +76,9 @@ export function estimate(request: RequestInfo, data: WindowData | undefined): { 
   }
   // Sum by kind without double counting: walk 0.01 ms steps? No: sweep the sorted edges.
   const order: (keyof Breakdown)[] = ['gcMs', 'ownCpuMs', 'queuedMs', 'ioWaitMs'];
-  const edges = [...new Set([from, to, ...segments.flatMap((s) => [s.startMs, s.startMs + s.durationMs])])].sort((a, b) => a - b);
+  const edges = [...new Set([from, to, ...segments.flatMap((s) => [s.startMs, s.startMs + s.durationMs])])].sort(
+    (a, b) => a - b,
+  );
   const parts: Breakdown = { ownCpuMs: 0, queuedMs: 0, gcMs: 0, ioWaitMs: 0, unknownMs: 0 };
   for (let e = 0; e + 1 < edges.length; e++) {
     const a = edges[e] as number;
@@ -89,7 +96,12 @@ export function renderBreakdown(parts: Breakdown, totalMs: number, source: strin
   for (const kind of Object.keys(COLOURS) as (keyof Breakdown)[]) {
     const ms = parts[kind];
     if (ms <= 0) continue;
-    bar.append(h('span', { style: `width:${((100 * ms) / Math.max(totalMs, 1e-9)).toFixed(2)}%;background:${COLOURS[kind]}`, title: `${LABELS[kind]} ${duration(ms)}` }));
+    bar.append(
+      h('span', {
+        style: `width:${((100 * ms) / Math.max(totalMs, 1e-9)).toFixed(2)}%;background:${COLOURS[kind]}`,
+        title: `${LABELS[kind]} ${duration(ms)}`,
+      }),
+    );
   }
   return h(
     'div',
@@ -102,7 +114,12 @@ export function renderBreakdown(parts: Breakdown, totalMs: number, source: strin
         'tbody',
         {},
         ...(Object.keys(COLOURS) as (keyof Breakdown)[]).map((kind) =>
-          h('tr', { 'data-part': kind }, h('td', {}, h('i', { style: `background:${COLOURS[kind]}` }), LABELS[kind]), h('td', {}, duration(parts[kind]))),
+          h(
+            'tr',
+            { 'data-part': kind },
+            h('td', {}, h('i', { style: `background:${COLOURS[kind]}` }), LABELS[kind]),
+            h('td', {}, duration(parts[kind])),
+          ),
         ),
       ),
     ),
@@ -167,7 +184,11 @@ export function renderRequest(
       : `the analysis (service profile analyze --request ${request.requestId})${analysis.fidelity ? `, measured from ${analysis.fidelity}` : ''}`;
   return h(
     'div',
-    { class: 'request-view', 'data-request-id': request.requestId, 'data-source': analysis === undefined ? 'estimate' : 'analysis' },
+    {
+      class: 'request-view',
+      'data-request-id': request.requestId,
+      'data-source': analysis === undefined ? 'estimate' : 'analysis',
+    },
     h('h4', {}, 'Where its time went'),
     renderBreakdown(parts, request.durationMs, source),
     ...(analysis?.notes ?? []).map((note) => h('p', { class: 'dim' }, note)),
@@ -179,7 +200,9 @@ export function renderRequest(
           { class: 'queued' },
           ...segments
             .filter((s) => s.kind === 'queuedMs' || s.kind === 'ioWaitMs')
-            .map((s) => h('li', { 'data-kind': s.kind }, `${s.label} at +${duration(Math.max(0, s.startMs - request.startMs))}`)),
+            .map((s) =>
+              h('li', { 'data-kind': s.kind }, `${s.label} at +${duration(Math.max(0, s.startMs - request.startMs))}`),
+            ),
         ),
   );
 }

@@ -12,7 +12,7 @@ export class TraceWorker {
     this.#worker = new Worker('/app/worker.js', { type: 'module' });
     this.#worker.onmessage = (event: MessageEvent<WorkerReply>) => {
       const handler = this.#pending.get(event.data.id);
-      if (handler !== undefined && handler(event.data)) this.#pending.delete(event.data.id);
+      if (handler?.(event.data)) this.#pending.delete(event.data.id);
     };
   }
 

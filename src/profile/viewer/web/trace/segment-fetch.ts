@@ -15,7 +15,9 @@ async function stream(ref: SegmentRef): Promise<ReadableStreamDefaultReader<Uint
   const response = await fetch(ref.url);
   if (!response.ok || response.body === null) throw new Error(`${ref.name}: HTTP ${response.status}`);
   const body = ref.name.endsWith('.gz')
-    ? response.body.pipeThrough(new DecompressionStream('gzip') as unknown as ReadableWritablePair<Uint8Array, Uint8Array>)
+    ? response.body.pipeThrough(
+        new DecompressionStream('gzip') as unknown as ReadableWritablePair<Uint8Array, Uint8Array>,
+      )
     : response.body;
   return body.getReader();
 }

@@ -207,7 +207,9 @@ export class Timeline {
         const slow = this.#slowMs === Number.POSITIVE_INFINITY ? '' : ` ≥ ${this.#slowMs.toFixed(0)} ms`;
         ctx.fillText(`requests in${slow}`, 6, lane.top + ROW / 2);
         ctx.fillStyle = '#666';
-        this.#ops.forEach((op, i) => ctx.fillText(op.slice(0, 19), 14, lane.top + ROW * (i + 1) + ROW / 2));
+        this.#ops.forEach((op, i) => {
+          ctx.fillText(op.slice(0, 19), 14, lane.top + ROW * (i + 1) + ROW / 2);
+        });
         ctx.fillStyle = '#333';
       } else ctx.fillText(lane.name, 6, lane.top + Math.min(lane.height, ROW) / 2 + (lane.height > ROW ? 6 : 0));
     }
@@ -216,7 +218,10 @@ export class Timeline {
   #axis(ctx: CanvasRenderingContext2D, width: number): void {
     const span = this.view.toMs - this.view.fromMs;
     const target = span / ((width - GUTTER) / 110);
-    const steps = [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 30_000, 60_000, 120_000, 300_000];
+    const steps = [
+      0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 30_000, 60_000,
+      120_000, 300_000,
+    ];
     const step = steps.find((s) => s >= target) ?? 600_000;
     ctx.fillStyle = '#555';
     ctx.font = '10px system-ui, sans-serif';
@@ -231,11 +236,22 @@ export class Timeline {
       ctx.lineTo(x + 0.5, this.canvas.height);
       ctx.stroke();
       const rel = t - origin;
-      ctx.fillText(rel >= 1000 ? `${(rel / 1000).toFixed(step < 1000 ? 2 : 0)} s` : `${rel.toFixed(step < 1 ? 2 : 0)} ms`, x + 2, 3);
+      ctx.fillText(
+        rel >= 1000 ? `${(rel / 1000).toFixed(step < 1000 ? 2 : 0)} s` : `${rel.toFixed(step < 1 ? 2 : 0)} ms`,
+        x + 2,
+        3,
+      );
     }
   }
 
-  #bar(ctx: CanvasRenderingContext2D, startMs: number, durMs: number, top: number, height: number, minWidth = 1): [number, number] {
+  #bar(
+    ctx: CanvasRenderingContext2D,
+    startMs: number,
+    durMs: number,
+    top: number,
+    height: number,
+    minWidth = 1,
+  ): [number, number] {
     const x0 = this.xOf(startMs);
     const x1 = Math.max(this.xOf(startMs + durMs), x0 + minWidth);
     ctx.fillRect(x0, top, x1 - x0, height);
@@ -288,7 +304,8 @@ export class Timeline {
       const s = d.reqOut.start[i] as number;
       const dur = d.reqOut.dur[i] as number;
       if (s > toMs || s + dur < fromMs) continue;
-      ctx.fillStyle = (d.reqOut.failed[i] as number) === 1 ? STATUS_COLOURS.server : statusColour(d.reqOut.status[i] as number);
+      ctx.fillStyle =
+        (d.reqOut.failed[i] as number) === 1 ? STATUS_COLOURS.server : statusColour(d.reqOut.status[i] as number);
       this.#bar(ctx, s, dur, out.top + 1, ROW - 2);
     }
     const cpuLane = this.lane('CPU samples');
@@ -315,7 +332,12 @@ export class Timeline {
     const flush = (row: number) => {
       if ((runX0[row] as number) < 0) return;
       ctx.fillStyle = runColour[row] as string;
-      ctx.fillRect(runX0[row] as number, lane.top + ROW * (row + 1) + 1, Math.max(1, (runX1[row] as number) - (runX0[row] as number)), ROW - 2);
+      ctx.fillRect(
+        runX0[row] as number,
+        lane.top + ROW * (row + 1) + 1,
+        Math.max(1, (runX1[row] as number) - (runX0[row] as number)),
+        ROW - 2,
+      );
       runX0[row] = -1;
     };
     const { start, dur, status, op } = d.reqIn;
@@ -435,7 +457,8 @@ export class Timeline {
     const gcLane = this.lane('GC');
     if (within(gcLane) && this.detailed() && this.data !== undefined) {
       const i = covering(this.data.gc.start, this.data.gc.dur);
-      if (i !== -1) return { kind: 'gc', startMs: this.data.gc.start[i] as number, durationMs: this.data.gc.dur[i] as number };
+      if (i !== -1)
+        return { kind: 'gc', startMs: this.data.gc.start[i] as number, durationMs: this.data.gc.dur[i] as number };
     }
     const lane = this.lane('requests in');
     if (within(lane) && this.detailed() && this.data !== undefined) {
@@ -446,10 +469,17 @@ export class Timeline {
         const s = start[i] as number;
         if (s > ms + slackMs) break;
         if (ms > s + (dur[i] as number) + slackMs) continue;
-        if (row === -1 ? (dur[i] as number) < this.#slowMs : Math.min(op[i] as number, this.#ops.length - 1) !== row) continue;
+        if (row === -1 ? (dur[i] as number) < this.#slowMs : Math.min(op[i] as number, this.#ops.length - 1) !== row)
+          continue;
         if (best === -1 || (dur[i] as number) > (dur[best] as number)) best = i;
       }
-      if (best !== -1) return { kind: 'request', seq: seq[best] as number, startMs: start[best] as number, durationMs: dur[best] as number };
+      if (best !== -1)
+        return {
+          kind: 'request',
+          seq: seq[best] as number,
+          startMs: start[best] as number,
+          durationMs: dur[best] as number,
+        };
     }
     return undefined;
   }

@@ -3,9 +3,9 @@
  * search, wired to two workers and to the URL (deep links).
  */
 import type { AnalysisReport, RequestBreakdown } from '../../../analyze/types.js';
+import { type UrlState, writeUrlState } from '../../url-state.js';
 import { catalog, getJson, type TraceEntry, wideEvent } from '../api.js';
 import { duration, h } from '../dom.js';
-import { type UrlState, writeUrlState } from '../../url-state.js';
 import { Counters } from './counters.js';
 import { Flamegraph } from './flamegraph.js';
 import { drawMinimap } from './minimap.js';
@@ -41,7 +41,12 @@ function wideEventRows(record: Record<string, unknown>): [string, unknown][] {
     if (key === 'properties' && typeof value === 'object' && value !== null) rows.push(...Object.entries(value));
     else if (key === 'metrics' && typeof value === 'object' && value !== null) {
       for (const [name, metric] of Object.entries(value as Record<string, { value?: unknown; unit?: string }>))
-        rows.push([name, metric !== null && typeof metric === 'object' && 'value' in metric ? `${metric.value}${metric.unit ? ` ${metric.unit}` : ''}` : metric]);
+        rows.push([
+          name,
+          metric !== null && typeof metric === 'object' && 'value' in metric
+            ? `${metric.value}${metric.unit ? ` ${metric.unit}` : ''}`
+            : metric,
+        ]);
     } else rows.push([key, value]);
   }
   return rows;
@@ -66,7 +71,12 @@ export async function openTrace(root: HTMLElement, state: UrlState): Promise<voi
   const trace = findTrace([data, ...data.captures], state.trace ?? '');
   if (trace === undefined) throw new Error(`no trace ${state.trace} under the served directories`);
   document.title = `${trace.service} ${trace.pid ?? ''} · trace`;
-  const segments: SegmentRef[] = trace.segments.map((s) => ({ url: s.url, name: s.name, index: s.index, bytes: s.bytes }));
+  const segments: SegmentRef[] = trace.segments.map((s) => ({
+    url: s.url,
+    name: s.name,
+    index: s.index,
+    bytes: s.bytes,
+  }));
 
   const status = h('span', { id: 'status', class: 'status' }, 'opening…');
   const search = h('input', { id: 'search', type: 'search', placeholder: 'request id, route or function  ( / )' });
@@ -74,17 +84,34 @@ export async function openTrace(root: HTMLElement, state: UrlState): Promise<voi
   const minimap = h('canvas', { id: 'minimap' });
   const canvas = h('canvas', { id: 'timeline', tabindex: 0 });
   const counterRoot = h('div', { id: 'counters' });
-  const flameHolder = h('section', { id: 'flamegraph', class: 'panel' }, h('h3', {}, 'Flamegraph of the selected range (shift-drag on the timeline)'));
+  const flameHolder = h(
+    'section',
+    { id: 'flamegraph', class: 'panel' },
+    h('h3', {}, 'Flamegraph of the selected range (shift-drag on the timeline)'),
+  );
   const navigator = h('ol', { id: 'navigator' });
   const navTitle = h('span', { id: 'navigator-source', class: 'dim' }, '(overview)');
-  const details = h('section', { id: 'details', class: 'panel' }, h('p', { class: 'dim' }, 'Click a stall, a GC pause or a request.'));
+  const details = h(
+    'section',
+    { id: 'details', class: 'panel' },
+    h('p', { class: 'dim' }, 'Click a stall, a GC pause or a request.'),
+  );
   const results = h('ol', { id: 'search-results' });
   root.replaceChildren(
     h(
       'header',
       { class: 'trace-header' },
       h('a', { href: '/', class: 'back' }, '← all'),
-      h('h1', {}, `${trace.service} `, h('span', { class: 'dim' }, `pid ${trace.pid ?? '?'} · ${trace.startedAt ?? ''} · ${trace.segments.length} segment(s)`)),
+      h(
+        'h1',
+        {},
+        `${trace.service} `,
+        h(
+          'span',
+          { class: 'dim' },
+          `pid ${trace.pid ?? '?'} · ${trace.startedAt ?? ''} · ${trace.segments.length} segment(s)`,
+        ),
+      ),
       search,
       copy,
       status,
@@ -96,12 +123,21 @@ export async function openTrace(root: HTMLElement, state: UrlState): Promise<voi
       h(
         'aside',
         { class: 'trace-right' },
-        h('section', { class: 'panel' }, h('h3', {}, 'Worst first ', h('span', { class: 'dim' }, 'n / p '), navTitle), navigator),
+        h(
+          'section',
+          { class: 'panel' },
+          h('h3', {}, 'Worst first ', h('span', { class: 'dim' }, 'n / p '), navTitle),
+          navigator,
+        ),
         details,
         h('section', { class: 'panel' }, h('h3', {}, 'Search results'), results),
       ),
     ),
-    h('footer', { class: 'keys' }, 'wheel: zoom · drag: pan · shift-drag: range → flamegraph · ←/→ pan · +/− zoom · 0 whole trace · n/p next/previous finding · / search · Esc clear'),
+    h(
+      'footer',
+      { class: 'keys' },
+      'wheel: zoom · drag: pan · shift-drag: range → flamegraph · ←/→ pan · +/− zoom · 0 whole trace · n/p next/previous finding · / search · Esc clear',
+    ),
   );
 
   const windowWorker = new TraceWorker();
@@ -124,7 +160,8 @@ export async function openTrace(root: HTMLElement, state: UrlState): Promise<voi
   let analysed = false;
   let analysisFailed: string | undefined;
   let selection: string | undefined = state.sel;
-  let range = state.rfrom !== undefined && state.rto !== undefined ? { fromMs: state.rfrom, toMs: state.rto } : undefined;
+  let range =
+    state.rfrom !== undefined && state.rto !== undefined ? { fromMs: state.rfrom, toMs: state.rto } : undefined;
   let query = state.q;
 
   let urlTimer: ReturnType<typeof setTimeout> | undefined;
@@ -135,7 +172,15 @@ export async function openTrace(root: HTMLElement, state: UrlState): Promise<voi
       history.replaceState(
         null,
         '',
-        writeUrlState({ trace: trace.id, from: v.fromMs, to: v.toMs, sel: selection, rfrom: range?.fromMs, rto: range?.toMs, q: query }),
+        writeUrlState({
+          trace: trace.id,
+          from: v.fromMs,
+          to: v.toMs,
+          sel: selection,
+          rfrom: range?.fromMs,
+          rto: range?.toMs,
+          q: query,
+        }),
       );
     }, 150);
   };
@@ -176,17 +221,22 @@ export async function openTrace(root: HTMLElement, state: UrlState): Promise<voi
     }, 120);
   };
 
-  const timeline: Timeline = new Timeline(canvas, firstView, { fromMs: startMs, toMs: guessEnd }, {
-    onView: (view) => {
-      syncCounters();
-      counters.setView(view);
-      drawMinimap(minimap, overview, timeline.bounds, view);
-      maybeLoad(view);
-      saveUrl();
+  const timeline: Timeline = new Timeline(
+    canvas,
+    firstView,
+    { fromMs: startMs, toMs: guessEnd },
+    {
+      onView: (view) => {
+        syncCounters();
+        counters.setView(view);
+        drawMinimap(minimap, overview, timeline.bounds, view);
+        maybeLoad(view);
+        saveUrl();
+      },
+      onHit: (hit) => select(hit).catch(showError),
+      onRange: (fromMs, toMs) => showRange(fromMs, toMs).catch(showError),
     },
-    onHit: (hit) => select(hit).catch(showError),
-    onRange: (fromMs, toMs) => showRange(fromMs, toMs).catch(showError),
-  });
+  );
   stats.frameTimes = timeline.frameTimes;
   const counters = new Counters(counterRoot, 128);
 
@@ -224,7 +274,11 @@ export async function openTrace(root: HTMLElement, state: UrlState): Promise<voi
       ...points.slice(0, 100).map((p, i) =>
         h(
           'li',
-          { class: `poi ${p.severity}${i === current ? ' current' : ''}`, 'data-index': i, onclick: () => go(i).catch(showError) },
+          {
+            class: `poi ${p.severity}${i === current ? ' current' : ''}`,
+            'data-index': i,
+            onclick: () => go(i).catch(showError),
+          },
           h('span', { class: 'sev' }, p.severity),
           ` ${p.summary}`,
         ),
@@ -248,14 +302,16 @@ export async function openTrace(root: HTMLElement, state: UrlState): Promise<voi
     const p = points[i];
     if (p === undefined) return;
     current = i;
+    // Which finding the details show, once shown (tests and scripts wait on it).
+    details.dataset.point = '';
     renderNavigator();
     await focusOn(p.startMs, p.durationMs);
     if (p.kind === 'long-callback' || p.kind === 'blocked-callback') {
       if (loading !== undefined) await loading;
       await select({ kind: 'stall', startMs: stallNear(p.startMs, p.durationMs), durationMs: p.durationMs });
-    }
-    else if (p.requestId) await selectRequest({ requestId: p.requestId });
+    } else if (p.requestId) await selectRequest({ requestId: p.requestId });
     else if (p.kind === 'gc') await select({ kind: 'gc', startMs: p.startMs, durationMs: p.durationMs });
+    if (current === i) details.dataset.point = String(i);
   };
 
   /** The loaded stall that overlaps a finding's span the most (a finding may round its times). */
@@ -285,7 +341,9 @@ export async function openTrace(root: HTMLElement, state: UrlState): Promise<voi
   async function pollAnalysis(): Promise<void> {
     const query = new URLSearchParams({ trace: trace?.id ?? '' });
     for (;;) {
-      const state = await getJson<{ status: string; report?: AnalysisReport; error?: string }>(`/api/analysis?${query}`);
+      const state = await getJson<{ status: string; report?: AnalysisReport; error?: string }>(
+        `/api/analysis?${query}`,
+      );
       if (state.status === 'failed') {
         analysisFailed = state.error ?? 'failed';
         navTitle.textContent = `(overview; the analysis failed: ${analysisFailed})`;
@@ -335,7 +393,13 @@ export async function openTrace(root: HTMLElement, state: UrlState): Promise<voi
         'table',
         { class: 'wide-event', 'data-request-id': request.requestId },
         h('caption', {}, 'wide event (metrics.log)'),
-        h('tbody', {}, ...rows.map(([k, v]) => h('tr', {}, h('th', {}, k), h('td', {}, typeof v === 'object' ? JSON.stringify(v) : String(v))))),
+        h(
+          'tbody',
+          {},
+          ...rows.map(([k, v]) =>
+            h('tr', {}, h('th', {}, k), h('td', {}, typeof v === 'object' ? JSON.stringify(v) : String(v))),
+          ),
+        ),
       ),
     );
   }
@@ -344,9 +408,24 @@ export async function openTrace(root: HTMLElement, state: UrlState): Promise<voi
     return h(
       'div',
       { class: 'request', 'data-request-id': request.requestId },
-      h('div', {}, h('b', {}, request.operation), ` ${request.method} ${request.path} → `, h('b', {}, request.status), ` in ${duration(request.durationMs)}`),
+      h(
+        'div',
+        {},
+        h('b', {}, request.operation),
+        ` ${request.method} ${request.path} → `,
+        h('b', {}, request.status),
+        ` in ${duration(request.durationMs)}`,
+      ),
       h('div', { class: 'dim' }, `request id ${request.requestId || '(none)'}`),
-      h('button', { type: 'button', class: 'open-request', onclick: () => selectRequest({ requestId: request.requestId, seq: request.seq }).catch(showError) }, 'request view'),
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'open-request',
+          onclick: () => selectRequest({ requestId: request.requestId, seq: request.seq }).catch(showError),
+        },
+        'request view',
+      ),
     );
   }
 
@@ -364,7 +443,11 @@ export async function openTrace(root: HTMLElement, state: UrlState): Promise<voi
     if (hit.kind === 'gc') {
       details.replaceChildren(
         h('h3', {}, 'GC pause'),
-        h('p', { 'data-kind': 'gc' }, `${duration(hit.durationMs)} at ${duration(hit.startMs - timeline.bounds.fromMs)} into the trace`),
+        h(
+          'p',
+          { 'data-kind': 'gc' },
+          `${duration(hit.durationMs)} at ${duration(hit.startMs - timeline.bounds.fromMs)} into the trace`,
+        ),
       );
       return;
     }
@@ -377,21 +460,40 @@ export async function openTrace(root: HTMLElement, state: UrlState): Promise<voi
     const wide = h('div', { class: 'wide-holder' });
     const share = Number.isFinite(stall.cpuShare) ? stall.cpuShare : undefined;
     details.replaceChildren(
-      h('h3', { style: `border-left: 6px solid ${stallColour(stall.durationMs)}; padding-left: 6px` }, `Main thread busy ${duration(stall.durationMs)}`),
+      h(
+        'h3',
+        { style: `border-left: 6px solid ${stallColour(stall.durationMs)}; padding-left: 6px` },
+        `Main thread busy ${duration(stall.durationMs)}`,
+      ),
       h(
         'p',
         { 'data-kind': 'stall' },
         `at ${duration(stall.startMs - timeline.bounds.fromMs)} into the trace (${new Date(info.timeOriginMs + stall.startMs).toISOString()}); ${stall.inFlight} requests in flight; `,
-        share === undefined ? '' : share < 0.5
-          ? `process CPU ${(share * 100).toFixed(0)}% of a core: mostly blocked, not computing`
-          : `process CPU ${(share * 100).toFixed(0)}% of a core (all threads): computing`,
+        share === undefined
+          ? ''
+          : share < 0.5
+            ? `process CPU ${(share * 100).toFixed(0)}% of a core: mostly blocked, not computing`
+            : `process CPU ${(share * 100).toFixed(0)}% of a core (all threads): computing`,
       ),
       h('h4', {}, `Stack (most seen of ${stall.samples} CPU samples)`),
       stall.stack.length === 0
         ? h('p', { class: 'dim' }, 'no CPU samples during it (DIAL9_CPU_PROFILE_ENABLED=true records them)')
-        : h('ol', { class: 'stack' }, ...stall.stack.map((f) => h('li', {}, h('span', { class: 'fn' }, f.functionName || '(anonymous)'), h('span', { class: 'dim' }, ` ${f.url.replace(/^.*\//, '')}:${f.line}`)))),
+        : h(
+            'ol',
+            { class: 'stack' },
+            ...stall.stack.map((f) =>
+              h(
+                'li',
+                {},
+                h('span', { class: 'fn' }, f.functionName || '(anonymous)'),
+                h('span', { class: 'dim' }, ` ${f.url.replace(/^.*\//, '')}:${f.line}`),
+              ),
+            ),
+          ),
       h('h4', {}, 'Request it ran for'),
-      stall.request === undefined ? h('p', { class: 'dim' }, 'none (not inside a request)') : requestBlock(stall.request),
+      stall.request === undefined
+        ? h('p', { class: 'dim' }, 'none (not inside a request)')
+        : requestBlock(stall.request),
       wide,
     );
     if (stall.request !== undefined) await showWideEvent(wide, stall.request);
@@ -399,14 +501,19 @@ export async function openTrace(root: HTMLElement, state: UrlState): Promise<voi
 
   async function selectRequest(match: { requestId?: string | undefined; seq?: number | undefined }): Promise<void> {
     if (loading !== undefined) await loading;
-    const { request } = await windowWorker.call<'request'>({ type: 'request', requestId: match.requestId || undefined, seq: match.seq });
+    const { request } = await windowWorker.call<'request'>({
+      type: 'request',
+      requestId: match.requestId || undefined,
+      seq: match.seq,
+    });
     if (request === undefined) {
       details.replaceChildren(h('p', {}, `Request ${match.requestId ?? match.seq} not found in this trace.`));
       return;
     }
     selection = request.requestId ? `request:${request.requestId}` : undefined;
     timeline.selected = { kind: 'request', seq: request.seq, startMs: request.startMs, durationMs: request.durationMs };
-    const inView = request.startMs >= timeline.view.fromMs && request.startMs + request.durationMs <= timeline.view.toMs;
+    const inView =
+      request.startMs >= timeline.view.fromMs && request.startMs + request.durationMs <= timeline.view.toMs;
     if (!inView) await focusOn(request.startMs, request.durationMs);
     if (loading !== undefined) await loading;
     timeline.redraw();
@@ -450,7 +557,10 @@ export async function openTrace(root: HTMLElement, state: UrlState): Promise<voi
               {
                 class: `hit ${hit.kind}`,
                 onclick: () =>
-                  (hit.requestId ? selectRequest({ requestId: hit.requestId }) : focusOn(hit.startMs, Math.max(hit.durationMs, 20))).catch(showError),
+                  (hit.requestId
+                    ? selectRequest({ requestId: hit.requestId })
+                    : focusOn(hit.startMs, Math.max(hit.durationMs, 20))
+                  ).catch(showError),
               },
               h('span', { class: 'sev' }, hit.kind),
               ` ${hit.label}`,

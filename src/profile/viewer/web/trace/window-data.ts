@@ -42,7 +42,9 @@ function openedRequests(segments: readonly DecodedSegment[]): Map<number, Opened
   for (const seg of segments) {
     const open = seg.events.requestOpen;
     if (open !== undefined) {
-      const [req, id, op, method, path] = ['request', 'requestId', 'operation', 'method', 'path'].map((f) => col(open, f));
+      const [req, id, op, method, path] = ['request', 'requestId', 'operation', 'method', 'path'].map((f) =>
+        col(open, f),
+      );
       for (let i = 0; i < open.count; i++) {
         opened.set(req?.[i] as number, {
           requestId: seg.strings[id?.[i] as number] ?? '',
@@ -282,7 +284,11 @@ function framesOf(seg: DecodedSegment, stackId: number): FrameInfo[] {
 }
 
 /** The CPU samples of [fromMs, toMs] as a tree, root first. */
-export function flameTree(segments: readonly DecodedSegment[], fromMs: number, toMs: number): { root: FlameNode; samples: number } {
+export function flameTree(
+  segments: readonly DecodedSegment[],
+  fromMs: number,
+  toMs: number,
+): { root: FlameNode; samples: number } {
   const root: FlameNode = { name: 'all', url: '', line: 0, total: 0, self: 0, children: [] };
   let samples = 0;
   for (const { seg, cols, i } of inWindow(segments, 'cpuSample', fromMs, toMs)) {
@@ -312,7 +318,10 @@ export function flameTree(segments: readonly DecodedSegment[], fromMs: number, t
 }
 
 /** Requests by number, in one pass over the opens and closes of the segments. */
-export function requestsBySeq(segments: readonly DecodedSegment[], seqs: ReadonlySet<number>): Map<number, RequestInfo> {
+export function requestsBySeq(
+  segments: readonly DecodedSegment[],
+  seqs: ReadonlySet<number>,
+): Map<number, RequestInfo> {
   const found = new Map<number, RequestInfo>();
   const blank = (seq: number): RequestInfo => ({
     seq,

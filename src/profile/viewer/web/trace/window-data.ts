@@ -404,7 +404,8 @@ export function stallInfo(segments: readonly DecodedSegment[], startMs: number):
       for (const s of inWindow(segments, 'cpuSample', ms, ms + durationMs)) {
         const id = s.cols.fields.stack?.[s.i] as number;
         const key = framesOf(s.seg, id)
-          .map((f) => `${f.functionName} ${f.url}:${f.line}`)
+          // By function, not line: samples of one loop land on several lines.
+          .map((f) => `${f.functionName} ${f.url}`)
           .join('|');
         const entry = counts.get(key) ?? { seg: s.seg, id, n: 0 };
         entry.n++;

@@ -30,6 +30,7 @@ const steps = Number(values.steps);
 
 interface Stats {
   firstViewMs?: number;
+  openedMs?: number;
   overviewDone: boolean;
   windowLoads: { fromMs: number; toMs: number; events: number; decodeMs: number; totalMs: number }[];
   frameTimes: number[];
@@ -37,6 +38,22 @@ interface Stats {
 }
 declare const window: { __viewer?: Stats };
 declare function requestAnimationFrame(callback: (time: number) => void): number;
+
+/** A few wheel zooms; the draw times of the frames they caused. */
+async function interact(page: import('playwright-core').Page, count: number): Promise<number[]> {
+  const box = (await page.locator('#timeline').boundingBox()) ?? { x: 0, y: 0, width: 1000, height: 200 };
+  await page.evaluate(() => {
+    (window.__viewer as Stats).frameTimes.length = 0;
+  });
+  for (let i = 0; i < count; i++) {
+    await page.mouse.move(box.x + box.width / 2, box.y + 60);
+    await page.mouse.wheel(0, i % 10 < 5 ? -120 : 120);
+    await page.evaluate(
+      () => new Promise<void>((resolve) => requestAnimationFrame(() => requestAnimationFrame(() => resolve()))),
+    );
+  }
+  return [...((await page.evaluate(() => window.__viewer)) as Stats).frameTimes];
+}
 
 function percentile(values: readonly number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -59,11 +76,24 @@ try {
   await page.goto(`${viewer.url}?trace=${encodeURIComponent(`traces/${processDir}`)}`);
   await page.waitForFunction(() => window.__viewer?.firstViewMs !== undefined);
   const first = (await page.evaluate(() => window.__viewer)) as Stats;
-  console.log(`first view: ${ms(first.firstViewMs ?? Number.NaN)} (page clock, from navigation start)`);
+  console.log(
+    `first view: ${ms(first.firstViewMs ?? Number.NaN)} (page clock, from navigation start; segment headers in at ${ms(first.openedMs ?? Number.NaN)})`,
+  );
+  // Interaction is measured once the background work (overview, complete window) is done, and again
+  // while it runs: on two shared cores the workers' decoding competes with the page for the CPU.
   console.log(
     `first window: ${first.windowLoads[0]?.events.toLocaleString()} events, fetched and decoded in ${ms(first.windowLoads[0]?.totalMs ?? Number.NaN)}`,
   );
 
+  const busyDraws = await interact(page, Math.min(steps, 20));
+  console.log(
+    `pan/zoom while the workers decode: draw time p50 ${ms(percentile(busyDraws, 50))}, p95 ${ms(percentile(busyDraws, 95))}`,
+  );
+  await page.waitForFunction(() => window.__viewer?.overviewDone === true);
+  console.log(
+    `overview of the whole trace (background worker): done ${((Date.now() - opened) / 1000).toFixed(1)} s after opening`,
+  );
+  await page.waitForTimeout(2000);
   // Interaction: zoom in and out around the centre, then pan by dragging, one input a frame.
   const box = (await page.locator('#timeline').boundingBox()) ?? { x: 0, y: 0, width: 1000, height: 200 };
   const y = box.y + 60;

@@ -10,8 +10,9 @@ import { basename, dirname, extname, join } from 'node:path';
 import type { ServeConfig } from '../../config/serve.js';
 import { TraceAnalyses } from './analysis.js';
 import { speedscopeDir, WEB_DIR } from './assets.js';
-import { readCatalog } from './catalog.js';
+import { readCatalog, SEGMENT_FILE } from './catalog.js';
 import { fileUnder, resolveUnder, safeSegments } from './safe-path.js';
+import { segmentHeader } from './segment-headers.js';
 import { findWideEvent } from './wide-events.js';
 
 const CONTENT_TYPES: Record<string, string> = {
@@ -172,6 +173,20 @@ export async function startViewer(config: ServeConfig): Promise<ViewerServer> {
         const nearMs = Number(query.get('wallMs') ?? Number.NaN);
         const found = await findWideEvent(file, requestId, Number.isFinite(nearMs) ? nearMs : undefined);
         return sendJson(res, { requestId, wideEvent: found ?? null });
+      }
+      if (name === 'headers') {
+        // The header of each named segment of a trace (the page sends the names it got from the catalog).
+        const dir = traceDirectory(roots, query.get('trace') ?? '');
+        if (dir === undefined) return notFound(res);
+        const names = (query.get('segments') ?? '').split(',');
+        const headers = await Promise.all(
+          names.map((segment) => {
+            const path = SEGMENT_FILE.test(segment) ? fileUnder(dir, [segment]) : undefined;
+            return path === undefined ? undefined : segmentHeader(path);
+          }),
+        );
+        if (headers.some((h) => h === undefined)) return notFound(res);
+        return sendJson(res, { headers });
       }
       if (name === 'analysis' || name === 'explain') {
         const dir = traceDirectory(roots, query.get('trace') ?? '');

@@ -119,13 +119,13 @@ export interface SearchHit {
 }
 
 export type WorkerRequest =
-  | { type: 'open'; id: number; segments: SegmentRef[] }
+  | { type: 'open'; id: number; trace: string; segments: SegmentRef[] }
   /** `quick`: skip the CPU samples that arrive late (read just past the window): for the first view. */
   | { type: 'window'; id: number; fromMs: number; toMs: number; quick?: boolean }
   | { type: 'stall'; id: number; startMs: number }
   | { type: 'flame'; id: number; fromMs: number; toMs: number }
   | { type: 'request'; id: number; requestId?: string; seq?: number }
-  | { type: 'overview'; id: number; segments: SegmentRef[] }
+  | { type: 'overview'; id: number; trace: string; segments: SegmentRef[] }
   | { type: 'search'; id: number; query: string };
 
 export type WorkerReply =

@@ -20,6 +20,8 @@ const FIRST_SPAN_MS = 10_000;
 
 export interface ViewerStats {
   firstViewMs: number | undefined;
+  /** When the segments' headers were in (page clock). */
+  openedMs?: number;
   windowLoads: { fromMs: number; toMs: number; events: number; decodeMs: number; totalMs: number }[];
   overviewDone: boolean;
   frameTimes: number[];
@@ -142,7 +144,8 @@ export async function openTrace(root: HTMLElement, state: UrlState): Promise<voi
 
   const windowWorker = new TraceWorker();
   const overviewWorker = new TraceWorker();
-  const info: TraceInfo = (await windowWorker.call<'open'>({ type: 'open', segments })).info;
+  const info: TraceInfo = (await windowWorker.call<'open'>({ type: 'open', trace: trace.id, segments })).info;
+  stats.openedMs = performance.now();
   status.textContent = info.recording;
   let overview: OverviewData | undefined;
   const startMs = info.startMs;
@@ -636,7 +639,7 @@ export async function openTrace(root: HTMLElement, state: UrlState): Promise<voi
   await loadWindow({ fromMs: firstView.fromMs, toMs: firstView.toMs }, true);
   const complete = loadWindow({ fromMs: firstView.fromMs, toMs: firstView.toMs });
   // Background: the whole trace, segment by segment.
-  overviewWorker.stream({ type: 'overview', segments }, (reply) => {
+  overviewWorker.stream({ type: 'overview', trace: trace.id, segments }, (reply) => {
     if (reply.type === 'error') {
       showError(new Error(reply.message));
       return true;

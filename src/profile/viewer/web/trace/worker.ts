@@ -4,6 +4,7 @@
  * current window), the other folds the whole trace into the overview and answers searches.
  */
 import { type DecodedSegment, stackFrames } from '../../../format/decoder.js';
+import type { TraceHeader } from '../../../format/schema.js';
 import { OverviewBuilder } from './overview.js';
 import type { SearchHit, SegmentRef, TraceInfo, WorkerReply, WorkerRequest } from './protocol.js';
 import { fetchHeader, fetchSegment, LATE_EVENTS_MS, segmentStartMs } from './segment-fetch.js';
@@ -30,9 +31,17 @@ function transferables(value: unknown, out: Transferable[] = []): Transferable[]
   return out;
 }
 
-async function open(refs: SegmentRef[]): Promise<TraceInfo> {
+/** Every segment's header: from the server (it reads only their first bytes), else from the files. */
+async function headersOf(traceId: string, refs: SegmentRef[]): Promise<TraceHeader[]> {
+  const query = new URLSearchParams({ trace: traceId, segments: refs.map((r) => r.name).join(',') });
+  const response = await fetch(`/api/headers?${query}`);
+  if (response.ok) return ((await response.json()) as { headers: TraceHeader[] }).headers;
+  return Promise.all(refs.map(fetchHeader));
+}
+
+async function open(traceId: string, refs: SegmentRef[]): Promise<TraceInfo> {
   segments = refs;
-  const headers = await Promise.all(refs.map(fetchHeader));
+  const headers = await headersOf(traceId, refs);
   starts = headers.map(segmentStartMs);
   const first = headers[0];
   if (first === undefined) throw new Error('the trace has no segments');
@@ -143,10 +152,10 @@ async function handle(msg: WorkerRequest): Promise<void> {
   const id = msg.id;
   switch (msg.type) {
     case 'open':
-      scope.postMessage({ type: 'open', id, info: await open(msg.segments) });
+      scope.postMessage({ type: 'open', id, info: await open(msg.trace, msg.segments) });
       return;
     case 'overview':
-      if (segments.length === 0) await open(msg.segments);
+      if (segments.length === 0) await open(msg.trace, msg.segments);
       await overview(id);
       return;
     case 'window': {

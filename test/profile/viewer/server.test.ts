@@ -110,6 +110,12 @@ describe('profile serve: what it serves', () => {
       '/files/traces',
       `/api/wide-event?metrics=${encodeURIComponent('traces/out/secret.txt')}&requestId=${SECRET}`,
       `/api/wide-event?metrics=${encodeURIComponent('traces/../../secret.txt')}&requestId=${SECRET}`,
+      '/api/analysis?trace=traces%2Fout',
+      '/api/analysis?trace=traces%2F..%2F..',
+      '/api/explain?trace=traces%2Fout&requestId=x',
+      '/api/headers?trace=traces%2Fout&segments=secret.txt',
+      '/api/headers?trace=traces%2Fproc.1.20261130T000000Z&segments=..%2F..%2F..%2Fsecret.txt',
+      '/api/headers?trace=traces%2Fproc.1.20261130T000000Z&segments=trace.1.bin',
       '/etc/passwd',
     ];
     for (const path of attempts) {

@@ -321,27 +321,22 @@ export class Timeline {
     }
   }
 
-  /** One row per operation: merged runs per pixel, coloured by status; the slowest one by one on top. */
+  /**
+   * One row per operation. Each pixel column of a row takes the worst status class of the requests
+   * that cover it (5xx over 4xx over the rest), then equal columns are drawn as one rectangle: a
+   * frame costs one pass over the visible requests plus the row's width, however statuses interleave.
+   * The slowest are then drawn one by one on top.
+   */
   #drawRequests(ctx: CanvasRenderingContext2D, d: WindowData): void {
     const lane = this.lane('requests in');
     const { fromMs, toMs } = this.view;
     const rows = this.#ops.length;
-    const runX0 = new Float64Array(rows + 1).fill(-1);
-    const runX1 = new Float64Array(rows + 1);
-    const runColour: string[] = new Array(rows + 1).fill('');
-    const flush = (row: number) => {
-      if ((runX0[row] as number) < 0) return;
-      ctx.fillStyle = runColour[row] as string;
-      ctx.fillRect(
-        runX0[row] as number,
-        lane.top + ROW * (row + 1) + 1,
-        Math.max(1, (runX1[row] as number) - (runX0[row] as number)),
-        ROW - 2,
-      );
-      runX0[row] = -1;
-    };
+    const left = this.xOf(fromMs);
+    const width = Math.max(1, Math.ceil(this.xOf(toMs) - left));
+    const columns = new Uint8Array(width * Math.max(1, rows));
     const { start, dur, status, op } = d.reqIn;
     const slow: number[] = [];
+    const pxPerMs = width / (toMs - fromMs);
     for (let i = lowerBound(start, fromMs - this.#maxReqMs); i < start.length; i++) {
       const s = start[i] as number;
       if (s > toMs) break;
@@ -349,19 +344,28 @@ export class Timeline {
       if (s + ms < fromMs) continue;
       if (ms >= this.#slowMs) slow.push(i);
       const row = Math.min(op[i] as number, rows - 1);
-      const x0 = this.xOf(s);
-      const x1 = Math.max(this.xOf(s + ms), x0 + 1);
-      const colour = statusColour(status[i] as number);
-      if ((runX0[row] as number) >= 0 && x0 <= (runX1[row] as number) + 0.5 && colour === runColour[row]) {
-        runX1[row] = Math.max(runX1[row] as number, x1);
-        continue;
-      }
-      flush(row);
-      runX0[row] = x0;
-      runX1[row] = x1;
-      runColour[row] = colour;
+      const code = status[i] as number;
+      const cls = code >= 500 ? 3 : code >= 400 ? 2 : 1;
+      const c0 = Math.max(0, Math.floor((s - fromMs) * pxPerMs));
+      const c1 = Math.min(width - 1, Math.floor((s + ms - fromMs) * pxPerMs));
+      const base = row * width;
+      for (let c = c0; c <= c1; c++) if ((columns[base + c] as number) < cls) columns[base + c] = cls;
     }
-    for (let row = 0; row < rows; row++) flush(row);
+    const colours = ['', STATUS_COLOURS.ok, STATUS_COLOURS.client, STATUS_COLOURS.server];
+    for (let row = 0; row < rows; row++) {
+      const base = row * width;
+      const y = lane.top + ROW * (row + 1) + 1;
+      for (let c = 0; c < width; ) {
+        const cls = columns[base + c] as number;
+        let end = c + 1;
+        while (end < width && columns[base + end] === cls) end++;
+        if (cls > 0) {
+          ctx.fillStyle = colours[cls] as string;
+          ctx.fillRect(left + c, y, end - c, ROW - 2);
+        }
+        c = end;
+      }
+    }
     for (const i of slow) {
       ctx.fillStyle = statusColour(status[i] as number);
       const [x0, x1] = this.#bar(ctx, start[i] as number, dur[i] as number, lane.top + 2, ROW - 4, 2);

@@ -258,6 +258,8 @@ describe('profile serve in a browser', () => {
     await page.click('#search-results li.hit');
     await page.waitForSelector(`#details table.wide-event[data-request-id="${id}"]`);
     assert.equal((await wideEvent(page)).RequestId, id);
+    // The URL follows the view after a short debounce.
+    await page.waitForFunction((q) => new URL(location.href).searchParams.get('q') === q, id);
     assert.equal(new URL(page.url()).searchParams.get('q'), id);
     await screenshot(page, '07-search');
     await page.close();

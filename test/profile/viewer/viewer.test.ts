@@ -173,11 +173,12 @@ describe('profile serve in a browser', () => {
     assert.equal(wide.Path, '/items/planted');
     assert.equal(wide.Operation, 'GetItem');
     assert.equal(wide.StatusCode, '404');
+    // The URL is written debounced: wait for the selection to reach it before reading it.
+    await page.waitForFunction(() => new URL(location.href).searchParams.get('sel')?.startsWith('stall:'));
     assert.match(new URL(page.url()).searchParams.get('sel') ?? '', /^stall:\d+(\.\d+)?$/);
     await screenshot(page, '03-navigator-stall');
 
     // Shift-drag across the middle of the stall: where it is drawn follows from the URL's window.
-    await page.waitForFunction(() => new URL(location.href).searchParams.get('sel')?.startsWith('stall:'));
     const shown = new URL(page.url()).searchParams;
     const [viewFromMs, viewToMs] = [Number(shown.get('from')), Number(shown.get('to'))];
     const stallMs = Number(shown.get('sel')?.slice('stall:'.length));

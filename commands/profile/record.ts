@@ -1,3 +1,4 @@
+import { dirname } from 'node:path';
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../src/cli/base-command.js';
 import { optionFlags, optionValues } from '../../src/cli/option-flags.js';
@@ -71,6 +72,7 @@ export default class ProfileRecord extends BaseCommand {
         if (load !== undefined) this.log(renderReport(load.summary, load.thresholds));
         this.log(`capture: ${capture.dir}`);
         this.log(capture.manifest.open);
+        this.log(`or in the browser: service profile serve --capture-dir ${dirname(capture.dir)}`);
       }
       return { capture: capture.dir, manifest: capture.manifest };
     } finally {

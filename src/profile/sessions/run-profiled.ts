@@ -1,3 +1,4 @@
+import { dirname } from 'node:path';
 /**
  * `service run --profile TOOL`: the service runs again as a child, under the tool, with the same
  * settings; this process forwards Ctrl-C and SIGTERM (the child drains as usual), waits for the
@@ -33,6 +34,7 @@ export async function runProfiled(
     const { dir, manifest } = await session.finish();
     say(`capture: ${dir}`);
     say(manifest.open);
+    say(`or in the browser: service profile serve --capture-dir ${dirname(dir)}`);
     return manifest.exit.code ?? 1;
   } finally {
     process.removeListener('SIGINT', forward);

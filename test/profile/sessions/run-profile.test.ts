@@ -88,6 +88,7 @@ describe('service run --profile', () => {
         assert.ok(manifest.files.some((f) => f.path.endsWith('.cpuprofile')));
       }
       assert.match(service.stderr(), new RegExp(`capture: ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+      assert.match(service.stderr(), /or in the browser: service profile serve --capture-dir \S+/);
       await assertNoStrays(captures);
     });
   }

@@ -399,7 +399,7 @@ export function stallInfo(segments: readonly DecodedSegment[], startMs: number):
       if (Math.abs(ms - startMs) > 0.002) continue;
       const durationMs = (stalls.fields.durationUs?.[i] as number) / 1000;
       // The stack seen most often during the stall.
-      const counts = new Map<string, { seg: DecodedSegment; id: number; n: number }>();
+      const counts = new Map<string, { seg: DecodedSegment; id: number; n: number; synthetic: boolean }>();
       let samples = 0;
       for (const s of inWindow(segments, 'cpuSample', ms, ms + durationMs)) {
         const id = s.cols.fields.stack?.[s.i] as number;
@@ -407,12 +407,16 @@ export function stallInfo(segments: readonly DecodedSegment[], startMs: number):
           // By function, not line: samples of one loop land on several lines.
           .map((f) => `${f.functionName} ${f.url}`)
           .join('|');
-        const entry = counts.get(key) ?? { seg: s.seg, id, n: 0 };
+        const entry = counts.get(key) ?? { seg: s.seg, id, n: 0, synthetic: isSynthetic(key) };
         entry.n++;
         counts.set(key, entry);
         samples++;
       }
-      const top = [...counts.values()].sort((a, b) => b.n - a.n)[0];
+      // V8's own entries ("(garbage collector)", "(program)") say no code: a GC inside a stall of a
+      // named function must not hide the function. They are shown only when nothing else was seen.
+      const candidates = [...counts.values()];
+      const code = candidates.filter((c) => !c.synthetic);
+      const top = (code.length > 0 ? code : candidates).sort((a, b) => b.n - a.n)[0];
       const window = stalls.fields.cpuWindowUs?.[i] as number;
       const seq = stalls.fields.request?.[i] as number;
       return {
@@ -427,4 +431,9 @@ export function stallInfo(segments: readonly DecodedSegment[], startMs: number):
     }
   }
   return undefined;
+}
+
+/** A one-frame stack V8 writes for time that ran no JavaScript: `(garbage collector)`, `(program)`. */
+function isSynthetic(key: string): boolean {
+  return key.startsWith('(') && !key.includes('|');
 }

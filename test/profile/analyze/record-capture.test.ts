@@ -8,7 +8,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { runCli, stopAll } from '../../helpers/service-process.js';
-import { assertNoStrays, FIXTURES, onlyCapture, record, tempDir } from '../sessions/capture-helpers.js';
+import { assertNoStrays, onlyCapture, record, recorderAppArgs, tempDir } from '../sessions/capture-helpers.js';
 
 interface JsonReport {
   findings: {
@@ -31,22 +31,7 @@ describe('profile analyze: a recorder capture', () => {
     const root = tempDir('analyze-capture');
     roots.push(root);
     const captures = join(root, 'captures');
-    const app = join(FIXTURES, 'recorder-app.js');
-    const recorded = await record([
-      '--tool',
-      'recorder',
-      '--capture-dir',
-      captures,
-      '--target-path',
-      '/stall',
-      '--duration',
-      '2s',
-      '--connections',
-      '1',
-      '--',
-      'node',
-      app,
-    ]);
+    const recorded = await record(recorderAppArgs(captures, '2s', 1));
     assert.equal(recorded.code, 0, recorded.stderr);
     const { dir, manifest } = onlyCapture(captures);
     assert.match(manifest.open, /service profile analyze /);

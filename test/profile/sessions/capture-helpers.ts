@@ -23,6 +23,26 @@ export function record(
   return runCli(['profile', 'record', '--json', ...args], env, timeoutMs);
 }
 
+/** Flags of `profile record --tool recorder` on the stalling fixture app (`/stall`), after `--`. */
+export function recorderAppArgs(captures: string, duration: string, connections: number): string[] {
+  const app = join(FIXTURES, 'recorder-app.js');
+  return [
+    '--tool',
+    'recorder',
+    '--capture-dir',
+    captures,
+    '--target-path',
+    '/stall',
+    '--duration',
+    duration,
+    '--connections',
+    String(connections),
+    '--',
+    'node',
+    app,
+  ];
+}
+
 export interface Capture {
   readonly dir: string;
   readonly manifest: Manifest;

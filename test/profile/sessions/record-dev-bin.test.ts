@@ -10,7 +10,7 @@ import { after, describe, test } from 'node:test';
 import { eventRows } from '../../../src/profile/format/index.js';
 import { DEV_BIN, ROOT } from '../../helpers/service-process.js';
 import { readSegments } from '../trace-files.js';
-import { FIXTURES, onlyCapture, tempDir } from './capture-helpers.js';
+import { onlyCapture, recorderAppArgs, tempDir } from './capture-helpers.js';
 
 const children = new Set<ReturnType<typeof spawn>>();
 const dirs: string[] = [];
@@ -45,22 +45,7 @@ describe('service profile record --tool recorder from the sources (bin/dev.js)',
   test('preloads the recorder into a plain program: sealed segments with its requests', async () => {
     const captures = tempDir('recorder-dev');
     dirs.push(captures);
-    const app = join(FIXTURES, 'recorder-app.js');
-    const result = await devRecord([
-      '--tool',
-      'recorder',
-      '--capture-dir',
-      captures,
-      '--target-path',
-      '/stall',
-      '--duration',
-      '1s',
-      '--connections',
-      '2',
-      '--',
-      'node',
-      app,
-    ]);
+    const result = await devRecord(recorderAppArgs(captures, '1s', 2));
     assert.equal(result.code, 0, result.stderr);
     const { dir, manifest } = onlyCapture(captures);
     assert.equal(manifest.tool.name, 'recorder');

@@ -11,7 +11,15 @@ import { eventRows } from '../../../src/profile/format/index.js';
 import { isRequestRecord, type MetricLine, readRotated } from '../../helpers/ndjson.js';
 import { stopAll } from '../../helpers/service-process.js';
 import { readSegments } from '../trace-files.js';
-import { assertNoStrays, FIXTURES, oneErrorLine, onlyCapture, record, tempDir } from './capture-helpers.js';
+import {
+  assertNoStrays,
+  FIXTURES,
+  oneErrorLine,
+  onlyCapture,
+  record,
+  recorderAppArgs,
+  tempDir,
+} from './capture-helpers.js';
 
 const LOAD = ['--duration', '2s', '--connections', '4'];
 
@@ -99,21 +107,7 @@ describe('service profile record', () => {
   test('recorder: a command after -- gets the flight recorder switched on, into the capture', async () => {
     const captures = root('recorder');
     const app = join(FIXTURES, 'recorder-app.js');
-    const result = await record([
-      '--tool',
-      'recorder',
-      '--capture-dir',
-      captures,
-      '--target-path',
-      '/stall',
-      '--duration',
-      '1s',
-      '--connections',
-      '2',
-      '--',
-      'node',
-      app,
-    ]);
+    const result = await record(recorderAppArgs(captures, '1s', 2));
     assert.equal(result.code, 0, result.stderr);
     const { dir, manifest } = onlyCapture(captures);
     assert.equal(manifest.tool.name, 'recorder');

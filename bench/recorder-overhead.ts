@@ -1,45 +1,69 @@
 /**
  * What does the flight recorder cost? `service run` (GET /items/:key, metric records to files) with
- * the recorder off, with dial9.env's settings, with CPU sampling at 99 Hz on top, and (`--variants`)
- * with the task dump's creation stacks (async_hooks init) on top. Variants take
- * turns in every round; the report gives medians, throughput ratios of the same round, server CPU
- * per request, and the trace's size: events per second and gzipped bytes per event.
+ * the recorder off and with each variant on, driven by wrk. The method is built to resolve a few
+ * percent on a 2-core machine:
  *
- *   npm run build && node dist/bench/recorder-overhead.js [--rounds 5] [--duration 5] [--connections 50] [--rate 0]
- *     [--variants off,dial9.env,cpu-99hz,task-dump]
+ * - wrk is pinned to CPU 0 and every server to CPU 1 (`taskset`): the server's threads (the
+ *   recorder's writer included) share one core, so all the recorder costs comes out of throughput,
+ *   and the load generator never competes with the server for it.
+ * - Every variant runs in its own long-lived server, started and warmed once; while one is measured
+ *   the others are stopped (SIGSTOP), so an idle recorder's timers do not steal from its neighbour.
+ * - Many short rounds; in each, every variant runs once, in an order that rotates and reverses
+ *   every other round (ABBA for two variants), so drift hits all alike.
+ * - Each variant is compared with `off` of the same round: the report gives the median of those
+ *   per-round ratios with their interquartile range and a bootstrap 95% interval of the median.
+ *   Server CPU per request (all threads, /proc/PID/stat) is paired the same way.
+ * - `off-again` is a second, identical recorder-off server: its ratio to `off` (the A/A line) is
+ *   the method's own noise. A difference inside the A/A spread is not a measured cost.
  *
- * On a shared, busy machine throughput swings with the neighbours; `--rate 2000` holds the load
- * fixed below saturation, so the server's CPU per request is the number to compare.
+ * Variants: off, off-again, dial9.env (dial9.env's settings), cpu-99hz (dial9.env + CPU sampling at
+ * 99 Hz), task-dump (dial9.env + the task dump), no-resources (dial9.env without the 100 ms resource
+ * sample), and any `name:VAR=value;VAR=value` (`--extra`, dial9.env's settings plus those variables).
+ *
+ *   apt-get install wrk    # the load generator (Debian's package); taskset is in util-linux
+ *   npm run build && node dist/bench/recorder-overhead.js [--rounds 20] [--duration 2] [--connections 50]
+ *     [--variants off-again,dial9.env,cpu-99hz] [--extra 'name:DIAL9_X=1'] [--warmup 3] [--no-pin]
  */
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { gunzipSync } from 'node:zlib';
-import autocannon from 'autocannon';
 import { decodeSegment } from '../src/profile/format/index.js';
+import { listeningUrl } from '../src/service-process.js';
 import { cpuSeconds } from './lib/process.js';
+import { bootstrapMedianCi, quantile } from './lib/spread.js';
 import { fixed, median } from './lib/stats.js';
+import { hasTaskset, hasWrk, runWrk, type WrkResult } from './lib/wrk.js';
 
 const { values } = parseArgs({
   options: {
-    rounds: { type: 'string', default: '5' },
-    duration: { type: 'string', default: '5' },
+    rounds: { type: 'string', default: '20' },
+    duration: { type: 'string', default: '2' },
     connections: { type: 'string', default: '50' },
-    warmup: { type: 'string', default: '1' },
-    /** Requests per second in total; 0 (the default) drives as fast as the server answers. */
-    rate: { type: 'string', default: '0' },
-    /** Comma-separated, from off, dial9.env, cpu-99hz, task-dump; `off` is always measured. */
-    variants: { type: 'string', default: 'off,dial9.env,cpu-99hz' },
+    /** Seconds of load each server gets once, before the first round. */
+    warmup: { type: 'string', default: '3' },
+    /** Comma-separated, besides `off` (always measured). */
+    variants: { type: 'string', default: 'off-again,dial9.env,cpu-99hz' },
+    /** More variants, `name:VAR=value;VAR=value`, comma-separated: dial9.env plus those variables. */
+    extra: { type: 'string', default: '' },
+    /** Leave the CPU placement to the scheduler (no taskset). */
+    'no-pin': { type: 'boolean', default: false },
+    'client-cpu': { type: 'string', default: '0' },
+    'server-cpu': { type: 'string', default: '1' },
   },
 });
-const rate = Number(values.rate);
 const rounds = Number(values.rounds);
 const durationS = Number(values.duration);
 const connections = Number(values.connections);
 const warmupS = Number(values.warmup);
+if (!hasWrk()) throw new Error('this benchmark drives wrk: apt-get install wrk');
+const pin = !values['no-pin'];
+if (pin && !hasTaskset()) throw new Error('taskset not found (util-linux); install it or pass --no-pin');
+const clientCpus = pin ? values['client-cpu'] : undefined;
+const serverCpus = pin ? values['server-cpu'] : undefined;
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BIN = join(ROOT, 'bin/run.js');
@@ -54,44 +78,91 @@ function dial9Env(): Record<string, string> {
   return env;
 }
 
-const ALL_VARIANTS = ['off', 'dial9.env', 'cpu-99hz', 'task-dump'] as const;
-type Variant = (typeof ALL_VARIANTS)[number];
-const VARIANTS: readonly Variant[] = ALL_VARIANTS.filter(
-  (v) => v === 'off' || (values.variants ?? '').split(',').includes(v),
-);
-
-function variantEnv(variant: Variant, traceDir: string): Record<string, string> {
-  if (variant === 'off') return {};
-  const env = { ...dial9Env(), DIAL9_TRACE_DIR: traceDir };
-  if (variant === 'cpu-99hz') return { ...env, DIAL9_CPU_PROFILE_ENABLED: 'true', DIAL9_CPU_SAMPLE_HZ: '99' };
-  if (variant === 'task-dump') return { ...env, DIAL9_TASK_DUMP_ENABLED: 'true' };
-  return env;
+interface Variant {
+  readonly name: string;
+  /** Variables on top of the bench's environment; undefined: the recorder off. */
+  readonly env: Record<string, string> | undefined;
 }
 
-interface Sample {
-  readonly rps: number;
-  readonly p99Ms: number;
-  readonly cpuUsPerRequest: number;
-  readonly rssMb: number;
-  readonly events: number;
-  readonly gzBytes: number;
-  readonly rawBytes: number;
-}
+const BUILT_IN: Record<string, Record<string, string> | undefined> = {
+  off: undefined,
+  'off-again': undefined,
+  'dial9.env': {},
+  'cpu-99hz': { DIAL9_CPU_PROFILE_ENABLED: 'true', DIAL9_CPU_SAMPLE_HZ: '99' },
+  'task-dump': { DIAL9_TASK_DUMP_ENABLED: 'true' },
+  'no-resources': { DIAL9_PROCESS_RESOURCE_USAGE_ENABLED: 'false' },
+};
 
-function rssMb(pid: number | undefined): number {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1]) / 1024;
-  } catch {
-    return Number.NaN;
+function variants(): Variant[] {
+  const names = ['off', ...(values.variants ?? '').split(',').filter((n) => n !== '' && n !== 'off')];
+  const list: Variant[] = names.map((name) => {
+    if (!(name in BUILT_IN)) throw new Error(`unknown variant ${name}; known: ${Object.keys(BUILT_IN).join(', ')}`);
+    const env = BUILT_IN[name];
+    return { name, env: env === undefined ? undefined : { ...dial9Env(), ...env } };
+  });
+  for (const spec of (values.extra ?? '').split(',').filter((s) => s !== '')) {
+    const [name, vars = ''] = spec.split(':');
+    if (name === undefined || name === '' || list.some((v) => v.name === name))
+      throw new Error(`--extra ${spec}: give each variant a new name, as name:VAR=value;VAR=value`);
+    const env: Record<string, string> = {};
+    for (const pair of vars.split(';').filter((p) => p !== '')) {
+      const eq = pair.indexOf('=');
+      if (eq < 1) throw new Error(`--extra ${spec}: ${pair} is not VAR=value`);
+      env[pair.slice(0, eq)] = pair.slice(eq + 1);
+    }
+    list.push({ name, env: { ...dial9Env(), ...env } });
   }
+  return list;
+}
+
+interface Server {
+  readonly variant: Variant;
+  readonly child: ChildProcess;
+  readonly url: string;
+  readonly dir: string;
+}
+
+async function startServer(variant: Variant): Promise<Server> {
+  const dir = mkdtempSync(join(tmpdir(), `bench-recorder-${variant.name}-`));
+  const env = {
+    ...process.env,
+    ...(variant.env === undefined ? {} : { ...variant.env, DIAL9_TRACE_DIR: join(dir, 't') }),
+  };
+  const node = [process.execPath, BIN, 'run', '--port', '0', '--telemetry-dir', dir];
+  const [command, ...args] = serverCpus === undefined ? node : ['taskset', '-c', serverCpus, ...node];
+  const child = spawn(command as string, args, { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const url = await new Promise<string>((resolve, reject) => {
+    let err = '';
+    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+      if (err.length < 1e6) err += chunk;
+      const address = listeningUrl(err);
+      if (address !== undefined) resolve(address);
+    });
+    child.once('exit', (code) =>
+      reject(new Error(`${variant.name}: service exited with ${code} before listening:\n${err}`)),
+    );
+  });
+  const put = await fetch(`${url}/items/bench`, { method: 'PUT', body: 'x'.repeat(64) });
+  if (put.status !== 204) throw new Error(`${variant.name}: PUT answered ${put.status}`);
+  return { variant, child, url: `${url}/items/bench`, dir };
+}
+
+async function stopServer(server: Server): Promise<void> {
+  server.child.kill('SIGCONT');
+  await new Promise<void>((resolve) => {
+    if (server.child.exitCode !== null) return resolve();
+    const timer = setTimeout(() => server.child.kill('SIGKILL'), 15_000);
+    server.child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    server.child.kill('SIGTERM');
+  });
 }
 
 /** Events and bytes of every sealed segment under `dir`. */
 function traceSize(dir: string): { events: number; gzBytes: number; rawBytes: number } {
-  let events = 0;
-  let gzBytes = 0;
-  let rawBytes = 0;
+  const size = { events: 0, gzBytes: 0, rawBytes: 0 };
   const walk = (d: string) => {
     for (const name of readdirSync(d)) {
       const path = join(d, name);
@@ -99,111 +170,135 @@ function traceSize(dir: string): { events: number; gzBytes: number; rawBytes: nu
       else if (name.endsWith('.bin.gz')) {
         const gz = readFileSync(path);
         const raw = gunzipSync(gz);
-        gzBytes += gz.length;
-        rawBytes += raw.length;
-        events += decodeSegment(new Uint8Array(raw)).blocks.reduce((n, b) => n + b.events, 0);
+        size.gzBytes += gz.length;
+        size.rawBytes += raw.length;
+        size.events += decodeSegment(new Uint8Array(raw)).blocks.reduce((n, b) => n + b.events, 0);
       }
     }
   };
   walk(dir);
-  return { events, gzBytes, rawBytes };
+  return size;
 }
 
-async function measure(variant: Variant): Promise<Sample> {
-  const dir = mkdtempSync(join(tmpdir(), `bench-recorder-${variant}-`));
-  const traceDir = join(dir, 'traces');
-  const child = spawn(process.execPath, [BIN, 'run', '--port', '0', '--telemetry-dir', dir], {
-    env: { ...process.env, ...variantEnv(variant, traceDir) },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    let err = '';
-    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
-      err += chunk;
-      const match = /"address":"(http:[^"]+)"/.exec(err);
-      if (match?.[1] !== undefined) resolve(match[1]);
-    });
-    child.once('exit', (code) => reject(new Error(`service exited with ${code} before listening`)));
-  });
-  try {
-    const put = await fetch(`${url}/items/bench`, { method: 'PUT', body: 'x'.repeat(64) });
-    if (put.status !== 204) throw new Error(`PUT answered ${put.status}`);
-    const drive = (seconds: number) =>
-      autocannon({
-        url: `${url}/items/bench`,
-        connections,
-        duration: seconds,
-        ...(rate > 0 ? { overallRate: rate } : {}),
-      });
-    if (warmupS > 0) await drive(warmupS);
-    const cpuBefore = cpuSeconds(child.pid);
-    const result = await drive(durationS);
-    const cpuAfter = cpuSeconds(child.pid);
-    if (result.non2xx > 0 || result.errors > 0)
-      throw new Error(`${variant}: ${result.non2xx} non-2xx, ${result.errors} errors`);
-    const cpu = cpuBefore === undefined || cpuAfter === undefined ? Number.NaN : cpuAfter - cpuBefore;
-    const rss = rssMb(child.pid);
-    await new Promise<void>((resolve) => {
-      child.once('exit', () => resolve());
-      child.kill('SIGTERM');
-    });
-    const size = variant === 'off' ? { events: 0, gzBytes: 0, rawBytes: 0 } : traceSize(traceDir);
-    return {
-      rps: result.requests.total / durationS,
-      p99Ms: result.latency.p99,
-      cpuUsPerRequest: (cpu * 1e6) / result.requests.total,
-      rssMb: rss,
-      ...size,
-    };
-  } finally {
-    if (child.exitCode === null) child.kill('SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
+interface Sample extends WrkResult {
+  readonly cpuUsPerRequest: number;
+}
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Wakes `server` (the others sleep), loads it for `seconds`, and puts it back to sleep. */
+async function measure(server: Server, seconds: number): Promise<Sample> {
+  server.child.kill('SIGCONT');
+  // Let the woken recorder catch up (its late timers, a rotation) before the clock starts.
+  await pause(100);
+  const pid = server.child.pid;
+  const cpuBefore = cpuSeconds(pid);
+  const result = await runWrk(server.url, connections, seconds, { cpus: clientCpus });
+  const cpuAfter = cpuSeconds(pid);
+  server.child.kill('SIGSTOP');
+  if (result.errors > 0) throw new Error(`${server.variant.name}: ${result.errors} errors or non-2xx answers`);
+  const cpu = cpuBefore === undefined || cpuAfter === undefined ? Number.NaN : cpuAfter - cpuBefore;
+  return { ...result, cpuUsPerRequest: (cpu * 1e6) / result.requests };
+}
+
+/** Round `round`'s order: rotated by one each round, reversed every other round (ABBA for two). */
+function order<T>(list: readonly T[], round: number): T[] {
+  const turn = Math.floor(round / 2) % list.length;
+  const rotated = [...list.slice(turn), ...list.slice(0, turn)];
+  return round % 2 === 0 ? rotated : rotated.reverse();
+}
+
+const VARIANTS = variants();
+const servers: Server[] = [];
+const samples = new Map<string, Sample[]>(VARIANTS.map((v) => [v.name, []]));
+let loadSeconds = 0;
+try {
+  for (const variant of VARIANTS) {
+    const server = await startServer(variant);
+    servers.push(server);
+    if (warmupS > 0) await measure(server, warmupS);
+    else server.child.kill('SIGSTOP');
+    loadSeconds += warmupS;
   }
-}
-
-const samples = new Map<Variant, Sample[]>(VARIANTS.map((v) => [v, []]));
-for (let round = 0; round < rounds; round++) {
-  const order = VARIANTS.map((_, i) => VARIANTS[(i + round) % VARIANTS.length] as Variant);
-  for (const variant of order) {
-    const sample = await measure(variant);
-    samples.get(variant)?.push(sample);
-    process.stderr.write(
-      `round ${round + 1}/${rounds} ${variant.padEnd(9)} ${fixed(sample.rps, 0)} req/s  cpu ${fixed(sample.cpuUsPerRequest, 1)} µs/req  ${sample.events} events ${fixed(sample.gzBytes / Math.max(1, sample.events))} B/event gz\n`,
-    );
+  for (let round = 0; round < rounds; round++) {
+    const line: string[] = [];
+    for (const server of order(servers, round)) {
+      const sample = await measure(server, durationS);
+      samples.get(server.variant.name)?.push(sample);
+      line.push(`${server.variant.name} ${fixed(sample.rps, 0)}/s ${fixed(sample.cpuUsPerRequest, 1)}µs`);
+    }
+    loadSeconds += durationS;
+    process.stderr.write(`round ${round + 1}/${rounds}: ${line.join('  ')}\n`);
   }
+} finally {
+  for (const server of servers) await stopServer(server);
+}
+const sizes = new Map(servers.map((s) => [s.variant.name, s.variant.env === undefined ? undefined : traceSize(s.dir)]));
+for (const server of servers) rmSync(server.dir, { recursive: true, force: true });
+
+const of = (name: string) => samples.get(name) ?? [];
+/** Per-round a/b of `key`, for the rounds both ran. */
+const pairs = (a: string, b: string, key: 'rps' | 'cpuUsPerRequest') =>
+  of(a).map((s, i) => s[key] / (of(b)[i]?.[key] ?? Number.NaN));
+/** Per-round a-b of CPU µs per request. */
+const cpuDiffs = (a: string, b: string) =>
+  of(a).map((s, i) => s.cpuUsPerRequest - (of(b)[i]?.cpuUsPerRequest ?? Number.NaN));
+const med = (name: string, key: keyof Sample) => median(of(name).map((s) => s[key]));
+
+/** "0.97 [0.95–0.99] (0.94–1.00)": the median, its IQR, the bootstrap 95% interval of the median. */
+function spread(values: readonly number[], digits = 3): string {
+  const [low, high] = bootstrapMedianCi(values);
+  return `${fixed(median(values), digits)} [${fixed(quantile(values, 0.25), digits)}–${fixed(quantile(values, 0.75), digits)}] (${fixed(low, digits)}–${fixed(high, digits)})`;
 }
 
-const med = (variant: Variant, pick: (s: Sample) => number) => median((samples.get(variant) ?? []).map(pick));
-const ratio = (a: Variant, b: Variant) =>
-  median((samples.get(a) ?? []).map((s, i) => s.rps / (samples.get(b)?.[i]?.rps ?? Number.NaN)));
-const cpuRatio = (a: Variant, b: Variant) =>
-  median(
-    (samples.get(a) ?? []).map((s, i) => s.cpuUsPerRequest / (samples.get(b)?.[i]?.cpuUsPerRequest ?? Number.NaN)),
-  );
-
+const placement = pin ? `wrk on CPU ${clientCpus}, server on CPU ${serverCpus}` : 'unpinned';
 console.log(
-  `\nservice run, GET /items/:key, ${connections} connections${rate > 0 ? ` at ${rate} req/s` : ''}, ${durationS} s x ${rounds} rounds, medians (node ${process.version})\n`,
+  `\nservice run, GET /items/:key, wrk -t1 -c${connections}, ${placement}; ${rounds} rounds × ${durationS} s, every variant each round (rotating, alternating order); node ${process.version}`,
 );
 console.log(
-  '| variant | req/s | throughput vs off | p99 ms | server CPU µs/req | CPU vs off | RSS MB | events/s | bytes/event raw | bytes/event gz |',
+  'Ratios: median of per-round ratios to `off` [interquartile range] (bootstrap 95% interval of the median).\n',
 );
-console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
-for (const variant of VARIANTS) {
-  const events = med(variant, (s) => s.events);
-  const eventsPerS = events / (durationS + warmupS);
+console.log(
+  '| variant | req/s | throughput vs off | server CPU µs/req | CPU/req vs off | +µs/req vs off | p99 ms | events/s | B/event gz |',
+);
+console.log('|---|---:|---|---:|---|---:|---:|---:|---:|');
+for (const { name } of VARIANTS) {
+  const size = sizes.get(name);
+  const isOff = name === 'off';
   console.log(
-    `| ${variant} | ${fixed(
-      med(variant, (s) => s.rps),
-      0,
-    )} | ${fixed(ratio(variant, 'off'))} | ${fixed(
-      med(variant, (s) => s.p99Ms),
-      1,
-    )} | ${fixed(
-      med(variant, (s) => s.cpuUsPerRequest),
-      1,
-    )} | ${fixed(cpuRatio(variant, 'off'))} | ${fixed(
-      med(variant, (s) => s.rssMb),
-      0,
-    )} | ${variant === 'off' ? '-' : fixed(eventsPerS, 0)} | ${variant === 'off' ? '-' : fixed(med(variant, (s) => s.rawBytes / s.events))} | ${variant === 'off' ? '-' : fixed(med(variant, (s) => s.gzBytes / s.events))} |`,
+    [
+      '',
+      name,
+      fixed(med(name, 'rps'), 0),
+      isOff ? '1' : spread(pairs(name, 'off', 'rps')),
+      fixed(med(name, 'cpuUsPerRequest'), 1),
+      isOff ? '1' : spread(pairs(name, 'off', 'cpuUsPerRequest')),
+      isOff ? '0' : fixed(median(cpuDiffs(name, 'off')), 1),
+      fixed(med(name, 'p99Ms'), 2),
+      size === undefined ? '–' : fixed(size.events / loadSeconds, 0),
+      size === undefined ? '–' : fixed(size.gzBytes / Math.max(1, size.events)),
+      '',
+    ]
+      .join(' | ')
+      .trim(),
   );
+}
+if (samples.has('off-again')) {
+  const aa = pairs('off-again', 'off', 'rps');
+  const [low, high] = bootstrapMedianCi(aa);
+  console.log(
+    `\nA/A (off-again vs off, the method's noise): throughput ${spread(aa)}; CPU/req ${spread(pairs('off-again', 'off', 'cpuUsPerRequest'))}. ` +
+      `${high - low <= 0.03 ? 'Its 95% interval is within 3%: a 3% cost is resolvable.' : 'Its 95% interval is wider than 3%: this run cannot resolve a 3% cost.'}`,
+  );
+}
+const base = VARIANTS.find((v) => v.name === 'dial9.env');
+const others = VARIANTS.filter((v) => v.env !== undefined && v.name !== 'dial9.env');
+if (base !== undefined && others.length > 0) {
+  console.log('\nAgainst `dial9.env` (what each variant adds, or saves when below 1):\n');
+  console.log('| variant | throughput vs dial9.env | CPU/req vs dial9.env | +µs/req vs dial9.env |');
+  console.log('|---|---|---|---:|');
+  for (const { name } of others)
+    console.log(
+      `| ${name} | ${spread(pairs(name, base.name, 'rps'))} | ${spread(pairs(name, base.name, 'cpuUsPerRequest'))} | ${fixed(median(cpuDiffs(name, base.name)), 1)} |`,
+    );
 }

@@ -28,11 +28,33 @@ function latencyMs(out: string, percentile: string): number {
   return match === null ? Number.NaN : Number(match[1]) * (UNIT_MS[match[2] ?? ''] ?? Number.NaN);
 }
 
-/** `wrk -t1 -c<connections> -d<seconds>s --latency url`, parsed. */
-export function runWrk(url: string, connections: number, seconds: number): Promise<WrkResult> {
+/** True when `taskset` (util-linux) can pin a process to CPUs here. */
+export function hasTaskset(): boolean {
+  try {
+    execFileSync('taskset', ['-c', '0', 'true'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export interface WrkOptions {
+  /** Pin wrk to these CPUs (`taskset -c`), e.g. '0', so it never runs on the server's core. */
+  readonly cpus?: string;
+}
+
+/** `wrk -t1 -c<connections> -d<seconds>s --latency url` (under `taskset -c cpus` when asked), parsed. */
+export function runWrk(
+  url: string,
+  connections: number,
+  seconds: number,
+  options: WrkOptions = {},
+): Promise<WrkResult> {
   return new Promise((resolve, reject) => {
-    const args = ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', url];
-    execFile('wrk', args, (err, out) => {
+    const wrkArgs = ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', url];
+    const [command, args] =
+      options.cpus === undefined ? ['wrk', wrkArgs] : ['taskset', ['-c', options.cpus, 'wrk', ...wrkArgs]];
+    execFile(command, args, (err, out) => {
       if (err !== null) return reject(err);
       const total = /(\d+) requests in/.exec(out);
       const rps = /Requests\/sec:\s+([\d.]+)/.exec(out);

@@ -63,3 +63,21 @@ function serverProcess(child: ChildProcess, url: string): ServerProcess {
       }),
   };
 }
+
+/** CPU seconds of a process's main thread (its thread id is its pid) and of all its other threads together. */
+export function threadCpuSeconds(pid: number | undefined): { main: number; others: number } | undefined {
+  if (pid === undefined) return undefined;
+  const total = cpuSeconds(pid);
+  let main: number | undefined;
+  try {
+    main = taskCpuSeconds(readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8'));
+  } catch {
+    return undefined;
+  }
+  return total === undefined ? undefined : { main, others: total - main };
+}
+
+function taskCpuSeconds(stat: string): number {
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+}

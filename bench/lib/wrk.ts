@@ -19,6 +19,9 @@ export interface WrkResult {
   readonly p99Ms: number;
   /** Non-2xx/3xx responses plus socket errors. */
   readonly errors: number;
+  readonly non2xx: number;
+  /** Connect, read and write errors and timeouts (a starved server on a busy machine times out). */
+  readonly socketErrors: number;
 }
 
 const UNIT_MS: Record<string, number> = { us: 0.001, ms: 1, s: 1000, m: 60000 };
@@ -68,6 +71,8 @@ export function runWrk(
         p50Ms: latencyMs(out, '50'),
         p99Ms: latencyMs(out, '99'),
         errors: non2xx + socketErrors,
+        non2xx,
+        socketErrors,
       });
     });
   });

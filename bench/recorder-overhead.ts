@@ -126,7 +126,8 @@ async function startServer(variant: Variant): Promise<Server> {
   const dir = mkdtempSync(join(tmpdir(), `bench-recorder-${variant.name}-`));
   const env = {
     ...process.env,
-    ...(variant.env === undefined ? {} : { ...variant.env, DIAL9_TRACE_DIR: join(dir, 't') }),
+    // Off means off, even after `source dial9.env` in the bench's shell.
+    ...(variant.env === undefined ? { DIAL9_ENABLED: 'false' } : { ...variant.env, DIAL9_TRACE_DIR: join(dir, 't') }),
   };
   const node = [process.execPath, BIN, 'run', '--port', '0', '--telemetry-dir', dir];
   const [command, ...args] = serverCpus === undefined ? node : ['taskset', '-c', serverCpus, ...node];

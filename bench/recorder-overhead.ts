@@ -132,6 +132,16 @@ async function startServer(variant: Variant): Promise<Server> {
   const node = [process.execPath, BIN, 'run', '--port', '0', '--telemetry-dir', dir];
   const [command, ...args] = serverCpus === undefined ? node : ['taskset', '-c', serverCpus, ...node];
   const child = spawn(command as string, args, { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] });
+  try {
+    return await listening(variant, child, dir);
+  } catch (err) {
+    child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+async function listening(variant: Variant, child: ChildProcess, dir: string): Promise<Server> {
   const url = await new Promise<string>((resolve, reject) => {
     let err = '';
     child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
@@ -223,6 +233,7 @@ const VARIANTS = variants();
 const servers: Server[] = [];
 const samples = new Map<string, Sample[]>(VARIANTS.map((v) => [v.name, []]));
 let loadSeconds = 0;
+let finished = false;
 try {
   for (const variant of VARIANTS) {
     const server = await startServer(variant);
@@ -241,11 +252,18 @@ try {
     loadSeconds += durationS;
     process.stderr.write(`round ${round + 1}/${rounds}: ${line.join('  ')}\n`);
   }
+  finished = true;
 } finally {
   for (const server of servers) await stopServer(server);
+  // A failed run leaves nothing behind either.
+  if (!finished) for (const server of servers) rmSync(server.dir, { recursive: true, force: true });
 }
-const sizes = new Map(servers.map((s) => [s.variant.name, s.variant.env === undefined ? undefined : traceSize(s.dir)]));
-for (const server of servers) rmSync(server.dir, { recursive: true, force: true });
+let sizes: Map<string, ReturnType<typeof traceSize> | undefined>;
+try {
+  sizes = new Map(servers.map((s) => [s.variant.name, s.variant.env === undefined ? undefined : traceSize(s.dir)]));
+} finally {
+  for (const server of servers) rmSync(server.dir, { recursive: true, force: true });
+}
 
 const of = (name: string) => samples.get(name) ?? [];
 /** Per-round a/b of `key`, for the rounds both ran. */

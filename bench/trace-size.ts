@@ -27,7 +27,10 @@ let gzTotal = 0;
 
 function charge(kind: string, bytes: Uint8Array, from: number, to: number): void {
   let column = columns.get(kind);
-  if (column === undefined) columns.set(kind, (column = []));
+  if (column === undefined) {
+    column = [];
+    columns.set(kind, column);
+  }
   for (let i = from; i < to; i++) column.push(bytes[i] as number);
 }
 

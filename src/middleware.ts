@@ -15,12 +15,7 @@ import { refusalOf } from './http/request-checks.js';
 import { type ErrorKind, type HandlerMetrics, type Operation, RequestMetrics } from './metrics.js';
 import { type OpenRequest, OpenRequests } from './open-requests.js';
 import { openRecord, type RecordGuard, type RecordSink, type SlotGuard } from './record/index.js';
-import {
-  type RequestClosedMessage,
-  type RequestOpenedMessage,
-  requestClosed,
-  requestOpened,
-} from './request-lifecycle.js';
+import { publishRequestClosed, publishRequestOpened, requestClosed, requestOpened } from './request-lifecycle.js';
 import { msSince } from './time.js';
 
 declare module 'fastify' {
@@ -300,24 +295,11 @@ function setOutcome(values: RequestValues, status: number): void {
 }
 
 function publishOpened(values: RequestValues, method: string, startMs: number): void {
-  requestOpened.publish({
-    requestId: values.RequestId,
-    operation: values.Operation,
-    method,
-    path: values.Path,
-    startMs,
-  } satisfies RequestOpenedMessage);
+  publishRequestOpened(values.RequestId, values.Operation, method, values.Path, startMs);
 }
 
 function publishClosed(values: RequestValues, statusCode: number): void {
-  requestClosed.publish({
-    requestId: values.RequestId,
-    operation: values.Operation,
-    statusCode,
-    durationMs: values.Duration,
-    errorKind: values.ErrorKind,
-    endMs: performance.now(),
-  } satisfies RequestClosedMessage);
+  publishRequestClosed(values.RequestId, values.Operation, statusCode, values.Duration, values.ErrorKind);
 }
 
 /** A sweep period that keeps a timeout within about 2% of its value: 10 ms to 250 ms. */

@@ -8,6 +8,7 @@
  * of the public surface and keep their meaning.
  */
 import diagnosticsChannel from 'node:diagnostics_channel';
+import { performance } from 'node:perf_hooks';
 
 /** A request entered the recorder: its wide event is open. */
 export const REQUEST_OPENED_CHANNEL = 'service:request:opened';
@@ -39,3 +40,32 @@ export interface RequestClosedMessage {
 
 export const requestOpened = diagnosticsChannel.channel(REQUEST_OPENED_CHANNEL);
 export const requestClosed = diagnosticsChannel.channel(REQUEST_CLOSED_CHANNEL);
+
+/** Publishes `service:request:opened` (callers check `requestOpened.hasSubscribers` first). */
+export function publishRequestOpened(
+  requestId: string,
+  operation: string,
+  method: string,
+  path: string,
+  startMs: number,
+): void {
+  requestOpened.publish({ requestId, operation, method, path, startMs } satisfies RequestOpenedMessage);
+}
+
+/** Publishes `service:request:closed` (callers check `requestClosed.hasSubscribers` first). */
+export function publishRequestClosed(
+  requestId: string,
+  operation: string,
+  statusCode: number,
+  durationMs: number,
+  errorKind: string | undefined,
+): void {
+  requestClosed.publish({
+    requestId,
+    operation,
+    statusCode,
+    durationMs,
+    errorKind,
+    endMs: performance.now(),
+  } satisfies RequestClosedMessage);
+}

@@ -104,10 +104,17 @@ export class SegmentEncoder {
     if (value === '') return 0;
     const id = this.#strings.get(value);
     if (id !== undefined) return id;
-    if (this.#strings.size >= MAX_REMEMBERED_STRINGS) return this.stringOnce(value);
-    const next = this.stringOnce(value);
+    if (this.#strings.size >= MAX_REMEMBERED_STRINGS) return this.#define(value);
+    const next = this.#define(value);
     this.#strings.set(value, next);
     return next;
+  }
+
+  /** Defines a plain string: the next string id. */
+  #define(value: string): number {
+    this.#defs.u8(DEF_STRING);
+    this.#defs.string(value);
+    return ++this.#stringCount;
   }
 
   /**
@@ -117,11 +124,8 @@ export class SegmentEncoder {
    */
   stringOnce(value: string): number {
     if (value === '') return 0;
-    if (this.version < 2 || !this.#numbered(value)) {
-      this.#defs.u8(DEF_STRING);
-      this.#defs.string(value);
-    }
-    return ++this.#stringCount;
+    if (this.version >= 2 && this.#numbered(value)) return ++this.#stringCount;
+    return this.#define(value);
   }
 
   /**

@@ -1,0 +1,80 @@
+/**
+ * The trace of a busy `service run` stays small (issue 9: ≤ 4 bytes per event gzipped) and says
+ * the same as the wide events: every request once, with its id, path, status and duration.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { eventRows } from '../../../src/profile/format/index.js';
+import { type MetricLine, readRotated } from '../../helpers/ndjson.js';
+import { runCli, startService, stopAll } from '../../helpers/service-process.js';
+import { ROOT, readSegments, tempDir } from '../trace-files.js';
+
+const dirs: string[] = [];
+after(async () => {
+  await stopAll();
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+/** dial9.env's `export NAME=value` lines, as `source dial9.env` sets them. */
+function dial9Env(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const line of readFileSync(join(ROOT, 'dial9.env'), 'utf8').split('\n')) {
+    const match = /^\s*export\s+(DIAL9_[A-Z0-9_]+)=(.*)$/.exec(line);
+    if (match?.[1] !== undefined) env[match[1]] = (match[2] ?? '').trim();
+  }
+  return env;
+}
+
+describe('trace size under load', () => {
+  it('a GET load trace with dial9.env settings: under 4 B/event gzipped, every wide event in it', async () => {
+    const traceDir = tempDir('dial9-size');
+    const telemetryDir = tempDir('dial9-size-telemetry');
+    dirs.push(traceDir, telemetryDir);
+    const service = await startService(['--telemetry-dir', telemetryDir], {
+      ...dial9Env(),
+      DIAL9_ENABLED: 'true',
+      DIAL9_TRACE_DIR: traceDir,
+    });
+    const put = await fetch(`${service.url}/items/size`, { method: 'PUT', body: 'x'.repeat(64) });
+    assert.equal(put.status, 204);
+    const load = await runCli(['load', `${service.url}/items/size`, '-c', '20', '-d', '3s', '--json'], {}, 60_000);
+    assert.equal(load.code, 0, load.stderr);
+    assert.equal(await service.stop('SIGTERM'), 0);
+
+    const segments = readSegments(traceDir);
+    assert.ok(segments.length >= 1);
+    assert.ok(segments.every((s) => s.name.endsWith('.bin.gz') && !s.segment.truncated));
+    const events = segments.reduce((n, s) => n + s.segment.blocks.reduce((m, b) => m + b.events, 0), 0);
+    const gzBytes = segments.reduce((n, s) => n + s.bytes, 0);
+    const opened = segments.flatMap((s) => eventRows(s.segment, 'requestOpen'));
+    const closed = segments.flatMap((s) => eventRows(s.segment, 'requestClose'));
+
+    const records = readRotated<MetricLine>(telemetryDir, 'metrics.log').filter(
+      (r) => r.properties?.RequestId !== undefined,
+    );
+    assert.ok(records.length > 1000, `${records.length} requests served in 3 s`);
+    assert.equal(opened.length, records.length, 'one requestOpen per wide event');
+    assert.equal(closed.length, records.length, 'one requestClose per wide event');
+    const byId = new Map(records.map((r) => [r.properties?.RequestId, r]));
+    const seqToId = new Map(opened.map((o) => [o.request, String(o.requestId)]));
+    assert.equal(seqToId.size, opened.length, 'request numbers are unique');
+    for (const open of opened) {
+      const record = byId.get(String(open.requestId));
+      assert.ok(record, `wide event for ${open.requestId}`);
+      assert.equal(open.path, record.properties?.Path);
+      assert.equal(open.method, record.properties?.Operation === 'SetItem' ? 'PUT' : 'GET');
+    }
+    for (const close of closed) {
+      const record = byId.get(seqToId.get(close.request));
+      assert.ok(record, `wide event for request ${close.request}`);
+      assert.equal(String(close.status), record.properties?.StatusCode);
+      const durationUs = Number(record.metrics?.Duration?.value) * 1000;
+      assert.ok(Math.abs(Number(close.durationUs) - durationUs) <= 1, `${close.durationUs} vs ${durationUs}`);
+    }
+    // Format version 1 wrote ~6.2 B/event on this load (fresh ids and request numbers as absolute varints).
+    const perEvent = gzBytes / events;
+    assert.ok(perEvent < 4, `${perEvent.toFixed(2)} B/event gzipped (${gzBytes} B, ${events} events)`);
+  });
+});

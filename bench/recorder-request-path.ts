@@ -16,7 +16,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { gunzipSync } from 'node:zlib';
-import { newRequestId } from '../src/http/request-id.js';
+import { GENERATED_ID_PREFIX, generatedIdNumber, newRequestId } from '../src/http/request-id.js';
 import { decodeSegment } from '../src/profile/format/index.js';
 import { startRecorderFromEnv } from '../src/profile/recorder/index.js';
 import { publishRequestClosed, publishRequestOpened, requestClosed } from '../src/request-lifecycle.js';
@@ -53,24 +53,28 @@ const chunkNs: number[] = [];
 /** Main-thread ms spent publishing `count` requests (opened, then closed a few requests later). */
 async function drive(count: number): Promise<number> {
   let busyMs = 0;
-  const open: string[] = [];
+  const open: [string, number][] = [];
   const began = performance.now();
   for (let done = 0; done < count; done += chunk) {
     const start = performance.now();
     for (let i = 0; i < chunk; i++) {
+      // As the middleware publishes them.
       const requestId = newRequestId();
+      const idNumber = generatedIdNumber(requestId);
       const now = performance.now();
-      publishRequestOpened(requestId, 'GetItem', 'GET', `/items/key-${(i * 7919) % 10_000}`, now);
-      open.push(requestId);
+      const path = `/items/key-${(i * 7919) % 10_000}`;
+      publishRequestOpened(requestId, idNumber, GENERATED_ID_PREFIX, 'GetItem', 'GET', path, now);
+      open.push([requestId, idNumber]);
       // Twenty requests in flight, closed in arrival order.
-      if (open.length > 20) publishRequestClosed(open.shift() as string, 'GetItem', 200, 0.4, undefined);
+      const [closing, closingNumber] = (open.length > 20 ? open.shift() : undefined) ?? ['', 0];
+      if (closing !== '') publishRequestClosed(closing, closingNumber, 'GetItem', 200, 0.4, undefined);
     }
     const spentMs = performance.now() - start;
     busyMs += spentMs;
     chunkNs.push((spentMs * 1e6) / chunk);
     await sleep(began + ((done + chunk) / chunk) * chunkMs - performance.now());
   }
-  for (const requestId of open) publishRequestClosed(requestId, 'GetItem', 200, 0.4, undefined);
+  for (const [requestId, idNumber] of open) publishRequestClosed(requestId, idNumber, 'GetItem', 200, 0.4, undefined);
   return busyMs;
 }
 

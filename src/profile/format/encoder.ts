@@ -156,12 +156,28 @@ export class SegmentEncoder {
       this.#prefixCandidates.delete(prefix);
       prefixId = this.string(prefix);
     }
+    this.#defineNumbered(prefixId, number);
+    return true;
+  }
+
+  /**
+   * A fresh id for the string `prefix` + `number` (a generated request id, handed over as its
+   * parts): a numbered string when the number allows it (a non-negative integer below 2^52), else
+   * a plain one. The prefix is remembered at once.
+   */
+  numberedOnce(prefix: string, number: number): number {
+    if (this.version < 2 || !Number.isInteger(number) || number < 0 || number >= MAX_NUMBER)
+      return this.stringOnce(prefix + String(number));
+    this.#defineNumbered(prefix === '' ? 0 : this.string(prefix), number);
+    return ++this.#stringCount;
+  }
+
+  #defineNumbered(prefixId: number, number: number): void {
     const last = this.#lastNumber.get(prefixId) ?? 0;
     this.#lastNumber.set(prefixId, number);
     this.#defs.u8(DEF_NUMBERED);
     this.#defs.varint(prefixId);
     this.#defs.svarint(number - last);
-    return true;
   }
 
   /** The segment's id for a frame on top of `parent` (0 for a root frame). */

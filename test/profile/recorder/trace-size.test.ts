@@ -79,4 +79,46 @@ describe('trace size under load', () => {
     const perEvent = gzBytes / events;
     assert.ok(perEvent < 4, `${perEvent.toFixed(2)} B/event gzipped (${gzBytes} B, ${events} events)`);
   });
+
+  it('request ids come out of the trace as they went in: generated (sent as numbers) or given', async () => {
+    const traceDir = tempDir('dial9-ids');
+    dirs.push(traceDir);
+    const service = await startService([], { DIAL9_ENABLED: 'true', DIAL9_TRACE_DIR: traceDir });
+    const given = ['client-007', 'abc-5', '12345678901234567890', 'abc-4'];
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const response = await fetch(`${service.url}/items/k${i}`);
+      ids.push(String(response.headers.get('x-request-id')));
+    }
+    // One of ours sent back, then ids the client chose (not numbers to the recorder, or not exactly).
+    for (const id of [ids[1] as string, ...given]) {
+      const response = await fetch(`${service.url}/items/k`, { headers: { 'x-request-id': id } });
+      assert.equal(response.headers.get('x-request-id'), id);
+      ids.push(id);
+    }
+    assert.match(ids[0] as string, /^[0-9a-hjkmnp-tv-z]{13}-[1-9][0-9]*$/);
+    assert.equal(await service.stop('SIGTERM'), 0);
+
+    const segment = readSegments(traceDir)[0]?.segment;
+    assert.ok(segment);
+    const opened = eventRows(segment, 'requestOpen');
+    assert.deepEqual(
+      opened.map((r) => r.requestId),
+      ids,
+    );
+    assert.deepEqual(
+      opened.map((r) => r.path),
+      ['/items/k0', '/items/k1', '/items/k2', '/items/k', '/items/k', '/items/k', '/items/k', '/items/k'],
+    );
+    // Each close names its open's request number, including the id that came twice.
+    const closed = eventRows(segment, 'requestClose');
+    assert.deepEqual(
+      closed.map((r) => r.request),
+      opened.map((r) => r.request),
+    );
+    assert.deepEqual(
+      closed.map((r) => r.status),
+      [404, 404, 404, 404, 404, 404, 404, 404],
+    );
+  });
 });

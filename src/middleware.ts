@@ -12,15 +12,11 @@ import { performance } from 'node:perf_hooks';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { HttpError } from './errors.js';
 import { refusalOf } from './http/request-checks.js';
+import { GENERATED_ID_PREFIX, generatedIdNumber } from './http/request-id.js';
 import { type ErrorKind, type HandlerMetrics, type Operation, RequestMetrics } from './metrics.js';
 import { type OpenRequest, OpenRequests } from './open-requests.js';
 import { openRecord, type RecordGuard, type RecordSink, type SlotGuard } from './record/index.js';
-import {
-  type RequestClosedMessage,
-  type RequestOpenedMessage,
-  requestClosed,
-  requestOpened,
-} from './request-lifecycle.js';
+import { publishRequestClosed, publishRequestOpened, requestClosed, requestOpened } from './request-lifecycle.js';
 import { msSince } from './time.js';
 
 declare module 'fastify' {
@@ -176,7 +172,8 @@ export class Recorder {
     reply.header('x-request-id', request.id);
     if (this.#draining) reply.header('connection', 'close');
     this.#inFlight++;
-    if (requestOpened.hasSubscribers) publishOpened(values, request.method, started);
+    // The generated id's number, found once: the recorder keys and stores it instead of the string.
+    const idNumber = requestOpened.hasSubscribers ? publishOpened(values, request.method, started) : 0;
 
     const res: ServerResponse = reply.raw;
     this.#open.add(res, telemetry);
@@ -203,7 +200,7 @@ export class Recorder {
       }
       setOutcome(values, status);
       record.close();
-      if (requestClosed.hasSubscribers) publishClosed(values, status);
+      if (requestClosed.hasSubscribers) publishClosed(values, idNumber, status);
       if (this.#inFlight === 0) this.#notifyIdle();
     });
   }
@@ -231,12 +228,12 @@ export class Recorder {
     values.RequestId = requestId;
     values.Operation = 'Other';
     values.Path = path;
-    if (requestOpened.hasSubscribers) publishOpened(values, method, performance.now() - durationMs);
+    const idNumber = requestOpened.hasSubscribers ? publishOpened(values, method, performance.now() - durationMs) : 0;
     values.Duration = durationMs;
     values.InFlight = this.#inFlight + 1;
     setOutcome(values, status);
     record.close();
-    if (requestClosed.hasSubscribers) publishClosed(values, status);
+    if (requestClosed.hasSubscribers) publishClosed(values, idNumber, status);
   }
 
   /** Shutdown began: responses not yet sent, and all later ones, close their connection. */
@@ -299,25 +296,23 @@ function setOutcome(values: RequestValues, status: number): void {
   values.ErrorKind ??= errorKindFor(status);
 }
 
-function publishOpened(values: RequestValues, method: string, startMs: number): void {
-  requestOpened.publish({
-    requestId: values.RequestId,
-    operation: values.Operation,
+/** Publishes the opened message; returns the generated id's number (0: not a generated id). */
+function publishOpened(values: RequestValues, method: string, startMs: number): number {
+  const idNumber = generatedIdNumber(values.RequestId);
+  publishRequestOpened(
+    values.RequestId,
+    idNumber,
+    idNumber > 0 ? GENERATED_ID_PREFIX : '',
+    values.Operation,
     method,
-    path: values.Path,
+    values.Path,
     startMs,
-  } satisfies RequestOpenedMessage);
+  );
+  return idNumber;
 }
 
-function publishClosed(values: RequestValues, statusCode: number): void {
-  requestClosed.publish({
-    requestId: values.RequestId,
-    operation: values.Operation,
-    statusCode,
-    durationMs: values.Duration,
-    errorKind: values.ErrorKind,
-    endMs: performance.now(),
-  } satisfies RequestClosedMessage);
+function publishClosed(values: RequestValues, idNumber: number, statusCode: number): void {
+  publishRequestClosed(values.RequestId, idNumber, values.Operation, statusCode, values.Duration, values.ErrorKind);
 }
 
 /** A sweep period that keeps a timeout within about 2% of its value: 10 ms to 250 ms. */

@@ -8,6 +8,7 @@
  * of the public surface and keep their meaning.
  */
 import diagnosticsChannel from 'node:diagnostics_channel';
+import { performance } from 'node:perf_hooks';
 
 /** A request entered the recorder: its wide event is open. */
 export const REQUEST_OPENED_CHANNEL = 'service:request:opened';
@@ -16,6 +17,13 @@ export const REQUEST_CLOSED_CHANNEL = 'service:request:closed';
 
 export interface RequestOpenedMessage {
   readonly requestId: string;
+  /**
+   * When `requestId` is one this process generated: `requestId === requestIdPrefix + requestIdNumber`
+   * (`requestIdPrefix` is the same string for every such request). 0 and '' otherwise. Absent from
+   * other publishers' messages.
+   */
+  readonly requestIdNumber?: number;
+  readonly requestIdPrefix?: string;
   /** The wide event's `Operation` (`Other` where no route matched). */
   readonly operation: string;
   readonly method: string;
@@ -26,6 +34,8 @@ export interface RequestOpenedMessage {
 
 export interface RequestClosedMessage {
   readonly requestId: string;
+  /** As in the opened message. */
+  readonly requestIdNumber?: number;
   readonly operation: string;
   /** The status recorded in the wide event (499 when the client left, 503 when shutdown cut it). */
   readonly statusCode: number;
@@ -39,3 +49,44 @@ export interface RequestClosedMessage {
 
 export const requestOpened = diagnosticsChannel.channel(REQUEST_OPENED_CHANNEL);
 export const requestClosed = diagnosticsChannel.channel(REQUEST_CLOSED_CHANNEL);
+
+/** Publishes `service:request:opened` (callers check `requestOpened.hasSubscribers` first). */
+export function publishRequestOpened(
+  requestId: string,
+  requestIdNumber: number,
+  requestIdPrefix: string,
+  operation: string,
+  method: string,
+  path: string,
+  startMs: number,
+): void {
+  requestOpened.publish({
+    requestId,
+    requestIdNumber,
+    requestIdPrefix,
+    operation,
+    method,
+    path,
+    startMs,
+  } satisfies RequestOpenedMessage);
+}
+
+/** Publishes `service:request:closed` (callers check `requestClosed.hasSubscribers` first). */
+export function publishRequestClosed(
+  requestId: string,
+  requestIdNumber: number,
+  operation: string,
+  statusCode: number,
+  durationMs: number,
+  errorKind: string | undefined,
+): void {
+  requestClosed.publish({
+    requestId,
+    requestIdNumber,
+    operation,
+    statusCode,
+    durationMs,
+    errorKind,
+    endMs: performance.now(),
+  } satisfies RequestClosedMessage);
+}

@@ -64,6 +64,10 @@ describe('the request lifecycle on diagnostics_channel', () => {
           },
         );
         assert.ok(typeof open?.startMs === 'number' && typeof close?.endMs === 'number');
+        // Generated ids also come as their number (what the flight recorder keeps), the same in both.
+        assert.ok(Number(open?.requestIdNumber) > 0, `${id} is generated`);
+        assert.equal(`${open?.requestIdPrefix}${open?.requestIdNumber}`, id);
+        assert.equal(close?.requestIdNumber, open?.requestIdNumber);
         assert.ok((close?.endMs ?? 0) >= (open?.startMs ?? Number.POSITIVE_INFINITY));
       });
       assert.deepEqual(
@@ -74,6 +78,15 @@ describe('the request lifecycle on diagnostics_channel', () => {
           ['Other', '404'],
           ['Other', '400'],
         ],
+      );
+
+      // An id the client chose has no number: observers use the text.
+      const given = await call(`${app.url}/items/k`, { headers: { 'x-request-id': 'client-7' } });
+      assert.equal(given.status, 200);
+      await app.settledRequests(5);
+      assert.deepEqual(
+        [opened[4]?.requestId, opened[4]?.requestIdNumber, opened[4]?.requestIdPrefix, closed[4]?.requestIdNumber],
+        ['client-7', 0, '', 0],
       );
     } finally {
       diagnosticsChannel.unsubscribe(REQUEST_OPENED_CHANNEL, onOpened);

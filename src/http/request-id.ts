@@ -12,11 +12,35 @@ const SANE_REQUEST_ID = /^[A-Za-z0-9._:/+=@-]{1,128}$/;
  */
 const PREFIX = `${encodeBase32(randomBytes(8))}-`;
 let sequence = 0;
+/** The id made last: the one `generatedIdNumber` is asked about, nearly always (same tick). */
+let lastId = '';
+
+/** This process's prefix of generated ids: a generated id is this and a decimal number. */
+export const GENERATED_ID_PREFIX = PREFIX;
 
 /** A fresh request id: `<13 base32 chars>-<sequence>`. */
 export function newRequestId(): string {
   sequence += 1;
-  return PREFIX + sequence;
+  lastId = PREFIX + sequence;
+  return lastId;
+}
+
+/**
+ * `n` when `id` is exactly `GENERATED_ID_PREFIX + n` (a canonical decimal, as `newRequestId` makes
+ * them, also when a client sends one back), else 0. Lets observers that keep many ids (the flight
+ * recorder) key and store a number instead of the string.
+ */
+export function generatedIdNumber(id: string): number {
+  if (id === lastId) return sequence;
+  const digits = id.length - PREFIX.length;
+  if (digits < 1 || digits > 15 || !id.startsWith(PREFIX) || id.charCodeAt(PREFIX.length) === 48) return 0;
+  let n = 0;
+  for (let i = PREFIX.length; i < id.length; i++) {
+    const digit = id.charCodeAt(i) - 48;
+    if (digit < 0 || digit > 9) return 0;
+    n = n * 10 + digit;
+  }
+  return n;
 }
 
 /** The request id: a sane incoming `x-request-id`, or a new one. */

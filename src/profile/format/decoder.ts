@@ -13,6 +13,7 @@ import { ByteReader } from './bytes.js';
 import {
   BLOCK_HEADER_BYTES,
   BLOCK_MAGIC,
+  DEF_NUMBERED,
   DEF_STACK,
   DEF_STRING,
   type EventSpec,
@@ -84,7 +85,10 @@ interface Growing {
   spec: EventSpec;
   time: number[];
   fields: number[][];
-  signed: boolean[];
+  /** Per field: 0 unsigned, 1 signed (zigzag), 2 delta from `previous` (version 2). */
+  coding: Uint8Array;
+  /** Delta fields' values in the previous event of this type in the block. */
+  previous: Float64Array;
 }
 
 const textDecoder = new TextDecoder();
@@ -142,12 +146,15 @@ export class SegmentReader {
       if (read === undefined) return [];
       this.#header = read.header;
       this.#offset = read.bytes;
+      // Version 1 has no delta fields; its schema never says `delta`, and is not trusted to.
+      const deltas = (read.header.version ?? 1) >= 2;
       for (const spec of read.header.events) {
         this.#types.set(spec.id, {
           spec,
           time: [],
           fields: spec.fields.map(() => []),
-          signed: spec.fields.map((f) => f.kind === 'i'),
+          coding: Uint8Array.from(spec.fields, (f) => (f.kind === 'i' ? 1 : deltas && f.delta === true ? 2 : 0)),
+          previous: new Float64Array(spec.fields.length),
         });
       }
     }
@@ -230,10 +237,20 @@ export class SegmentReader {
   }
 
   #readDefs(reader: ByteReader): void {
+    /** Numbered strings: prefix id to the block's last number with that prefix. */
+    let lastNumber: Map<number, number> | undefined;
     while (reader.offset < reader.end) {
       const kind = reader.u8();
       if (kind === DEF_STRING) this.#strings.push(reader.string());
-      else if (kind === DEF_STACK) {
+      else if (kind === DEF_NUMBERED) {
+        const prefixId = reader.varint();
+        const prefix = this.#strings[prefixId];
+        if (prefix === undefined) throw new RangeError(`numbered string with unknown prefix ${prefixId}`);
+        lastNumber ??= new Map();
+        const number = (lastNumber.get(prefixId) ?? 0) + reader.svarint();
+        lastNumber.set(prefixId, number);
+        this.#strings.push(prefix + String(number));
+      } else if (kind === DEF_STACK) {
         const s = this.#stacks;
         s.parent.push(reader.varint());
         s.functionName.push(reader.varint());
@@ -246,15 +263,26 @@ export class SegmentReader {
 
   #readEvents(reader: ByteReader, count: number, baseUs: number): void {
     let time = baseUs;
+    // Delta fields start from 0 in every block.
+    for (const growing of this.#types.values()) growing.previous.fill(0);
     for (let n = 0; n < count; n++) {
       const type = reader.varint();
       time += reader.svarint();
       const growing = this.#types.get(type);
       if (growing === undefined) throw new RangeError(`event type ${type} is not in the header`);
       growing.time.push(time);
-      const { fields, signed } = growing;
-      for (let f = 0; f < fields.length; f++)
-        (fields[f] as number[]).push(signed[f] ? reader.svarint() : reader.varint());
+      const { fields, coding, previous } = growing;
+      for (let f = 0; f < fields.length; f++) {
+        const code = coding[f];
+        let value: number;
+        if (code === 0) value = reader.varint();
+        else if (code === 1) value = reader.svarint();
+        else {
+          value = (previous[f] as number) + reader.svarint();
+          previous[f] = value;
+        }
+        (fields[f] as number[]).push(value);
+      }
     }
   }
 }

@@ -8,6 +8,7 @@ import { ByteWriter } from './bytes.js';
 import {
   BLOCK_HEADER_BYTES,
   BLOCK_MAGIC,
+  DEF_NUMBERED,
   DEF_STACK,
   DEF_STRING,
   EVENTS,
@@ -21,15 +22,42 @@ const textEncoder = new TextEncoder();
 /** Distinct strings a segment's table remembers at most (operation names, origins, frames' files). */
 const MAX_REMEMBERED_STRINGS = 50_000;
 
-/** The file's first bytes: magic, version, header JSON. */
-export function encodeHeader(header: TraceHeader): Uint8Array {
-  const json = textEncoder.encode(JSON.stringify(header));
+/**
+ * The file's first bytes: magic, version, header JSON. `version` 1 writes the old layout's header
+ * (no delta flags in the schema), for a `SegmentEncoder` made with `{ version: 1 }`.
+ */
+export function encodeHeader(header: TraceHeader, version: number = FORMAT_VERSION): Uint8Array {
+  const events = version >= 2 ? header.events : header.events.map(withoutDelta);
+  const json = textEncoder.encode(JSON.stringify({ ...header, version, events }));
   const out = new ByteWriter(json.length + 16);
   for (const byte of FILE_MAGIC) out.u8(byte);
-  out.u32(FORMAT_VERSION);
+  out.u32(version);
   out.u32(json.length);
   out.raw(json);
   return out.view().slice();
+}
+
+function withoutDelta(spec: EventSpec): EventSpec {
+  return { ...spec, fields: spec.fields.map(({ name, kind }) => ({ name, kind })) };
+}
+
+/** Field coding per event type: 0 unsigned, 1 signed (zigzag), 2 unsigned delta-coded. */
+const UNSIGNED = 0;
+const SIGNED = 1;
+const DELTA = 2;
+
+/** Prefixes seen once, waiting for a second string to share them (bounded; cleared when full). */
+const MAX_PREFIX_CANDIDATES = 1024;
+/**
+ * Numbered strings end in a number below 2^52: the zigzag of a delta between two of them stays
+ * below 2^53, exact in a double. Larger ones are plain strings (2^52 has 16 digits).
+ */
+const MAX_NUMBER = 2 ** 52;
+const MAX_NUMBER_DIGITS = 16;
+
+export interface SegmentEncoderOptions {
+  /** Layout to write: the current one, or 1 (no delta fields, no numbered strings) for compatibility tests. */
+  readonly version?: number;
 }
 
 export class SegmentEncoder {
@@ -44,11 +72,27 @@ export class SegmentEncoder {
   /** Strings defined in the segment so far (remembered or not): the last id given. */
   #stringCount = 0;
   #stacks = new Map<string, number>();
-  /** Per event type, one entry per field: 1 when it is signed (zigzag), else 0. */
-  #signed: (Uint8Array | undefined)[] = [];
+  /** Per event type, one entry per field: UNSIGNED, SIGNED or DELTA. */
+  #coding: (Uint8Array | undefined)[] = [];
+  /** Per event type with delta fields: the previous event's values in this block (0 at its start). */
+  #previous: (Float64Array | undefined)[] = [];
+  /** Types whose `#previous` holds values to clear at the end of the block. */
+  #touched: number[] = [];
+  readonly version: number;
+  /** Prefix id to the last number of a numbered string with that prefix in this block. */
+  #lastNumber = new Map<number, number>();
+  #prefixCandidates = new Set<string>();
 
-  constructor(events: readonly EventSpec[] = EVENTS) {
-    for (const spec of events) this.#signed[spec.id] = Uint8Array.from(spec.fields, (f) => (f.kind === 'i' ? 1 : 0));
+  constructor(events: readonly EventSpec[] = EVENTS, options: SegmentEncoderOptions = {}) {
+    this.version = options.version ?? FORMAT_VERSION;
+    const deltas = this.version >= 2;
+    for (const spec of events) {
+      const coding = Uint8Array.from(spec.fields, (f) =>
+        f.kind === 'i' ? SIGNED : deltas && f.delta === true ? DELTA : UNSIGNED,
+      );
+      this.#coding[spec.id] = coding;
+      if (coding.includes(DELTA)) this.#previous[spec.id] = new Float64Array(coding.length);
+    }
   }
 
   /**
@@ -60,10 +104,17 @@ export class SegmentEncoder {
     if (value === '') return 0;
     const id = this.#strings.get(value);
     if (id !== undefined) return id;
-    if (this.#strings.size >= MAX_REMEMBERED_STRINGS) return this.stringOnce(value);
-    const next = this.stringOnce(value);
+    if (this.#strings.size >= MAX_REMEMBERED_STRINGS) return this.#define(value);
+    const next = this.#define(value);
     this.#strings.set(value, next);
     return next;
+  }
+
+  /** Defines a plain string: the next string id. */
+  #define(value: string): number {
+    this.#defs.u8(DEF_STRING);
+    this.#defs.string(value);
+    return ++this.#stringCount;
   }
 
   /**
@@ -73,9 +124,60 @@ export class SegmentEncoder {
    */
   stringOnce(value: string): number {
     if (value === '') return 0;
-    this.#defs.u8(DEF_STRING);
-    this.#defs.string(value);
+    if (this.version >= 2 && this.#numbered(value)) return ++this.#stringCount;
+    return this.#define(value);
+  }
+
+  /**
+   * Defines `value` as a numbered string when it ends in a canonical decimal (no leading zero, a
+   * safe integer) after a prefix already shared by an earlier string: `<prefix>-41`, then
+   * `<prefix>-42` cost about 3 bytes each, one gzip can predict. False (nothing written) otherwise:
+   * anything that would not round-trip exactly (`x-007`, digits past 2^53) stays a plain string,
+   * and a prefix seen once is not remembered, so unique ids that happen to end in a digit do not
+   * fill the string table.
+   */
+  #numbered(value: string): boolean {
+    let start = value.length;
+    while (start > 0 && value.charCodeAt(start - 1) >= 48 && value.charCodeAt(start - 1) <= 57) start--;
+    const digits = value.length - start;
+    if (digits === 0 || digits > MAX_NUMBER_DIGITS) return false;
+    if (digits > 1 && value.charCodeAt(start) === 48) return false;
+    const number = Number(value.slice(start));
+    if (!(number < MAX_NUMBER)) return false;
+    const prefix = value.slice(0, start);
+    let prefixId = prefix === '' ? 0 : this.#strings.get(prefix);
+    if (prefixId === undefined) {
+      if (!this.#prefixCandidates.has(prefix)) {
+        if (this.#prefixCandidates.size >= MAX_PREFIX_CANDIDATES) this.#prefixCandidates.clear();
+        this.#prefixCandidates.add(prefix);
+        return false;
+      }
+      if (this.#strings.size >= MAX_REMEMBERED_STRINGS) return false;
+      this.#prefixCandidates.delete(prefix);
+      prefixId = this.string(prefix);
+    }
+    this.#defineNumbered(prefixId, number);
+    return true;
+  }
+
+  /**
+   * A fresh id for the string `prefix` + `number` (a generated request id, handed over as its
+   * parts): a numbered string when the number allows it (a non-negative integer below 2^52), else
+   * a plain one. The prefix is remembered at once.
+   */
+  numberedOnce(prefix: string, number: number): number {
+    if (this.version < 2 || !Number.isInteger(number) || number < 0 || number >= MAX_NUMBER)
+      return this.stringOnce(prefix + String(number));
+    this.#defineNumbered(prefix === '' ? 0 : this.string(prefix), number);
     return ++this.#stringCount;
+  }
+
+  #defineNumbered(prefixId: number, number: number): void {
+    const last = this.#lastNumber.get(prefixId) ?? 0;
+    this.#lastNumber.set(prefixId, number);
+    this.#defs.u8(DEF_NUMBERED);
+    this.#defs.varint(prefixId);
+    this.#defs.svarint(number - last);
   }
 
   /** The segment's id for a frame on top of `parent` (0 for a root frame). */
@@ -101,8 +203,8 @@ export class SegmentEncoder {
    * fields must already be this segment's ids. Times are µs; they need not be increasing.
    */
   event(type: number, timeUs: number, fields: ArrayLike<number>, offset = 0): void {
-    const signed = this.#signed[type];
-    if (signed === undefined) throw new RangeError(`unknown event type ${type}`);
+    const coding = this.#coding[type];
+    if (coding === undefined) throw new RangeError(`unknown event type ${type}`);
     const t = Math.round(timeUs);
     if (this.#eventCount === 0) {
       this.#baseUs = t;
@@ -114,10 +216,19 @@ export class SegmentEncoder {
     this.#lastUs = t;
     if (t < this.#minUs) this.#minUs = t;
     if (t > this.#maxUs) this.#maxUs = t;
-    for (let f = 0; f < signed.length; f++) {
+    const previous = this.#previous[type];
+    if (previous !== undefined && !this.#touched.includes(type)) this.#touched.push(type);
+    for (let f = 0; f < coding.length; f++) {
       const value = fields[offset + f] as number;
-      if (signed[f] === 1) out.svarint(value);
-      else out.varint(value);
+      const code = coding[f];
+      if (code === UNSIGNED) out.varint(value);
+      else if (code === SIGNED) out.svarint(value);
+      else {
+        // The value an unsigned varint would have stored: the same decoded value in both layouts.
+        const stored = value > 0 ? Math.floor(value) : 0;
+        out.svarint(stored - (previous?.[f] as number));
+        (previous as Float64Array)[f] = stored;
+      }
     }
     this.#eventCount++;
   }
@@ -154,6 +265,10 @@ export class SegmentEncoder {
     this.#eventCount = 0;
     this.#minUs = Number.POSITIVE_INFINITY;
     this.#maxUs = Number.NEGATIVE_INFINITY;
+    // Blocks decode on their own (a time window skips whole blocks): deltas start again from 0.
+    for (const type of this.#touched) this.#previous[type]?.fill(0);
+    this.#touched.length = 0;
+    this.#lastNumber.clear();
     return out.view();
   }
 }

@@ -6,8 +6,12 @@
 
 /** First 8 bytes of every segment (before gzip): "DIAL9JS" and a NUL. */
 export const FILE_MAGIC = [0x44, 0x49, 0x41, 0x4c, 0x39, 0x4a, 0x53, 0x00] as const;
-/** Bumped when a reader of the previous version could no longer decode a file. */
-export const FORMAT_VERSION = 1;
+/**
+ * Bumped when a reader of the previous version could no longer decode a file. Version 2 added
+ * delta-coded fields (`FieldSpec.delta`) and numbered strings (`DEF_NUMBERED`); the decoder still
+ * reads version 1, which has neither.
+ */
+export const FORMAT_VERSION = 2;
 /** "D9BK" read as a little-endian u32: the start of every block. */
 export const BLOCK_MAGIC = 0x4b423944;
 /** magic u32, defs bytes u32, events bytes u32, event count u32, base/min/max time f64 each (µs). */
@@ -18,6 +22,13 @@ export const FILE_PREAMBLE_BYTES = 16;
 /** Definition kinds in a block's defs section. */
 export const DEF_STRING = 1;
 export const DEF_STACK = 2;
+/**
+ * Version 2: a string made of an earlier string (its prefix, 0 for none) and a decimal number, such
+ * as a generated request id `<prefix>-<n>`: varint prefix id, then the number as a zigzag delta from
+ * the previous numbered string of the same prefix in the block (0 before the first). Gets the next
+ * string id, like `DEF_STRING`.
+ */
+export const DEF_NUMBERED = 3;
 
 /**
  * Field kinds. `u`: unsigned integer, `i`: signed integer, `string`: id into the segment's string
@@ -28,6 +39,13 @@ export type FieldKind = 'u' | 'i' | 'string' | 'stack';
 export interface FieldSpec {
   readonly name: string;
   readonly kind: FieldKind;
+  /**
+   * Version 2: written as a zigzag varint, the difference from this field of the previous event of
+   * the same type in the block (0 before the first). For values that count up (request numbers,
+   * ids of strings defined once): a constant small step instead of a growing number gzip cannot
+   * predict. Decoded values are the same either way.
+   */
+  readonly delta?: true;
 }
 
 export interface EventSpec {
@@ -41,6 +59,9 @@ const u = (name: string): FieldSpec => ({ name, kind: 'u' });
 const i = (name: string): FieldSpec => ({ name, kind: 'i' });
 const s = (name: string): FieldSpec => ({ name, kind: 'string' });
 const k = (name: string): FieldSpec => ({ name, kind: 'stack' });
+/** The same fields, delta-coded (see `FieldSpec.delta`). */
+const ud = (name: string): FieldSpec => ({ name, kind: 'u', delta: true });
+const sd = (name: string): FieldSpec => ({ name, kind: 'string', delta: true });
 
 /** Event type ids, as the recorder writes them. Never reuse a retired id. */
 export const EV = {
@@ -79,7 +100,7 @@ export const MAX_FIELDS = 6;
  * a span, a GC pause), in µs of the process's `performance.now()` clock.
  */
 export const EVENTS: readonly EventSpec[] = [
-  { id: EV.clockSync, name: 'clockSync', fields: [u('wallMs')], doc: 'wall-clock ms (Unix) at this time' },
+  { id: EV.clockSync, name: 'clockSync', fields: [ud('wallMs')], doc: 'wall-clock ms (Unix) at this time' },
   {
     id: EV.stall,
     name: 'stall',
@@ -107,43 +128,43 @@ export const EVENTS: readonly EventSpec[] = [
   {
     id: EV.requestOpen,
     name: 'requestOpen',
-    fields: [u('request'), s('requestId'), s('operation'), s('method'), s('path')],
+    fields: [ud('request'), sd('requestId'), s('operation'), s('method'), sd('path')],
     doc: 'a request entered the service (service:request:opened)',
   },
   {
     id: EV.requestClose,
     name: 'requestClose',
-    fields: [u('request'), u('status'), u('durationUs'), s('errorKind')],
+    fields: [ud('request'), u('status'), u('durationUs'), s('errorKind')],
     doc: 'its wide event closed (service:request:closed)',
   },
   {
     id: EV.httpInStart,
     name: 'httpInStart',
-    fields: [u('request'), s('method'), s('url')],
+    fields: [ud('request'), s('method'), sd('url')],
     doc: 'node:http server request started (http.server.request.start)',
   },
   {
     id: EV.httpInEnd,
     name: 'httpInEnd',
-    fields: [u('request'), u('status')],
+    fields: [ud('request'), u('status')],
     doc: 'node:http server response finished',
   },
   {
     id: EV.httpOutStart,
     name: 'httpOutStart',
-    fields: [u('request'), s('client'), s('method'), s('origin'), s('path')],
+    fields: [ud('request'), s('client'), s('method'), s('origin'), sd('path')],
     doc: 'an outgoing request was created (undici or node:http client)',
   },
   {
     id: EV.httpOutHeaders,
     name: 'httpOutHeaders',
-    fields: [u('request'), u('status')],
+    fields: [ud('request'), u('status')],
     doc: 'its response headers arrived',
   },
   {
     id: EV.httpOutEnd,
     name: 'httpOutEnd',
-    fields: [u('request'), u('status'), s('error')],
+    fields: [ud('request'), u('status'), s('error')],
     doc: 'it finished (error names the failure, 0 when none)',
   },
   { id: EV.cpuSample, name: 'cpuSample', fields: [k('stack')], doc: 'a V8 CPU profiler sample of the main thread' },
@@ -156,7 +177,7 @@ export const EVENTS: readonly EventSpec[] = [
   {
     id: EV.span,
     name: 'span',
-    fields: [u('id'), s('target'), s('name'), u('durationUs'), u('request')],
+    fields: [ud('id'), s('target'), s('name'), u('durationUs'), u('request')],
     doc: 'a custom span from the recorder API',
   },
   { id: EV.mark, name: 'mark', fields: [s('target'), s('name'), i('value')], doc: 'a custom event' },
@@ -179,8 +200,8 @@ export const EVENTS: readonly EventSpec[] = [
     fields: [k('stack'), u('bytes')],
     doc: 'sampled allocations still live at the sampling time, by allocation stack',
   },
-  { id: EV.taskStart, name: 'taskStart', fields: [u('task'), s('name')], doc: 'a named background task started' },
-  { id: EV.taskEnd, name: 'taskEnd', fields: [u('task'), u('durationUs'), u('failed')], doc: 'it ended' },
+  { id: EV.taskStart, name: 'taskStart', fields: [ud('task'), s('name')], doc: 'a named background task started' },
+  { id: EV.taskEnd, name: 'taskEnd', fields: [ud('task'), u('durationUs'), u('failed')], doc: 'it ended' },
   {
     id: EV.stallOngoing,
     name: 'stallOngoing',
@@ -190,7 +211,7 @@ export const EVENTS: readonly EventSpec[] = [
   {
     id: EV.writer,
     name: 'writer',
-    fields: [u('heapUsedKb'), u('heapTotalKb'), u('externalKb'), u('bytesWritten'), u('segmentStrings')],
+    fields: [u('heapUsedKb'), u('heapTotalKb'), u('externalKb'), ud('bytesWritten'), u('segmentStrings')],
     doc: "the recorder's writer thread every 10 s: its heap, external memory, bytes written, strings in the segment's table",
   },
   {

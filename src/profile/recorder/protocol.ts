@@ -9,8 +9,12 @@ export interface Batch {
   readonly count: number;
   /** New interned strings: id, text, id, text, ... */
   readonly defs: readonly (number | string)[];
-  /** Strings used once (request ids, paths): a field value of -(i + 1) is `inline[i]`. */
-  readonly inline: readonly string[];
+  /**
+   * Strings used once (request ids, paths): a field value of -(i + 1) is `inline[i]`. When that is a
+   * number, it is an interned string id (a prefix) and `inline[i + 1]` the number that follows it
+   * (`EventRing.numbered`).
+   */
+  readonly inline: readonly (string | number)[];
   /** The main thread forgot its interned strings before this batch: forget them too. */
   readonly resetStrings: boolean;
   /** Events lost (no free buffer) since the previous batch. */

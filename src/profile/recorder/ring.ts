@@ -25,7 +25,7 @@ export class EventRing {
   #count = 0;
   #capacity: number;
   #defs: (number | string)[] = [];
-  #inline: string[] = [];
+  #inline: (string | number)[] = [];
   #interned = new Map<string, number>();
   #nextStringId = 1;
   #resetStrings = false;
@@ -89,6 +89,15 @@ export class EventRing {
     // Nowhere to put the event it belongs to: it will be dropped, so keep nothing for it.
     if (value === undefined || value === '' || (this.#current === undefined && this.#free.length === 0)) return 0;
     return -this.#inline.push(value);
+  }
+
+  /**
+   * A string used once that is an interned prefix and a number (a generated request id): the two
+   * numbers travel with this buffer, the writer makes the string (`Batch.inline`).
+   */
+  numbered(prefixId: number, value: number): number {
+    if (this.#current === undefined && this.#free.length === 0) return 0;
+    return -(this.#inline.push(prefixId, value) - 1);
   }
 
   /** Hands the current buffer to the writer (also on a timer, so quiet periods reach the disk). */

@@ -152,8 +152,14 @@ function encodeBatch(batch: Batch): void {
     for (let f = 0; f < strings.length; f++) {
       let value = records[base + 2 + f] as number;
       if (strings[f] !== 0 && value !== 0) {
-        if (value < 0) value = inlineString(batch.inline[-value - 1] ?? '');
-        else {
+        if (value < 0) {
+          const at = -value - 1;
+          const entry = batch.inline[at] ?? '';
+          value =
+            typeof entry === 'number'
+              ? encoder.numberedOnce(mainStrings.get(entry) ?? '', batch.inline[at + 1] as number)
+              : inlineString(entry);
+        } else {
           const text = mainStrings.get(value) ?? '';
           value = strings[f] === 2 ? stackFromText(text) : encoder.string(text);
         }

@@ -25,7 +25,8 @@ interface HttpServerMessage {
 }
 
 export function watchHttpServer(ring: EventRing, requests: RequestTracker, serviceChannelsOnly = false): () => void {
-  const open = new Map<string, number>();
+  /** Open requests' numbers, by the generated id's number or else the request id. */
+  const open = new Map<number | string, number>();
   const httpSeq = new WeakMap<object, number>();
 
   let nodeHttp = !serviceChannelsOnly;
@@ -42,24 +43,32 @@ export function watchHttpServer(ring: EventRing, requests: RequestTracker, servi
       if (requests.inFlight[1] === 0) stopFinishing();
     }
     const seq = requests.nextSeq();
-    open.set(m.requestId, seq);
+    // A generated id is kept and sent as its number: no string to hash here or to copy to the writer.
+    const idNumber = m.requestIdNumber ?? 0;
+    open.set(idNumber > 0 ? idNumber : m.requestId, seq);
     requests.open(0, 1);
     requests.touch(0, seq, m.startMs);
+    // Interned first: interning may ship the buffer, and inline strings go with the buffer they are in.
+    const operation = ring.intern(m.operation);
+    const method = ring.intern(m.method);
+    const prefix = idNumber > 0 ? ring.intern(m.requestIdPrefix) : 0;
     ring.put(
       EV.requestOpen,
       m.startMs,
       seq,
-      ring.inline(m.requestId),
-      ring.intern(m.operation),
-      ring.intern(m.method),
+      idNumber > 0 ? ring.numbered(prefix, idNumber) : ring.inline(m.requestId),
+      operation,
+      method,
       ring.inline(m.path),
     );
   };
   const onClosed = (message: unknown): void => {
     const m = message as RequestClosedMessage;
-    const seq = open.get(m.requestId) ?? 0;
+    const idNumber = m.requestIdNumber ?? 0;
+    const key = idNumber > 0 ? idNumber : m.requestId;
+    const seq = open.get(key) ?? 0;
     if (seq !== 0) {
-      open.delete(m.requestId);
+      open.delete(key);
       requests.open(0, -1);
     }
     requests.touch(0, seq, m.endMs);

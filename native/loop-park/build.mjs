@@ -18,7 +18,10 @@ function npmGyp() {
   const fromEnv = process.env.npm_config_node_gyp;
   if (fromEnv && existsSync(fromEnv)) return fromEnv;
   // Outside npm scripts: the node-gyp bundled with the npm next to this node.
-  for (const prefix of [join(dirname(process.execPath), '..', 'lib'), join(dirname(process.execPath), 'node_modules', '..')]) {
+  for (const prefix of [
+    join(dirname(process.execPath), '..', 'lib'),
+    join(dirname(process.execPath), 'node_modules', '..'),
+  ]) {
     const path = join(prefix, 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
     if (existsSync(path)) return path;
   }
@@ -42,7 +45,10 @@ const prefix = join(dirname(process.execPath), '..');
 if (!process.env.npm_config_nodedir && existsSync(join(prefix, 'include', 'node', 'common.gypi')))
   args.push(`--nodedir=${prefix}`);
 // `configure` once; `build` alone afterwards (make rebuilds only what changed).
-const steps = existsSync(join(here, 'build', 'Makefile')) || existsSync(join(here, 'build', 'binding.sln')) ? ['build'] : ['configure', 'build'];
+const steps =
+  existsSync(join(here, 'build', 'Makefile')) || existsSync(join(here, 'build', 'binding.sln'))
+    ? ['build']
+    : ['configure', 'build'];
 for (const step of steps) {
   const run = spawnSync(process.execPath, [gyp, step, ...args], {
     cwd: here,

@@ -51,8 +51,6 @@ export interface RecorderStats {
   /** Stretches of main-thread work over the stall threshold. */
   readonly stalls: number;
   readonly loopIterations: number;
-  /** Loop polls (parks) seen by the native addon; undefined without it. */
-  readonly loopParks: number | undefined;
   /** Only with per-callback tracking. */
   readonly callbacksRun: number | undefined;
   readonly diskBytes: number;
@@ -330,7 +328,6 @@ export class Recorder {
       eventsDropped: this.ring.dropped,
       stalls: this.#loop.stats.stalls,
       loopIterations: this.#loop.stats.loopIterations,
-      loopParks: this.#park?.stats.parks,
       callbacksRun: this.#callbacks?.callbacks,
       diskBytes: this.#writer.diskBytes,
       segmentsEvicted: this.#writer.evicted,

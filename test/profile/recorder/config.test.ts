@@ -95,7 +95,10 @@ describe('DIAL9_* park/unpark settings', () => {
     assert.equal(set.config.parkAddonPath, '/opt/loop_park.node');
     const bad = recorderConfigFromEnv({ DIAL9_IDLE_THRESHOLD_MS: '0.001', DIAL9_PARK_ENABLED: 'perhaps' });
     assert.equal(bad.warnings.length, 2);
-    assert.match(bad.warnings.join('\n'), /DIAL9_IDLE_THRESHOLD_MS="0.001" is not valid \(allowed: a number from 0.05 to 60000\)/);
+    assert.match(
+      bad.warnings.join('\n'),
+      /DIAL9_IDLE_THRESHOLD_MS="0.001" is not valid \(allowed: a number from 0.05 to 60000\)/,
+    );
     assert.match(bad.warnings.join('\n'), /DIAL9_PARK_ENABLED="perhaps" is not valid/);
     assert.equal(bad.config.idleThresholdMs, 1);
     assert.equal(bad.config.parkEnabled, true);

@@ -5,10 +5,12 @@
  * a missing addon leaves the recorder running and saying why.
  */
 import assert from 'node:assert/strict';
-import { rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { exportTrace } from '../../../src/profile/export/export-node.js';
 import { type EventRow, eventRows } from '../../../src/profile/format/index.js';
+import { checkFields, checkNesting, type TraceEvent } from '../export/trace-event-checks.js';
 import { killAll, readSegments, runToEnd, tempDir } from '../trace-files.js';
 
 const dirs: string[] = [];
@@ -113,6 +115,20 @@ describe('park/unpark (loop-park native addon)', () => {
       idle.length,
     );
     assert.ok(parks.every((row) => row.dropped === 0));
+
+    // The chrome export shows them as slices on their own track.
+    const output = join(dir, 'idle.trace.json');
+    await exportTrace({ path: dir, format: 'chrome', output });
+    const events = (JSON.parse(readFileSync(output, 'utf8')) as { traceEvents: TraceEvent[] }).traceEvents;
+    checkFields(events);
+    checkNesting(events);
+    const track = events.find(
+      (e) => e.name === 'thread_name' && (e.args as { name?: string }).name === 'event loop idle (parked)',
+    );
+    const slices = events.filter((e) => e.ph === 'X' && e.tid === track?.tid && e.name === 'idle (parked)');
+    assert.equal(slices.length, idle.length);
+    const longest = Math.max(...idle.map((row) => row.durationUs as number));
+    assert.ok(slices.some((e) => Math.abs((e.dur as number) - longest) <= 1));
   });
 
   it('counts a full-speed loop per 100 ms instead of recording each turn: bounded events, none dropped', async () => {

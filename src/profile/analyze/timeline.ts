@@ -6,6 +6,7 @@
  */
 import type { DecodedSegment } from '../format/index.js';
 import { GrowingF64 } from './growing.js';
+import { lowerBound } from './stacks.js';
 
 export interface Second {
   readonly index: number;
@@ -30,12 +31,23 @@ export interface Second {
 }
 
 const US_PER_S = 1_000_000;
+/** Idle periods kept (16 MB): over 4 hours of a loop idle in 20 ms pieces. Later ones are dropped. */
+export const MAX_IDLE_PERIODS = 1_000_000;
 
 export class Timeline {
   readonly seconds = new Map<number, Second>();
   readonly gcTime = new GrowingF64();
   readonly gcDuration = new GrowingF64();
   #gcSorted = true;
+  /**
+   * Idle periods of the loop (`idle` events, from the recorder's park/unpark addon): start and end,
+   * in time order (the recorder writes them in order and they never overlap). Two numbers each;
+   * at most one per ms of idle time.
+   */
+  readonly idleStart = new GrowingF64();
+  readonly idleEnd = new GrowingF64();
+  /** Whether the trace records idle periods at all (`parks` samples): no `idle` event then means busy. */
+  idleRecorded = false;
   droppedTotal = 0;
   firstDropUs = Number.NaN;
   lastDropUs = Number.NaN;
@@ -100,6 +112,19 @@ export class Timeline {
         s.gcMaxUs = Math.max(s.gcMaxUs, d);
       }
     }
+    if ((e.parks?.count ?? 0) > 0) this.idleRecorded = true;
+    const idle = e.idle;
+    if (idle !== undefined) {
+      const duration = idle.fields.durationUs as Float64Array;
+      for (let i = 0; i < idle.count; i++) {
+        const time = idle.time[i] as number;
+        // Out of order only if segments came out of order: keep the list sorted, drop the stray one.
+        if (this.idleEnd.length > 0 && time < this.idleEnd.at(this.idleEnd.length - 1)) continue;
+        if (this.idleEnd.length >= MAX_IDLE_PERIODS) break;
+        this.idleStart.push(time);
+        this.idleEnd.push(time + (duration[i] as number));
+      }
+    }
     const pending = e.pending;
     if (pending !== undefined) {
       const type = pending.fields.type as Float64Array;
@@ -142,6 +167,17 @@ export class Timeline {
       period += s.periodUs;
     }
     return period === 0 ? Number.NaN : weighted / period / 1000;
+  }
+
+  /** µs the loop was parked (idle periods of 1 ms and more) within [fromUs, toUs]; NaN when the trace has no idle periods recorded. */
+  idleWithin(fromUs: number, toUs: number): number {
+    if (!this.idleRecorded) return Number.NaN;
+    const starts = this.idleStart.view();
+    const ends = this.idleEnd.view();
+    let idleUs = 0;
+    for (let i = lowerBound(ends, fromUs); i < ends.length && (starts[i] as number) < toUs; i++)
+      idleUs += Math.min(ends[i] as number, toUs) - Math.max(starts[i] as number, fromUs);
+    return idleUs;
   }
 
   /** GC pauses, sorted by start (views valid until the next add). */

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { analyzeTracePath } from '../../../src/profile/analyze/load-node.js';
 import { exportTrace } from '../../../src/profile/export/export-node.js';
 import { type EventRow, eventRows } from '../../../src/profile/format/index.js';
 import { checkFields, checkNesting, type TraceEvent } from '../export/trace-event-checks.js';
@@ -62,6 +63,33 @@ await new Promise((resolve) => {
   setImmediate(step);
 });
 console.log(JSON.stringify({ start, end: performance.now(), immediates }));
+`;
+
+/**
+ * Three 300 ms downstream calls (a server in the same process) while the loop runs 3 ms callbacks
+ * back to back: never a stall (each is far under 20 ms), never parked either.
+ */
+const BUSY_DOWNSTREAM_PROGRAM = `
+import http from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
+function burn(ms) { const end = performance.now() + ms; let x = 0; while (performance.now() < end) x++; return x; }
+const server = http.createServer(async (req, res) => {
+  if (req.url.startsWith('/slow')) await sleep(300);
+  res.end('ok');
+});
+server.listen(0, '127.0.0.1', async () => {
+  const url = 'http://127.0.0.1:' + server.address().port;
+  await fetch(url + '/warm').then((r) => r.text());
+  await sleep(50);
+  for (let i = 0; i < 3; i++) {
+    let done = false;
+    const call = fetch(url + '/slow?i=' + i).then((r) => r.text()).then(() => { done = true; });
+    const spin = () => { burn(3); if (!done) setImmediate(spin); };
+    spin();
+    await call;
+  }
+  server.close();
+});
 `;
 
 const endUs = (row: EventRow) => row.time + (row.durationUs as number);
@@ -154,6 +182,21 @@ describe('park/unpark (loop-park native addon)', () => {
       0,
     );
     assert.ok(events < 1000, `events in the whole trace: ${events} for ${polls} loop turns`);
+  });
+
+  it('lets the analysis see a loop busy with short callbacks during a slow downstream call (no stall says so)', async () => {
+    const dir = traceDir();
+    const run = await runToEnd(BUSY_DOWNSTREAM_PROGRAM, { DIAL9_ENABLED: 'true', DIAL9_TRACE_DIR: dir });
+    assert.equal(run.code, 0, run.stderr);
+    const { report } = await analyzeTracePath(dir);
+    const finding = report.findings.find((f) => f.kind === 'downstream-wait');
+    assert.ok(finding !== undefined, report.findings.map((f) => f.summary).join('\n'));
+    assert.ok(Number(finding.evidence.slow) >= 3, finding.summary);
+    // Without idle periods only stalls count as busy, and 3 ms callbacks make none: "idle", wrongly.
+    assert.equal(finding.evidence.loopIdle, 'no', finding.summary);
+    assert.equal(finding.evidence.slowWhileIdle, 0);
+    assert.ok(Number(finding.evidence.loopUtilization) >= 0.5, finding.summary);
+    assert.equal(finding.severity, 'info');
   });
 
   it('runs without it when the addon is missing or broken, and says why in the start-up line', async () => {

@@ -81,12 +81,15 @@ export function downstreamFindings(ctx: FindingContext): Finding[] {
 
 /**
  * How busy the loop was during one outgoing request: the share of it covered by stalls (exact to
- * ~10 ms), and for calls of a second or more also the loop utilization of those seconds (many short
- * callbacks make no stall but still keep the loop busy).
+ * ~10 ms), and when the trace has idle periods (park/unpark) the share not spent parked, whatever
+ * the call's length (idle gaps under 1 ms count as busy); without them, for calls of a second or
+ * more, the loop utilization of those seconds (many short callbacks make no stall but still keep
+ * the loop busy).
  */
 function busyShare(ctx: FindingContext, out: Out): number {
   const durationUs = out.endUs - out.startUs;
   if (durationUs <= 0) return Number.NaN;
+  const idleUs = ctx.process.timeline.idleWithin(out.startUs, out.endUs);
   const { stalls, stallStarts, longestWorkUs } = ctx.process.sources();
   let coveredUs = 0;
   for (let i = lowerBound(stallStarts, out.startUs - longestWorkUs); i < stalls.length; i++) {
@@ -95,6 +98,7 @@ function busyShare(ctx: FindingContext, out: Out): number {
     coveredUs += Math.max(0, Math.min(stall.endUs, out.endUs) - Math.max(stall.startUs, out.startUs));
   }
   const share = Math.min(1, coveredUs / durationUs);
+  if (Number.isFinite(idleUs)) return Math.max(share, 1 - Math.min(1, idleUs / durationUs));
   if (durationUs < 1_000_000) return share;
   const elu = ctx.process.timeline.eluBetween(out.startUs, out.endUs);
   return Number.isFinite(elu) ? Math.max(share, elu) : share;

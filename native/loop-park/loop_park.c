@@ -17,6 +17,7 @@
  * The slot layout is mirrored in src/profile/recorder/sources/park-layout.ts.
  */
 #include <node_api.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <uv.h>
@@ -181,6 +182,13 @@ static napi_value start(napi_env env, napi_callback_info info) {
   s->open = 0;
   s->idle_last = uv_metrics_idle_time(s->loop);
   s->park_at = uv_hrtime() - s->base;
+#ifdef SIGPROF
+  /* A sampling CPU profiler (V8's, ours at DIAL9_CPU_PROFILE_ENABLED) sends SIGPROF every sample:
+   * each one interrupts the poll, and libuv restarts its idle-time clock on the retry, so a 300 ms
+   * wait would count as its last few ms. Blocked while polling (libuv's option for exactly this;
+   * Node sets it under --prof), the signal is taken as the poll returns: still an idle sample. */
+  uv_loop_configure(s->loop, UV_LOOP_BLOCK_SIGNAL, SIGPROF);
+#endif
   s->running = 1;
   uv_prepare_start(&s->prepare, on_prepare);
   uv_check_start(&s->check, on_check);

@@ -111,7 +111,13 @@ describe('park/unpark (loop-park native addon)', () => {
 
   it('shows a program waiting 300 ms as idle periods of about that length, and none during a busy loop', async () => {
     const dir = traceDir();
-    const run = await runToEnd(IDLE_PROGRAM, { DIAL9_ENABLED: 'true', DIAL9_TRACE_DIR: dir });
+    // CPU sampling on: its SIGPROF every 10 ms must not cut the waits short (libuv restarts its idle
+    // clock when a signal interrupts the poll; the addon has the loop block SIGPROF while polling).
+    const run = await runToEnd(IDLE_PROGRAM, {
+      DIAL9_ENABLED: 'true',
+      DIAL9_TRACE_DIR: dir,
+      DIAL9_CPU_PROFILE_ENABLED: 'true',
+    });
     assert.equal(run.code, 0, run.stderr);
     const marks = JSON.parse(run.stdout) as { gaps: [number, number][]; burn: [number, number] };
     const idle = rows(dir, 'idle');

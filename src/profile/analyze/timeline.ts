@@ -169,15 +169,25 @@ export class Timeline {
     return period === 0 ? Number.NaN : weighted / period / 1000;
   }
 
-  /** µs the loop was parked (idle periods of 1 ms and more) within [fromUs, toUs]; NaN when the trace has no idle periods recorded. */
-  idleWithin(fromUs: number, toUs: number): number {
+  /**
+   * µs within [fromUs, toUs] the loop ran without parking for `minGapUs` or more at a stretch (many
+   * short callbacks back to back, which make no stall), from the idle periods (park/unpark); NaN
+   * when the trace has none recorded. Shorter unparked gaps are not counted: a wake-up to serve one
+   * request, or a crowded machine's scheduling delay, is not a busy loop.
+   */
+  unparkedWithin(fromUs: number, toUs: number, minGapUs: number): number {
     if (!this.idleRecorded) return Number.NaN;
     const starts = this.idleStart.view();
     const ends = this.idleEnd.view();
-    let idleUs = 0;
-    for (let i = lowerBound(ends, fromUs); i < ends.length && (starts[i] as number) < toUs; i++)
-      idleUs += Math.min(ends[i] as number, toUs) - Math.max(starts[i] as number, fromUs);
-    return idleUs;
+    let busyUs = 0;
+    let lastEndUs = fromUs;
+    for (let i = lowerBound(ends, fromUs); i < ends.length && (starts[i] as number) < toUs; i++) {
+      const gapUs = (starts[i] as number) - lastEndUs;
+      if (gapUs >= minGapUs) busyUs += gapUs;
+      lastEndUs = Math.max(lastEndUs, ends[i] as number);
+    }
+    if (toUs - lastEndUs >= minGapUs) busyUs += toUs - lastEndUs;
+    return busyUs;
   }
 
   /** GC pauses, sorted by start (views valid until the next add). */

@@ -6,6 +6,7 @@
  */
 import type { DecodedSegment } from '../format/index.js';
 import { GrowingF64 } from './growing.js';
+import { lowerBound } from './stacks.js';
 
 export interface Second {
   readonly index: number;
@@ -30,12 +31,23 @@ export interface Second {
 }
 
 const US_PER_S = 1_000_000;
+/** Idle periods kept (16 MB): over 4 hours of a loop idle in 20 ms pieces. Later ones are dropped. */
+export const MAX_IDLE_PERIODS = 1_000_000;
 
 export class Timeline {
   readonly seconds = new Map<number, Second>();
   readonly gcTime = new GrowingF64();
   readonly gcDuration = new GrowingF64();
   #gcSorted = true;
+  /**
+   * Idle periods of the loop (`idle` events, from the recorder's park/unpark addon): start and end,
+   * in time order (the recorder writes them in order and they never overlap). Two numbers each;
+   * at most one per ms of idle time.
+   */
+  readonly idleStart = new GrowingF64();
+  readonly idleEnd = new GrowingF64();
+  /** Whether the trace records idle periods at all (`parks` samples): no `idle` event then means busy. */
+  idleRecorded = false;
   droppedTotal = 0;
   firstDropUs = Number.NaN;
   lastDropUs = Number.NaN;
@@ -100,6 +112,19 @@ export class Timeline {
         s.gcMaxUs = Math.max(s.gcMaxUs, d);
       }
     }
+    if ((e.parks?.count ?? 0) > 0) this.idleRecorded = true;
+    const idle = e.idle;
+    if (idle !== undefined) {
+      const duration = idle.fields.durationUs as Float64Array;
+      for (let i = 0; i < idle.count; i++) {
+        const time = idle.time[i] as number;
+        // Out of order only if segments came out of order: keep the list sorted, drop the stray one.
+        if (this.idleEnd.length > 0 && time < this.idleEnd.at(this.idleEnd.length - 1)) continue;
+        if (this.idleEnd.length >= MAX_IDLE_PERIODS) break;
+        this.idleStart.push(time);
+        this.idleEnd.push(time + (duration[i] as number));
+      }
+    }
     const pending = e.pending;
     if (pending !== undefined) {
       const type = pending.fields.type as Float64Array;
@@ -142,6 +167,27 @@ export class Timeline {
       period += s.periodUs;
     }
     return period === 0 ? Number.NaN : weighted / period / 1000;
+  }
+
+  /**
+   * µs within [fromUs, toUs] the loop ran without parking for `minGapUs` or more at a stretch (many
+   * short callbacks back to back, which make no stall), from the idle periods (park/unpark); NaN
+   * when the trace has none recorded. Shorter unparked gaps are not counted: a wake-up to serve one
+   * request, or a crowded machine's scheduling delay, is not a busy loop.
+   */
+  unparkedWithin(fromUs: number, toUs: number, minGapUs: number): number {
+    if (!this.idleRecorded) return Number.NaN;
+    const starts = this.idleStart.view();
+    const ends = this.idleEnd.view();
+    let busyUs = 0;
+    let lastEndUs = fromUs;
+    for (let i = lowerBound(ends, fromUs); i < ends.length && (starts[i] as number) < toUs; i++) {
+      const gapUs = (starts[i] as number) - lastEndUs;
+      if (gapUs >= minGapUs) busyUs += gapUs;
+      lastEndUs = Math.max(lastEndUs, ends[i] as number);
+    }
+    if (toUs - lastEndUs >= minGapUs) busyUs += toUs - lastEndUs;
+    return busyUs;
   }
 
   /** GC pauses, sorted by start (views valid until the next add). */

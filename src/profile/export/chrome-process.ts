@@ -7,6 +7,7 @@
 import type { DecodedSegment, EventColumns, TraceHeader } from '../format/index.js';
 import { ResourceCounters } from './chrome-counters.js';
 import { HttpSlices } from './chrome-http.js';
+import { idleSlices } from './chrome-idle.js';
 import { instantEvents } from './chrome-instants.js';
 import { SpanSlices } from './chrome-spans.js';
 import { BATCH_EVENTS, type ExportClock, type OpenSlice, ProcessTracks, type TraceEvent } from './chrome-tracks.js';
@@ -68,6 +69,7 @@ export class ChromeProcess {
   *segment(seg: DecodedSegment): Generator<TraceEvent[]> {
     yield* this.#requestsAndLoad(seg);
     yield* this.#mainThread(seg);
+    yield* idleSlices(seg, this.tracks, this.#clock);
     yield* this.#spans.segment(seg, this.tracks, this.#clock, this.#requestIds);
     yield* this.#http.segment(seg, this.tracks, this.#clock);
     yield* this.#counters.segment(seg, this.tracks.pid, this.#clock);

@@ -4,10 +4,11 @@
  */
 import { LaneAllocator } from './lanes.js';
 
-export type TrackGroup = 'main' | 'spans' | 'tasks' | 'cpu' | 'requests' | 'httpIn' | 'httpOut';
+export type TrackGroup = 'main' | 'idle' | 'spans' | 'tasks' | 'cpu' | 'requests' | 'httpIn' | 'httpOut';
 
 const GROUPS: Readonly<Record<TrackGroup, { tid: number; name: string }>> = {
   main: { tid: 100, name: 'main thread' },
+  idle: { tid: 150, name: 'event loop idle (parked)' },
   cpu: { tid: 200, name: 'CPU samples (JS stacks)' },
   requests: { tid: 300, name: 'requests (wide events)' },
   httpIn: { tid: 310, name: 'HTTP in (node:http)' },

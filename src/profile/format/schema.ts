@@ -90,6 +90,8 @@ export const EV = {
   stallOngoing: 23,
   writer: 24,
   pendingOrigin: 25,
+  idle: 26,
+  parks: 27,
 } as const;
 
 /** Most fields any event has: the recorder's ring reserves this many slots per record. */
@@ -219,6 +221,18 @@ export const EVENTS: readonly EventSpec[] = [
     name: 'pendingOrigin',
     fields: [s('type'), k('stack'), u('count'), u('oldestAgeUs')],
     doc: 'task dump: sampled resources pending over the threshold, by type and creation stack; count, oldest age',
+  },
+  {
+    id: EV.idle,
+    name: 'idle',
+    fields: [u('durationUs'), u('waitUs'), u('parks')],
+    doc: "the loop parked (waited in the kernel) from this time for durationUs, the recorder's own wake-ups folded in; waitUs of it in the kernel, over parks polls (native addon)",
+  },
+  {
+    id: EV.parks,
+    name: 'parks',
+    fields: [u('parks'), u('waitUs'), u('idlePeriods'), u('dropped'), u('periodUs')],
+    doc: 'every 100 ms: loop polls (parks) over the period, kernel wait in them, idle events written and dropped (native addon)',
   },
 ];
 

@@ -35,6 +35,12 @@ export interface RecorderConfig {
   readonly triggerLoopDelayMs: number | undefined;
   /** Pin segments when the p99 request duration over a second is above this (ms); undefined: off. */
   readonly triggerRequestP99Ms: number | undefined;
+  /** Idle and busy periods through the loop-park native addon (when it loads). */
+  readonly parkEnabled: boolean;
+  /** An idle stretch of the loop at least this long (ms) is one `idle` event. */
+  readonly idleThresholdMs: number;
+  /** Where the addon is loaded from; undefined: where `npm run build` puts it. */
+  readonly parkAddonPath: string | undefined;
   /** Which spans and library events are kept, per target (the seed's `Targets`). */
   readonly targets: LogFilter;
   /** Variables that are read but mean nothing in Node, with why (for the start-up line). */
@@ -144,6 +150,9 @@ export function recorderConfigFromEnv(env: Env = process.env): ParsedRecorderCon
     callbackTrackingSecs: r.number('DIAL9_CALLBACK_TRACKING_SECS', 0, 0, 7 * 24 * 3600),
     triggerLoopDelayMs: r.number('DIAL9_TRIGGER_LOOP_DELAY_MS', undefined, 1, 3_600_000),
     triggerRequestP99Ms: r.number('DIAL9_TRIGGER_REQUEST_P99_MS', undefined, 1, 3_600_000),
+    parkEnabled: r.bool('DIAL9_PARK_ENABLED', true),
+    idleThresholdMs: r.number('DIAL9_IDLE_THRESHOLD_MS', 1, 0.05, 60_000),
+    parkAddonPath: r.string('DIAL9_PARK_ADDON', '') || undefined,
     targets: r.targets('DIAL9_TARGETS'),
     notApplicable,
   };
@@ -157,9 +166,16 @@ export interface RecordingSummary {
   readonly off: Readonly<Record<string, string>>;
 }
 
-export function describeRecording(config: RecorderConfig, dir: string): RecordingSummary {
+/**
+ * `parkOff`: why idle/busy periods are not recorded (the addon did not load), undefined when they
+ * are; the recorder knows only once it tried to load the addon.
+ */
+export function describeRecording(config: RecorderConfig, dir: string, parkOff?: string): RecordingSummary {
   const on = [`stalls over ${config.stallThresholdMs} ms`, 'event loop', 'GC', 'HTTP in and out'];
   const off: Record<string, string> = {};
+  if (parkOff === undefined && config.parkEnabled)
+    on.push(`park/unpark (idle periods of ${config.idleThresholdMs} ms and more)`);
+  else off['park/unpark'] = parkOff ?? 'DIAL9_PARK_ENABLED=false';
   if (config.resourceUsage) on.push('resources every 100 ms');
   else off.resources = 'DIAL9_PROCESS_RESOURCE_USAGE_ENABLED=false';
   if (config.cpuProfile) on.push(`CPU samples at ${config.cpuSampleHz} Hz`);

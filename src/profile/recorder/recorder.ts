@@ -19,6 +19,7 @@ import { watchHttpClient } from './sources/http-client.js';
 import { watchHttpServer } from './sources/http-server.js';
 import { Profilers } from './sources/inspector.js';
 import { LoopWatch } from './sources/loop.js';
+import { loadParkAddon, ParkWatch } from './sources/park.js';
 import { watchPending } from './sources/pending.js';
 import { watchPendingOrigins } from './sources/pending-origins.js';
 import { RecorderWriter } from './writer-thread.js';
@@ -89,6 +90,7 @@ export class Recorder {
   #writer: RecorderWriter;
   #log: RecorderLog;
   #loop: LoopWatch;
+  #park: ParkWatch | undefined;
   #profilers: Profilers;
   #callbacks: CallbackTracker | undefined;
   #heartbeat = new Heartbeat();
@@ -118,7 +120,8 @@ export class Recorder {
     if (options.onSealed !== undefined) this.#sealedHooks.push(options.onSealed);
     const started = new Date();
     this.dir = join(config.traceDir, `${config.serviceName}.${process.pid}.${stamp(started)}`);
-    this.recording = describeRecording(config, this.dir);
+    const park = loadParkAddon(config);
+    this.recording = describeRecording(config, this.dir, 'reason' in park ? park.reason : undefined);
     const init: WriterInit = {
       dir: this.dir,
       rotationMs: config.rotationSecs * 1000,
@@ -149,8 +152,11 @@ export class Recorder {
       onBuffer: (buffer) => this.ring.release(buffer),
       onSealed: (segment) => this.#sealed(segment),
       onError: (message) => this.#log('error', { dir: this.dir }, message),
+      // The writer's messages wake the loop for the recorder alone: they do not end an idle period.
+      onHandled: (startMs) => this.#park?.own(startMs),
     });
     this.ring = new EventRing({ ship: (batch) => this.#writer.post({ op: 'batch', batch }, [batch.buffer]) });
+    if ('addon' in park) this.#park = new ParkWatch(this.ring, park.addon, config);
     this.#loop = new LoopWatch(
       this.ring,
       config,
@@ -158,6 +164,7 @@ export class Recorder {
       // Noticed as the stall ends: its events are all still in the ring, bound for the active segment.
       (reason, value, threshold) => this.trigger(reason, value, threshold),
       this.#heartbeat,
+      this.#park,
     );
     this.#heartbeat.beat(performance.now());
     this.requests.onAlive = (timeMs, seq) => {
@@ -183,6 +190,17 @@ export class Recorder {
     this.#clockSync();
     this.#loop.start();
     this.#stops.push(() => this.#loop.stop());
+    const park = this.#park;
+    if (park !== undefined) {
+      try {
+        park.start();
+        this.#stops.push(() => park.stop());
+      } catch (err) {
+        // Loaded but refused to start: record without it, and say so.
+        this.#park = undefined;
+        this.#log('warn', {}, `park/unpark: off (native addon did not start: ${(err as Error).message})`);
+      }
+    }
     this.#stops.push(watchGc(this.ring));
     this.#stops.push(watchHttpServer(this.ring, this.requests, serviceChannelsOnly));
     const clientLevel = Math.max(this.#level('undici'), this.#level('http'));
@@ -224,7 +242,12 @@ export class Recorder {
   }
 
   #every(ms: number, fn: () => void): void {
-    const timer = setInterval(fn, ms);
+    // The recorder's own wake-ups: they do not end an idle period.
+    const timer = setInterval(() => {
+      const startMs = performance.now();
+      fn();
+      this.#park?.own(startMs);
+    }, ms);
     timer.unref();
     this.#timers.push(timer);
   }

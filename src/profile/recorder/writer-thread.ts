@@ -5,6 +5,7 @@
  * Sealed segments are announced on a port of their own, which both read synchronously once the
  * writer is done (`receiveMessageOnPort`): the last segment, sealed at exit, is announced too.
  */
+import { performance } from 'node:perf_hooks';
 import { MessageChannel, type MessagePort, receiveMessageOnPort, type Worker } from 'node:worker_threads';
 import { startWorker } from '../../worker-thread.js';
 import type { FromWriter, SealedSegmentInfo, ToWriter, WriterInit } from './protocol.js';
@@ -13,6 +14,8 @@ export interface WriterEvents {
   readonly onBuffer: (buffer: ArrayBuffer) => void;
   readonly onSealed: (segment: SealedSegmentInfo) => void;
   readonly onError: (message: string) => void;
+  /** A message from the writer was handled; it arrived at `startMs` (the recorder's own wake-up). */
+  readonly onHandled?: (startMs: number) => void;
 }
 
 export class RecorderWriter {
@@ -45,6 +48,7 @@ export class RecorderWriter {
       execArgv: [],
     });
     this.#worker.on('message', (message: FromWriter) => {
+      const startMs = performance.now();
       switch (message.op) {
         case 'buffer':
           events.onBuffer(message.buffer);
@@ -61,6 +65,7 @@ export class RecorderWriter {
           this.#resolveClosed();
           break;
       }
+      events.onHandled?.(startMs);
     });
     this.#worker.on('error', (err) => {
       this.#alive = false;

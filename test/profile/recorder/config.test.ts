@@ -76,3 +76,40 @@ describe('DIAL9_* config', () => {
     assert.equal(summary.off.cpuSamples, undefined);
   });
 });
+
+describe('DIAL9_* park/unpark settings', () => {
+  it('records idle periods of 1 ms and more by default, from the built addon', () => {
+    const { config, warnings } = recorderConfigFromEnv({ DIAL9_ENABLED: 'true' });
+    assert.deepEqual(warnings, []);
+    assert.equal(config.parkEnabled, true);
+    assert.equal(config.idleThresholdMs, 1);
+    assert.equal(config.parkAddonPath, undefined);
+    const summary = describeRecording(config, '/traces/p');
+    assert.ok(summary.on.includes('park/unpark (idle periods of 1 ms and more)'), summary.summary);
+    assert.equal(summary.off['park/unpark'], undefined);
+  });
+
+  it('reads the threshold, the switch and the addon path; a bad threshold warns and counts as unset', () => {
+    const set = recorderConfigFromEnv({ DIAL9_IDLE_THRESHOLD_MS: '5', DIAL9_PARK_ADDON: '/opt/loop_park.node' });
+    assert.equal(set.config.idleThresholdMs, 5);
+    assert.equal(set.config.parkAddonPath, '/opt/loop_park.node');
+    const bad = recorderConfigFromEnv({ DIAL9_IDLE_THRESHOLD_MS: '0.001', DIAL9_PARK_ENABLED: 'perhaps' });
+    assert.equal(bad.warnings.length, 2);
+    assert.match(
+      bad.warnings.join('\n'),
+      /DIAL9_IDLE_THRESHOLD_MS="0.001" is not valid \(allowed: a number from 0.05 to 60000\)/,
+    );
+    assert.match(bad.warnings.join('\n'), /DIAL9_PARK_ENABLED="perhaps" is not valid/);
+    assert.equal(bad.config.idleThresholdMs, 1);
+    assert.equal(bad.config.parkEnabled, true);
+  });
+
+  it('says why park/unpark is off: switched off, or the addon did not load', () => {
+    const { config } = recorderConfigFromEnv({ DIAL9_PARK_ENABLED: 'false' });
+    const off = describeRecording(config, '/traces/p');
+    assert.equal(off.off['park/unpark'], 'DIAL9_PARK_ENABLED=false');
+    assert.ok(!off.on.some((what) => what.startsWith('park/unpark')));
+    const missing = describeRecording(recorderConfigFromEnv({}).config, '/traces/p', 'native addon not built: no x');
+    assert.match(missing.summary, /off: .*park\/unpark \(native addon not built: no x\)/);
+  });
+});

@@ -101,6 +101,10 @@ describe('service run with DIAL9_* variables', () => {
       DIAL9_ROTATION_SECS: '0.5',
       DIAL9_MAX_DISK_USAGE_MB: '0.025',
       DIAL9_MAX_FILE_SIZE_MB: '0.008',
+      // The budget holds ~8 segments of a ~6 KB header each: sized for the bytes per second without
+      // idle periods (up to ~200 a second while 50 uploads trickle in), which would make every
+      // 200 ms block a segment of its own and evict the incident before the 1 s p99 check sees it.
+      DIAL9_PARK_ENABLED: 'false',
     });
     const fast = async (ms: number) => {
       const end = Date.now() + ms;

@@ -10,6 +10,8 @@ import { at, type FindingContext, fmtMs, ms, refs } from './context.js';
 
 /** Loop utilization during the slow calls under which the loop counts as idle. */
 const IDLE_ELU = 0.5;
+/** Without parking this long (the default stall threshold), the loop counts as busy. */
+const UNPARKED_BUSY_US = 20_000;
 /** Slow calls while idle from which waiting on the downstream is critical (and 10% of the calls). */
 const CRITICAL_CALLS = 10;
 
@@ -81,12 +83,15 @@ export function downstreamFindings(ctx: FindingContext): Finding[] {
 
 /**
  * How busy the loop was during one outgoing request: the share of it covered by stalls (exact to
- * ~10 ms), and for calls of a second or more also the loop utilization of those seconds (many short
- * callbacks make no stall but still keep the loop busy).
+ * ~10 ms), and when the trace has idle periods (park/unpark) the share spent in stretches of 20 ms
+ * or more without parking, whatever the call's length; without them, for calls of a second or
+ * more, the loop utilization of those seconds (many short callbacks make no stall but still keep
+ * the loop busy).
  */
 function busyShare(ctx: FindingContext, out: Out): number {
   const durationUs = out.endUs - out.startUs;
   if (durationUs <= 0) return Number.NaN;
+  const unparkedUs = ctx.process.timeline.unparkedWithin(out.startUs, out.endUs, UNPARKED_BUSY_US);
   const { stalls, stallStarts, longestWorkUs } = ctx.process.sources();
   let coveredUs = 0;
   for (let i = lowerBound(stallStarts, out.startUs - longestWorkUs); i < stalls.length; i++) {
@@ -95,6 +100,7 @@ function busyShare(ctx: FindingContext, out: Out): number {
     coveredUs += Math.max(0, Math.min(stall.endUs, out.endUs) - Math.max(stall.startUs, out.startUs));
   }
   const share = Math.min(1, coveredUs / durationUs);
+  if (Number.isFinite(unparkedUs)) return Math.max(share, Math.min(1, unparkedUs / durationUs));
   if (durationUs < 1_000_000) return share;
   const elu = ctx.process.timeline.eluBetween(out.startUs, out.endUs);
   return Number.isFinite(elu) ? Math.max(share, elu) : share;

@@ -16,6 +16,7 @@ import type { RecorderConfig } from '../config.js';
 import type { Heartbeat } from '../heartbeat.js';
 import type { RequestTracker } from '../requests.js';
 import type { EventRing } from '../ring.js';
+import type { ParkWatch } from './park.js';
 
 const CHECK_MS = 10;
 const SAMPLE_MS = 100;
@@ -61,6 +62,8 @@ export class LoopWatch {
   #elu: EventLoopUtilization = performance.eventLoopUtilization();
   #uv: UvMetrics | undefined = uvMetrics();
   #lastResourceCpu = process.cpuUsage();
+  /** Idle periods from the native addon, drained with each sample; undefined without the addon. */
+  #park: ParkWatch | undefined;
   readonly stats: LoopStats = { stalls: 0, loopIterations: 0 };
 
   constructor(
@@ -69,7 +72,9 @@ export class LoopWatch {
     requests: RequestTracker,
     onTrigger: (reason: string, valueMs: number, thresholdMs: number) => void,
     heartbeat: Heartbeat,
+    park?: ParkWatch,
   ) {
+    this.#park = park;
     this.#heartbeat = heartbeat;
     this.#ring = ring;
     this.#config = config;
@@ -140,6 +145,8 @@ export class LoopWatch {
     this.#dueMs = now + CHECK_MS;
     if (now - this.#lastSampleMs >= SAMPLE_MS) this.#sample(now);
     this.#arm();
+    // This wake-up was the recorder's own: it does not end an idle period.
+    this.#park?.own(now);
   }
 
   #sample(now: number): void {
@@ -164,6 +171,7 @@ export class LoopWatch {
       periodMs * 1000,
     );
     this.#delayMaxMs = 0;
+    this.#park?.sample(now, periodMs);
     const total = process.cpuUsage();
     this.#cpuUs = total.user + total.system;
     this.#cpuAtMs = now;

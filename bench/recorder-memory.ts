@@ -116,9 +116,28 @@ function cpuPercents(samples: readonly Sample[], key: 'processCpuS' | 'writerCpu
   return out;
 }
 
-/** The writer thread's reports, from every segment left under `dir`, oldest first. */
-function writerReports(dir: string): { timeS: number; heapUsedMb: number; externalMb: number; strings: number }[] {
-  const out: { timeS: number; heapUsedMb: number; externalMb: number; strings: number }[] = [];
+interface WriterReport {
+  readonly timeS: number;
+  readonly heapUsedMb: number;
+  readonly externalMb: number;
+  readonly strings: number;
+}
+
+/** The main thread's heap from the `resources` events (every 100 ms), per minute of the trace. */
+interface MainHeapMinute {
+  minMb: number;
+  maxMb: number;
+}
+
+/**
+ * From every segment left under `dir`: the writer thread's reports, oldest first, and the main
+ * thread's heap used per minute (its saw-tooth tells a main-heap swing from native memory).
+ */
+function traceReports(dir: string): { writer: WriterReport[]; mainHeap: Map<number, MainHeapMinute> } {
+  const writer: WriterReport[] = [];
+  const mainHeap = new Map<number, MainHeapMinute>();
+  let firstS = Number.POSITIVE_INFINITY;
+  const resources: { timeS: number; heapUsedMb: number }[] = [];
   const walk = (d: string) => {
     for (const name of readdirSync(d)) {
       const path = join(d, name);
@@ -127,17 +146,29 @@ function writerReports(dir: string): { timeS: number; heapUsedMb: number; extern
         const raw = readFileSync(path);
         const segment = decodeSegment(new Uint8Array(name.endsWith('.gz') ? gunzipSync(raw) : raw));
         for (const r of eventRows(segment, 'writer'))
-          out.push({
+          writer.push({
             timeS: r.time / 1e6,
             heapUsedMb: Number(r.heapUsedKb) / 1024,
             externalMb: Number(r.externalKb) / 1024,
             strings: Number(r.segmentStrings),
           });
+        for (const r of eventRows(segment, 'resources')) {
+          const timeS = r.time / 1e6;
+          firstS = Math.min(firstS, timeS);
+          resources.push({ timeS, heapUsedMb: Number(r.heapUsedKb) / 1024 });
+        }
       }
     }
   };
   walk(dir);
-  return out.sort((a, b) => a.timeS - b.timeS);
+  for (const r of resources) {
+    const minute = Math.floor((r.timeS - firstS) / 60);
+    const m = mainHeap.get(minute) ?? { minMb: Number.POSITIVE_INFINITY, maxMb: 0 };
+    m.minMb = Math.min(m.minMb, r.heapUsedMb);
+    m.maxMb = Math.max(m.maxMb, r.heapUsedMb);
+    mainHeap.set(minute, m);
+  }
+  return { writer: writer.sort((a, b) => a.timeS - b.timeS), mainHeap };
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'bench-recorder-memory-'));
@@ -208,7 +239,11 @@ try {
     console.log(
       `writer thread CPU, % of one core per ${everyS} s: median ${fixed(median(writerCpu), 1)}, max ${fixed(Math.max(...writerCpu), 1)}; ${fixed(writerTotalS, 1)} s in all (${fixed((writerTotalS / (last?.timeS ?? Number.NaN)) * 100, 1)}% of one core on average)`,
     );
-    const reports = writerReports(traceDir);
+    const { writer: reports, mainHeap } = traceReports(traceDir);
+    const minutes = [...mainHeap.entries()].sort((a, b) => a[0] - b[0]);
+    console.log(
+      `main thread heap used MB per minute of the trace, min-max: ${minutes.map(([, m]) => `${fixed(m.minMb, 0)}-${fixed(m.maxMb, 0)}`).join(' ')}`,
+    );
     console.log(
       `writer thread heap used MB (every 10 s, segments still on disk): ${reports.map((r) => fixed(r.heapUsedMb, 0)).join(' ')}`,
     );

@@ -14,6 +14,7 @@ import { Heartbeat } from './heartbeat.js';
 import type { Batch, CpuProfile, FromWriter, HeapProfileNode, ProfileNode, ToWriter, WriterInit } from './protocol.js';
 import { RECORD_SLOTS } from './ring.js';
 import { SegmentFiles } from './segments.js';
+import { nameThisThread } from './thread-name.js';
 
 const init = workerData as WriterInit;
 const port = parentPort;
@@ -269,6 +270,8 @@ try {
 } catch (err) {
   reportError(`cannot create trace directory ${init.dir}: ${(err as Error).message}`);
 }
+/** `dial9-writer` in `top -H`: its CPU is measured apart from the service's (bench/recorder-memory.ts). */
+nameThisThread('dial9-writer');
 
 port.on('message', (message: ToWriter) => {
   if (closed && message.op !== 'close') {

@@ -22,10 +22,10 @@
  *
  *   apt-get install wrk    # the load generator (Debian's package); taskset is in util-linux
  *   npm run build && node dist/bench/recorder-overhead.js [--rounds 20] [--duration 2] [--connections 50]
- *     [--variants off-again,dial9.env,cpu-99hz] [--extra 'name:DIAL9_X=1'] [--warmup 3] [--no-pin]
+ *     [--variants off-again,dial9.env,cpu-99hz] [--extra 'name:DIAL9_X=1'] [--warmup 3] [--no-pin] [--files-on-disk]
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -51,6 +51,8 @@ const { values } = parseArgs({
     extra: { type: 'string', default: '' },
     /** Leave the CPU placement to the scheduler (no taskset). */
     'no-pin': { type: 'boolean', default: false },
+    /** Telemetry and traces in the system's temp directory instead of /dev/shm. */
+    'files-on-disk': { type: 'boolean', default: false },
     'client-cpu': { type: 'string', default: '0' },
     'server-cpu': { type: 'string', default: '1' },
   },
@@ -122,8 +124,15 @@ interface Server {
   readonly dir: string;
 }
 
+/**
+ * Telemetry and traces go to memory (/dev/shm) when the machine has it: on disk, the kernel's
+ * writeback throttling slowed whichever servers had written most (the recorder-off ones, being the
+ * fastest) half-way through a 20-round run, a cost of the disk and not of the recorder.
+ */
+const FILES_ROOT = values['files-on-disk'] !== true && existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
+
 async function startServer(variant: Variant): Promise<Server> {
-  const dir = mkdtempSync(join(tmpdir(), `bench-recorder-${variant.name}-`));
+  const dir = mkdtempSync(join(FILES_ROOT, `bench-recorder-${variant.name}-`));
   const env = {
     ...process.env,
     // Off means off, even after `source dial9.env` in the bench's shell.
@@ -297,7 +306,7 @@ function spread(values: readonly number[], digits = 3): string {
 
 const placement = pin ? `wrk on CPU ${clientCpus}, server on CPU ${serverCpus}` : 'unpinned';
 console.log(
-  `\nservice run, GET /items/:key, wrk -t1 -c${connections}, ${placement}; ${rounds} rounds × ${durationS} s, every variant each round (rotating, alternating order); node ${process.version}`,
+  `\nservice run, GET /items/:key, wrk -t1 -c${connections}, ${placement}, files in ${FILES_ROOT}; ${rounds} rounds × ${durationS} s, every variant each round (rotating, alternating order); node ${process.version}`,
 );
 console.log(
   'Ratios: median of per-round ratios to `off` [interquartile range] (bootstrap 95% interval of the median).\n',

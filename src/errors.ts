@@ -67,7 +67,15 @@ export class HttpError extends ServiceError {
   readonly statusCode: number;
 
   constructor(statusCode: number, code: ErrorCode, message: string, cause?: unknown) {
-    super(code, message, { cause });
+    // A client's mistake (4xx) is an answer, not a fault: its stack says nothing, and capturing it
+    // was 11% of the service's CPU on a stream of 404s (--cpu-prof under wrk). 5xx keep theirs.
+    const stackTraceLimit = Error.stackTraceLimit;
+    if (statusCode < 500) Error.stackTraceLimit = 0;
+    try {
+      super(code, message, { cause });
+    } finally {
+      Error.stackTraceLimit = stackTraceLimit;
+    }
     this.name = 'HttpError';
     this.statusCode = statusCode;
   }

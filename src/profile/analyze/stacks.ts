@@ -10,8 +10,10 @@ import type { Frame } from './types.js';
 
 /** Frames that are the runtime, a dependency or the recorder itself rather than the program. */
 export function isAppFrame(frame: Frame): boolean {
-  const { url, functionName } = frame;
-  if (url === '' || functionName.startsWith('(')) return false;
+  const { url } = frame;
+  // V8's own entries ("(garbage collector)", "(program)", "(root)") have no script. An anonymous
+  // function of a script, shown as "(anonymous)", is the program's code like any other.
+  if (url === '') return false;
   if (url.startsWith('node:') || url.includes('/node_modules/')) return false;
   return !url.includes('/profile/recorder/');
 }

@@ -75,6 +75,7 @@ export async function* chromeTraceChunks(
       name: process.name,
       service: header.process.service,
       host: header.process.host,
+      formatVersion: header.version,
       timeOriginMs: header.timeOriginMs,
       offsetUs,
       segments,
@@ -90,7 +91,7 @@ export async function* chromeTraceChunks(
   if (pending.length > 0) yield (first ? '' : ',\n') + pending.join(',\n');
   const metadata = {
     source: tool,
-    format: 'dial9-node trace, version 1',
+    format: 'dial9-node trace (each process names its format version)',
     clock: 'ts in µs: the first process’s trace clock (performance.now()); other processes shifted by timeOriginMs',
     timeOriginMs: originMs,
     cpuSamples: 'a flame chart of X events on the track "CPU samples (JS stacks)"; exact samples: --format cpuprofile',

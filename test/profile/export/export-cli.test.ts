@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { FORMAT_VERSION } from '../../../src/profile/format/schema.js';
 import { runCli, stopAll } from '../../helpers/service-process.js';
 import { killAll, processDirs, readSegments, tempDir } from '../trace-files.js';
 import { PLANTED_FUNCTION, PLANTED_LINE, recordTrace } from './recorded-trace.js';
@@ -17,7 +18,7 @@ import { checkAsyncPairs, checkFields, checkNesting, type TraceEvent } from './t
 interface ChromeTrace {
   traceEvents: TraceEvent[];
   displayTimeUnit: string;
-  metadata: { processes: { pid: number; cpuSamples: { placed: number }; segments: number }[] };
+  metadata: { processes: { pid: number; cpuSamples: { placed: number }; segments: number; formatVersion: number }[] };
 }
 
 interface CpuProfile {
@@ -173,6 +174,8 @@ describe('service profile export --format chrome', () => {
       assert.ok(counters.has(name), `counter ${name}`);
     assert.equal(trace.metadata.processes.length, 1);
     assert.ok((trace.metadata.processes[0]?.cpuSamples.placed ?? 0) > 0);
+    // The metadata names the trace format each process was recorded in (the current one here).
+    assert.equal(trace.metadata.processes[0]?.formatVersion, FORMAT_VERSION);
   });
 
   it('gives each process of a trace directory its own pid, and writes to stdout with -o -', async () => {

@@ -433,7 +433,10 @@ export function stallInfo(segments: readonly DecodedSegment[], startMs: number):
   return undefined;
 }
 
-/** A one-frame stack V8 writes for time that ran no JavaScript: `(garbage collector)`, `(program)`. */
+/**
+ * A one-frame stack V8 writes for time that ran no JavaScript: `(garbage collector)`, `(program)`.
+ * They have no script (the key ends in the empty url); an anonymous function of a script does.
+ */
 function isSynthetic(key: string): boolean {
-  return key.startsWith('(') && !key.includes('|');
+  return key.startsWith('(') && key.endsWith(' ') && !key.includes('|');
 }

@@ -33,6 +33,7 @@ import { parseArgs } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import { decodeSegment } from '../src/profile/format/index.js';
 import { listeningUrl } from '../src/service-process.js';
+import { dial9Env } from './lib/dial9-env.js';
 import { threadCpuSeconds } from './lib/process.js';
 import { bootstrapMedianCi, quantile } from './lib/spread.js';
 import { fixed, median } from './lib/stats.js';
@@ -70,16 +71,6 @@ const serverCpus = pin ? values['server-cpu'] : undefined;
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BIN = join(ROOT, 'bin/run.js');
 
-/** dial9.env's `export NAME=value` lines, as the shell would set them. */
-function dial9Env(): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const line of readFileSync(join(ROOT, 'dial9.env'), 'utf8').split('\n')) {
-    const match = /^\s*export\s+(DIAL9_[A-Z0-9_]+)=(.*)$/.exec(line);
-    if (match?.[1] !== undefined) env[match[1]] = (match[2] ?? '').trim();
-  }
-  return env;
-}
-
 interface Variant {
   readonly name: string;
   /** Variables on top of the bench's environment; undefined: the recorder off. */
@@ -100,7 +91,7 @@ function variants(): Variant[] {
   const list: Variant[] = names.map((name) => {
     if (!(name in BUILT_IN)) throw new Error(`unknown variant ${name}; known: ${Object.keys(BUILT_IN).join(', ')}`);
     const env = BUILT_IN[name];
-    return { name, env: env === undefined ? undefined : { ...dial9Env(), ...env } };
+    return { name, env: env === undefined ? undefined : { ...dial9Env(ROOT), ...env } };
   });
   for (const spec of (values.extra ?? '').split(',').filter((s) => s !== '')) {
     const [name, vars = ''] = spec.split(':');
@@ -112,7 +103,7 @@ function variants(): Variant[] {
       if (eq < 1) throw new Error(`--extra ${spec}: ${pair} is not VAR=value`);
       env[pair.slice(0, eq)] = pair.slice(eq + 1);
     }
-    list.push({ name, env: { ...dial9Env(), ...env } });
+    list.push({ name, env: { ...dial9Env(ROOT), ...env } });
   }
   return list;
 }

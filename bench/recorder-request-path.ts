@@ -20,6 +20,7 @@ import { GENERATED_ID_PREFIX, generatedIdNumber, newRequestId } from '../src/htt
 import { decodeSegment } from '../src/profile/format/index.js';
 import { startRecorderFromEnv } from '../src/profile/recorder/index.js';
 import { publishRequestClosed, publishRequestOpened, requestClosed } from '../src/request-lifecycle.js';
+import { dial9Env } from './lib/dial9-env.js';
 import { fixed, median } from './lib/stats.js';
 
 const { values } = parseArgs({
@@ -35,15 +36,6 @@ const rounds = Number(values.rounds);
 const chunk = Number(values.chunk);
 const chunkMs = (chunk * 1000) / Number(values.rate);
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-
-function dial9Env(): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const line of readFileSync(join(ROOT, 'dial9.env'), 'utf8').split('\n')) {
-    const match = /^\s*export\s+(DIAL9_[A-Z0-9_]+)=(.*)$/.exec(line);
-    if (match?.[1] !== undefined) env[match[1]] = (match[2] ?? '').trim();
-  }
-  return env;
-}
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
@@ -84,7 +76,7 @@ for (let round = 0; round < rounds; round++) offNs.push(((await drive(requestsPe
 const offChunkNs = median(chunkNs.splice(0));
 
 const recorder = startRecorderFromEnv({
-  env: { ...dial9Env(), DIAL9_ENABLED: 'true', DIAL9_TRACE_DIR: traceDir },
+  env: { ...dial9Env(ROOT), DIAL9_ENABLED: 'true', DIAL9_TRACE_DIR: traceDir },
   serviceChannelsOnly: true,
   log: () => {},
 });

@@ -3,9 +3,9 @@
  * the same as the wide events: every request once, with its id, path, status and duration.
  */
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
+import { dial9Env } from '../../../bench/lib/dial9-env.js';
 import { eventRows } from '../../../src/profile/format/index.js';
 import { type MetricLine, readRotated } from '../../helpers/ndjson.js';
 import { runCli, startService, stopAll } from '../../helpers/service-process.js';
@@ -17,23 +17,13 @@ after(async () => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
-/** dial9.env's `export NAME=value` lines, as `source dial9.env` sets them. */
-function dial9Env(): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const line of readFileSync(join(ROOT, 'dial9.env'), 'utf8').split('\n')) {
-    const match = /^\s*export\s+(DIAL9_[A-Z0-9_]+)=(.*)$/.exec(line);
-    if (match?.[1] !== undefined) env[match[1]] = (match[2] ?? '').trim();
-  }
-  return env;
-}
-
 describe('trace size under load', () => {
   it('a GET load trace with dial9.env settings: under 4 B/event gzipped, every wide event in it', async () => {
     const traceDir = tempDir('dial9-size');
     const telemetryDir = tempDir('dial9-size-telemetry');
     dirs.push(traceDir, telemetryDir);
     const service = await startService(['--telemetry-dir', telemetryDir], {
-      ...dial9Env(),
+      ...dial9Env(ROOT),
       DIAL9_ENABLED: 'true',
       DIAL9_TRACE_DIR: traceDir,
     });

@@ -179,7 +179,7 @@ export function describeRecording(config: RecorderConfig, dir: string, parkOff?:
   if (config.resourceUsage) on.push('resources every 100 ms');
   else off.resources = 'DIAL9_PROCESS_RESOURCE_USAGE_ENABLED=false';
   if (config.cpuProfile) on.push(`CPU samples at ${config.cpuSampleHz} Hz`);
-  else off.cpuSamples = 'DIAL9_CPU_PROFILE_ENABLED is not true (costs ~2-3% at 99 Hz)';
+  else off.cpuSamples = 'DIAL9_CPU_PROFILE_ENABLED is not true (costs ~2-6% at 99 Hz)';
   if (config.memoryProfile) on.push(`heap samples every ${config.memorySampleRateBytes} bytes`);
   else off.heapSamples = 'DIAL9_MEMORY_PROFILE_ENABLED is not true';
   if (config.taskDump)

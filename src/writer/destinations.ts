@@ -23,6 +23,11 @@ export interface DestinationEvents {
   onRecovered(): void;
   /** Files only: the open file was deleted; `lostEntries` it had confirmed went with it. */
   onFileDeleted?(lostEntries: number): void;
+  /**
+   * Files only: the deleted file's last write has come back; `lostEntries` is everything that went
+   * with it, the confirmed entries and those still in flight when it was found deleted.
+   */
+  onFileDeletedSettled?(lostEntries: number): void;
   /** Files only: a torn last line (`cutBytes` long) was cut before writing to the file. */
   onRepaired?(cutBytes: number): void;
 }

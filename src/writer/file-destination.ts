@@ -4,7 +4,7 @@
  */
 import { closeSync, fstatSync, openSync, statfsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Writable } from 'node:stream';
+import { finished, type Writable } from 'node:stream';
 import { createStream } from 'rotating-file-stream';
 import { makeDir } from '../make-dir.js';
 import type { Destination, DestinationEvents } from './destinations.js';
@@ -44,6 +44,10 @@ interface OpenFile {
   unverifiedEntries: number;
   /** The file was found deleted: what is still in flight to it is lost with it. */
   deleted: boolean;
+  /** Entries whose writes were still in flight when the file was found deleted (lost with it). */
+  lostInFlight: number;
+  /** Once deleted: settles when its last write has come back and the loss has been reported. */
+  settled: Promise<void> | undefined;
 }
 
 /** The outcome of a write that went to a deleted file: lost, but not a new failure streak. */
@@ -100,6 +104,7 @@ export class RotatingFileDestination implements Destination {
       file.stream.write(data, (err) => {
         if (err && !file.deleted) this.#checkDeleted(file, true);
         if (file.deleted) {
+          file.lostInFlight += entries;
           resolve(lostWithFile(entries));
           return;
         }
@@ -163,6 +168,8 @@ export class RotatingFileDestination implements Destination {
       rollingSinceMs: undefined,
       unverifiedEntries: 0,
       deleted: false,
+      lostInFlight: 0,
+      settled: undefined,
     };
     stream.on('error', (err) => {
       if (this.#file !== file) return;
@@ -245,6 +252,14 @@ export class RotatingFileDestination implements Destination {
     file.deleted = true;
     const lostEntries = file.unverifiedEntries;
     file.unverifiedEntries = 0;
+    // The whole loss is known once the writes in flight have come back (they finish into the
+    // deleted file): only then does the notice say how many entries went with it.
+    file.settled = new Promise((resolve) =>
+      finished(file.stream, () => {
+        this.#events.onFileDeletedSettled?.(lostEntries + file.lostInFlight);
+        resolve();
+      }),
+    );
     // Ended, not destroyed: writes in flight finish into the deleted file and are counted lost.
     this.#drop(file, 0, 'end');
     this.#events.onFileDeleted?.(lostEntries);
@@ -266,7 +281,8 @@ export class RotatingFileDestination implements Destination {
     const file = this.#file;
     // The last check: a file deleted since the previous one took its last entries with it.
     if (file !== undefined) this.#checkDeleted(file, false);
-    if (file === undefined || file.deleted) return Promise.resolve();
+    if (file === undefined) return Promise.resolve();
+    if (file.deleted) return file.settled ?? Promise.resolve();
     this.#file = undefined;
     closeQuietly(file.witness);
     file.witness = undefined;

@@ -56,7 +56,10 @@ function open(id: number, spec: DestinationSpec): void {
         warnOnStderr(spec, `${spec.name}: writing again`, { droppedEntries: channel.lostInStreak });
       },
       onFileDeleted(lostEntries) {
+        // The writes still in flight are counted as they fail; these are the confirmed ones.
         post({ op: 'lost', channel: id, entries: lostEntries });
+      },
+      onFileDeletedSettled(lostEntries) {
         warnOnStderr(spec, `${spec.name}: the file was deleted while open; writing to a new one`, {
           droppedEntries: lostEntries,
         });

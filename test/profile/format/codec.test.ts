@@ -12,21 +12,8 @@ import {
   SegmentEncoder,
   SegmentReader,
   stackFrames,
-  type TraceHeader,
 } from '../../../src/profile/format/index.js';
-
-const HEADER: TraceHeader = {
-  format: 'dial9-node',
-  version: 1,
-  timeUnit: 'us',
-  clock: 'test',
-  timeOriginMs: 1_700_000_000_000,
-  segment: { index: 0, startWallMs: 1_700_000_000_000 },
-  process: { pid: 1, host: 'h', service: 's', argv: [], node: 'v20' },
-  recording: { summary: 'test', on: [], off: {} },
-  config: {},
-  events: EVENTS,
-};
+import { TEST_HEADER } from './test-header.js';
 
 function concat(parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
@@ -54,7 +41,7 @@ function sampleSegment(): { bytes: Uint8Array; blocks: Uint8Array[] } {
   encoder.event(EV.mark, 2_000_200, [0, encoder.string('m'), -5]);
   encoder.event(EV.clockSync, 2_000_300, [1_700_000_002_000]);
   const second = encoder.takeBlock() as Uint8Array;
-  return { bytes: concat([encodeHeader(HEADER), first, second]), blocks: [first, second] };
+  return { bytes: concat([encodeHeader(TEST_HEADER), first, second]), blocks: [first, second] };
 }
 
 describe('trace format', () => {
@@ -139,7 +126,7 @@ describe('trace format', () => {
     const big = 2 ** 52 + 3;
     encoder.event(EV.clockSync, 0, [big]);
     encoder.event(EV.mark, 1, [0, 0, -(2 ** 50)]);
-    const segment = decodeSegment(concat([encodeHeader(HEADER), encoder.takeBlock() as Uint8Array]));
+    const segment = decodeSegment(concat([encodeHeader(TEST_HEADER), encoder.takeBlock() as Uint8Array]));
     assert.equal(eventRows(segment, 'clockSync')[0]?.wallMs, big);
     assert.equal(eventRows(segment, 'mark')[0]?.value, -(2 ** 50));
   });

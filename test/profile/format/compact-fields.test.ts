@@ -18,21 +18,8 @@ import {
   FORMAT_VERSION,
   readHeader,
   SegmentEncoder,
-  type TraceHeader,
 } from '../../../src/profile/format/index.js';
-
-const HEADER: TraceHeader = {
-  format: 'dial9-node',
-  version: FORMAT_VERSION,
-  timeUnit: 'us',
-  clock: 'test',
-  timeOriginMs: 1_700_000_000_000,
-  segment: { index: 0, startWallMs: 1_700_000_000_000 },
-  process: { pid: 1, host: 'h', service: 's', argv: [], node: 'v20' },
-  recording: { summary: 'test', on: [], off: {} },
-  config: {},
-  events: EVENTS,
-};
+import { TEST_HEADER } from './test-header.js';
 
 function concat(parts: readonly Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
@@ -108,8 +95,8 @@ describe('trace format version 2', () => {
     }
     blocks2.push(v2.takeBlock() as Uint8Array);
     blocks1.push(v1.takeBlock() as Uint8Array);
-    const bytes2 = concat([encodeHeader(HEADER), ...blocks2]);
-    const bytes1 = concat([encodeHeader(HEADER, 1), ...blocks1]);
+    const bytes2 = concat([encodeHeader(TEST_HEADER), ...blocks2]);
+    const bytes1 = concat([encodeHeader(TEST_HEADER, 1), ...blocks1]);
 
     const rows2 = requestRows(bytes2);
     assert.deepEqual(rows2, requestRows(bytes1));
@@ -194,7 +181,7 @@ describe('trace format version 2', () => {
     encoder.event(EV.requestOpen, 10, [1, ids2[0] as number, 0, 0, ids2[1] as number]);
     const block2 = encoder.takeBlock() as Uint8Array;
 
-    const segment = decodeSegment(concat([encodeHeader(HEADER), block1, block2]));
+    const segment = decodeSegment(concat([encodeHeader(TEST_HEADER), block1, block2]));
     assert.deepEqual(
       ids1.map((id) => segment.strings[id]),
       first,
@@ -225,7 +212,7 @@ describe('trace format version 2', () => {
   it('a new segment (rotation) defines its prefixes again; a full string table falls back to plain strings', () => {
     const a = new SegmentEncoder();
     const idsA = ['s-1', 's-2', 's-3'].map((s) => a.stringOnce(s));
-    const segmentA = decodeSegment(concat([encodeHeader(HEADER), a.takeBlock() as Uint8Array]));
+    const segmentA = decodeSegment(concat([encodeHeader(TEST_HEADER), a.takeBlock() as Uint8Array]));
     assert.deepEqual(
       idsA.map((id) => segmentA.strings[id]),
       ['s-1', 's-2', 's-3'],
@@ -234,7 +221,7 @@ describe('trace format version 2', () => {
     const b = new SegmentEncoder();
     const idsB = ['s-4', 's-5', 's-6'].map((s) => b.stringOnce(s));
     const blockB = b.takeBlock() as Uint8Array;
-    const segmentB = decodeSegment(concat([encodeHeader(HEADER), blockB]));
+    const segmentB = decodeSegment(concat([encodeHeader(TEST_HEADER), blockB]));
     assert.deepEqual(
       idsB.map((id) => segmentB.strings[id]),
       ['s-4', 's-5', 's-6'],
@@ -247,7 +234,7 @@ describe('trace format version 2', () => {
     const idsFull = ['t-1', 't-2', 't-3'].map((s) => full.stringOnce(s));
     const blockFull = full.takeBlock() as Uint8Array;
     assert.equal(full.stringCount, 50_000);
-    const segmentFull = decodeSegment(concat([encodeHeader(HEADER), blockFull]));
+    const segmentFull = decodeSegment(concat([encodeHeader(TEST_HEADER), blockFull]));
     assert.deepEqual(
       idsFull.map((id) => segmentFull.strings[id]),
       ['t-1', 't-2', 't-3'],
@@ -265,7 +252,7 @@ describe('trace format version 2', () => {
     v1.event(EV.clockSync, 1030, [1_796_000_000_000]);
     const block = v1.takeBlock() as Uint8Array;
     assert.ok(!defKinds(block).includes(DEF_NUMBERED));
-    const bytes = concat([encodeHeader(HEADER, 1), block]);
+    const bytes = concat([encodeHeader(TEST_HEADER, 1), block]);
     const header = readHeader(bytes)?.header;
     assert.equal(header?.version, 1);
     assert.equal(new ByteReader(bytes, 8).u32(), 1, 'the preamble says version 1');
@@ -284,7 +271,7 @@ describe('trace format version 2', () => {
     ]);
     assert.equal(eventRows(segment, 'clockSync')[0]?.wallMs, 1_796_000_000_000);
 
-    const newer = encodeHeader(HEADER, FORMAT_VERSION + 1);
+    const newer = encodeHeader(TEST_HEADER, FORMAT_VERSION + 1);
     assert.throws(() => decodeSegment(newer), /version 3 is newer than this reader \(2\)/);
   });
 });

@@ -16,6 +16,7 @@ import {
   type RequestOpenedMessage,
 } from '../../../request-lifecycle.js';
 import { EV } from '../../format/schema.js';
+import { OpenRequests } from '../open-requests.js';
 import type { RequestTracker } from '../requests.js';
 import type { EventRing } from '../ring.js';
 
@@ -26,7 +27,7 @@ interface HttpServerMessage {
 
 export function watchHttpServer(ring: EventRing, requests: RequestTracker, serviceChannelsOnly = false): () => void {
   /** Open requests' numbers, by the generated id's number or else the request id. */
-  const open = new Map<number | string, number>();
+  const open = new OpenRequests();
   const httpSeq = new WeakMap<object, number>();
 
   let nodeHttp = !serviceChannelsOnly;
@@ -45,7 +46,7 @@ export function watchHttpServer(ring: EventRing, requests: RequestTracker, servi
     const seq = requests.nextSeq();
     // A generated id is kept and sent as its number: no string to hash here or to copy to the writer.
     const idNumber = m.requestIdNumber ?? 0;
-    open.set(idNumber > 0 ? idNumber : m.requestId, seq);
+    open.open(idNumber > 0 ? idNumber : m.requestId, seq);
     requests.open(0, 1);
     requests.touch(0, seq, m.startMs);
     // Interned first: interning may ship the buffer, and inline strings go with the buffer they are in.
@@ -65,12 +66,8 @@ export function watchHttpServer(ring: EventRing, requests: RequestTracker, servi
   const onClosed = (message: unknown): void => {
     const m = message as RequestClosedMessage;
     const idNumber = m.requestIdNumber ?? 0;
-    const key = idNumber > 0 ? idNumber : m.requestId;
-    const seq = open.get(key) ?? 0;
-    if (seq !== 0) {
-      open.delete(key);
-      requests.open(0, -1);
-    }
+    const seq = open.close(idNumber > 0 ? idNumber : m.requestId);
+    if (seq !== 0) requests.open(0, -1);
     requests.touch(0, seq, m.endMs);
     requests.recordDuration(m.durationMs);
     ring.put(EV.requestClose, m.endMs, seq, m.statusCode, m.durationMs * 1000, ring.intern(m.errorKind));

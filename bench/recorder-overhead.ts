@@ -6,8 +6,11 @@
  * - wrk is pinned to CPU 0 and every server to CPU 1 (`taskset`): the server's threads (the
  *   recorder's writer included) share one core, so all the recorder costs comes out of throughput,
  *   and the load generator never competes with the server for it.
- * - Every variant runs in its own long-lived server, started and warmed once; while one is measured
- *   the others are stopped (SIGSTOP), so an idle recorder's timers do not steal from its neighbour.
+ * - Every variant runs in its own server, started and warmed together with the others'; while one
+ *   is measured the others are stopped (SIGSTOP), so an idle recorder's timers do not steal from its
+ *   neighbour. By default every round starts new servers (`--fresh-every 1`): two identical servers
+ *   kept for a whole run differed by 4-6% all along (a process's JIT and memory layout settle once),
+ *   which no number of rounds averages out; fresh ones sample that spread instead.
  * - Many short rounds; in each, every variant runs once, in an order that rotates and reverses
  *   every other round (ABBA for two variants), so drift hits all alike.
  * - Each variant is compared with `off` of the same round: the report gives the median of those
@@ -22,7 +25,7 @@
  *
  *   apt-get install wrk    # the load generator (Debian's package); taskset is in util-linux
  *   npm run build && node dist/bench/recorder-overhead.js [--rounds 20] [--duration 2] [--connections 50]
- *     [--variants off-again,dial9.env,cpu-99hz] [--extra 'name:DIAL9_X=1'] [--warmup 3] [--no-pin] [--files-on-disk]
+ *     [--variants off-again,dial9.env,cpu-99hz] [--extra 'name:DIAL9_X=1'] [--warmup 3] [--fresh-every 1] [--no-pin] [--files-on-disk]
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -56,12 +59,15 @@ const { values } = parseArgs({
     'files-on-disk': { type: 'boolean', default: false },
     'client-cpu': { type: 'string', default: '0' },
     'server-cpu': { type: 'string', default: '1' },
+    /** Start new servers every this many rounds (0: one set for the whole run). */
+    'fresh-every': { type: 'string', default: '1' },
   },
 });
 const rounds = Number(values.rounds);
 const durationS = Number(values.duration);
 const connections = Number(values.connections);
 const warmupS = Number(values.warmup);
+const freshEvery = Number(values['fresh-every']);
 if (!hasWrk()) throw new Error('this benchmark drives wrk: apt-get install wrk');
 const pin = !values['no-pin'];
 if (pin && !hasTaskset()) throw new Error('taskset not found (util-linux); install it or pass --no-pin');
@@ -230,11 +236,14 @@ function order<T>(list: readonly T[], round: number): T[] {
 }
 
 const VARIANTS = variants();
-const servers: Server[] = [];
+let servers: Server[] = [];
 const samples = new Map<string, Sample[]>(VARIANTS.map((v) => [v.name, []]));
+/** Trace sizes of every server retired so far, by variant. */
+const sizes = new Map<string, ReturnType<typeof traceSize>>();
 let loadSeconds = 0;
-let finished = false;
-try {
+
+/** Starts one server per variant and warms each (the others sleeping). */
+async function startGeneration(): Promise<void> {
   for (const variant of VARIANTS) {
     const server = await startServer(variant);
     servers.push(server);
@@ -242,7 +251,33 @@ try {
     else server.child.kill('SIGSTOP');
     loadSeconds += warmupS;
   }
+}
+
+/** Stops every server, adds up its trace's size (when `keep`), and removes its files. */
+async function retireGeneration(keep: boolean): Promise<void> {
+  const retiring = servers;
+  servers = [];
+  for (const server of retiring) await stopServer(server);
+  try {
+    for (const server of retiring) {
+      if (!keep || server.variant.env === undefined) continue;
+      const size = traceSize(server.dir);
+      const total = sizes.get(server.variant.name) ?? { events: 0, gzBytes: 0, rawBytes: 0 };
+      sizes.set(server.variant.name, {
+        events: total.events + size.events,
+        gzBytes: total.gzBytes + size.gzBytes,
+        rawBytes: total.rawBytes + size.rawBytes,
+      });
+    }
+  } finally {
+    for (const server of retiring) rmSync(server.dir, { recursive: true, force: true });
+  }
+}
+
+let finished = false;
+try {
   for (let round = 0; round < rounds; round++) {
+    if (servers.length === 0) await startGeneration();
     const line: string[] = [];
     for (const server of order(servers, round)) {
       const sample = await measure(server, durationS);
@@ -251,18 +286,12 @@ try {
     }
     loadSeconds += durationS;
     process.stderr.write(`round ${round + 1}/${rounds}: ${line.join('  ')}\n`);
+    if (freshEvery > 0 && (round + 1) % freshEvery === 0 && round + 1 < rounds) await retireGeneration(true);
   }
   finished = true;
 } finally {
-  for (const server of servers) await stopServer(server);
   // A failed run leaves nothing behind either.
-  if (!finished) for (const server of servers) rmSync(server.dir, { recursive: true, force: true });
-}
-let sizes: Map<string, ReturnType<typeof traceSize> | undefined>;
-try {
-  sizes = new Map(servers.map((s) => [s.variant.name, s.variant.env === undefined ? undefined : traceSize(s.dir)]));
-} finally {
-  for (const server of servers) rmSync(server.dir, { recursive: true, force: true });
+  await retireGeneration(finished);
 }
 
 const of = (name: string) => samples.get(name) ?? [];
@@ -297,7 +326,7 @@ function spread(values: readonly number[], digits = 3): string {
 
 const placement = pin ? `wrk on CPU ${clientCpus}, server on CPU ${serverCpus}` : 'unpinned';
 console.log(
-  `\nservice run, GET /items/:key, wrk -t1 -c${connections}, ${placement}, files in ${FILES_ROOT}; ${rounds} rounds × ${durationS} s, every variant each round (rotating, alternating order); node ${process.version}`,
+  `\nservice run, GET /items/:key, wrk -t1 -c${connections}, ${placement}, files in ${FILES_ROOT}; ${rounds} rounds × ${durationS} s, every variant each round (rotating, alternating order)${freshEvery > 0 ? `, new servers every ${freshEvery} round(s)` : ''}; node ${process.version}`,
 );
 console.log(
   'Ratios: median of per-round ratios to `off` [interquartile range] (bootstrap 95% interval of the median).\n',

@@ -45,7 +45,7 @@ const chunkNs: number[] = [];
 /** Main-thread ms spent publishing `count` requests (opened, then closed a few requests later). */
 async function drive(count: number): Promise<number> {
   let busyMs = 0;
-  const open: [string, number][] = [];
+  const open: [string, number, number][] = [];
   const began = performance.now();
   for (let done = 0; done < count; done += chunk) {
     const start = performance.now();
@@ -56,17 +56,18 @@ async function drive(count: number): Promise<number> {
       const now = performance.now();
       const path = `/items/key-${(i * 7919) % 10_000}`;
       publishRequestOpened(requestId, idNumber, GENERATED_ID_PREFIX, 'GetItem', 'GET', path, now);
-      open.push([requestId, idNumber]);
+      open.push([requestId, idNumber, now]);
       // Twenty requests in flight, closed in arrival order.
-      const [closing, closingNumber] = (open.length > 20 ? open.shift() : undefined) ?? ['', 0];
-      if (closing !== '') publishRequestClosed(closing, closingNumber, 'GetItem', 200, 0.4, undefined);
+      const [closing, closingNumber, openedMs] = (open.length > 20 ? open.shift() : undefined) ?? ['', 0, 0];
+      if (closing !== '') publishRequestClosed(closing, closingNumber, 'GetItem', 200, 0.4, undefined, openedMs + 0.4);
     }
     const spentMs = performance.now() - start;
     busyMs += spentMs;
     chunkNs.push((spentMs * 1e6) / chunk);
     await sleep(began + ((done + chunk) / chunk) * chunkMs - performance.now());
   }
-  for (const [requestId, idNumber] of open) publishRequestClosed(requestId, idNumber, 'GetItem', 200, 0.4, undefined);
+  for (const [requestId, idNumber, openedMs] of open)
+    publishRequestClosed(requestId, idNumber, 'GetItem', 200, 0.4, undefined, openedMs + 0.4);
   return busyMs;
 }
 

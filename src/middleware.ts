@@ -200,7 +200,7 @@ export class Recorder {
       }
       setOutcome(values, status);
       record.close();
-      if (requestClosed.hasSubscribers) publishClosed(values, idNumber, status);
+      if (requestClosed.hasSubscribers) publishClosed(values, idNumber, status, started);
       if (this.#inFlight === 0) this.#notifyIdle();
     });
   }
@@ -228,12 +228,13 @@ export class Recorder {
     values.RequestId = requestId;
     values.Operation = 'Other';
     values.Path = path;
-    const idNumber = requestOpened.hasSubscribers ? publishOpened(values, method, performance.now() - durationMs) : 0;
+    const startMs = performance.now() - durationMs;
+    const idNumber = requestOpened.hasSubscribers ? publishOpened(values, method, startMs) : 0;
     values.Duration = durationMs;
     values.InFlight = this.#inFlight + 1;
     setOutcome(values, status);
     record.close();
-    if (requestClosed.hasSubscribers) publishClosed(values, idNumber, status);
+    if (requestClosed.hasSubscribers) publishClosed(values, idNumber, status, startMs);
   }
 
   /** Shutdown began: responses not yet sent, and all later ones, close their connection. */
@@ -311,8 +312,18 @@ function publishOpened(values: RequestValues, method: string, startMs: number): 
   return idNumber;
 }
 
-function publishClosed(values: RequestValues, idNumber: number, statusCode: number): void {
-  publishRequestClosed(values.RequestId, idNumber, values.Operation, statusCode, values.Duration, values.ErrorKind);
+/** `startMs`: the request's start, as published when it opened. */
+function publishClosed(values: RequestValues, idNumber: number, statusCode: number, startMs: number): void {
+  const durationMs = values.Duration;
+  publishRequestClosed(
+    values.RequestId,
+    idNumber,
+    values.Operation,
+    statusCode,
+    durationMs,
+    values.ErrorKind,
+    startMs + durationMs,
+  );
 }
 
 /** A sweep period that keeps a timeout within about 2% of its value: 10 ms to 250 ms. */

@@ -5,16 +5,16 @@ import type { TraceHeader } from '../format/schema.js';
 /** One full ring buffer on its way to the writer, and back once encoded. */
 export interface Batch {
   readonly buffer: ArrayBuffer;
-  /** Records in `buffer`. */
+  /** Records in `buffer`, from its start. */
   readonly count: number;
   /** New interned strings: id, text, id, text, ... */
   readonly defs: readonly (number | string)[];
   /**
-   * Strings used once (request ids, paths): a field value of -(i + 1) is `inline[i]`. When that is a
-   * number, it is an interned string id (a prefix) and `inline[i + 1]` the number that follows it
-   * (`EventRing.numbered`).
+   * Strings used once (request ids, paths) are bytes in `buffer` from `textOffset`, `textBytes` of
+   * them: a field value of -(o + 1) is the entry at offset o of that area (inline-text.ts).
    */
-  readonly inline: readonly (string | number)[];
+  readonly textOffset: number;
+  readonly textBytes: number;
   /** The main thread forgot its interned strings before this batch: forget them too. */
   readonly resetStrings: boolean;
   /** Events lost (no free buffer) since the previous batch. */

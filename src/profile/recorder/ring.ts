@@ -1,15 +1,24 @@
 /**
- * The hot path: events go as fixed-size records into preallocated Float64Array buffers. A full
- * buffer is handed to the writer thread (transferred, not copied) and comes back once encoded.
- * When every buffer is out, events are dropped and counted; nothing here ever blocks or grows.
+ * The hot path: events go as fixed-size records into preallocated Float64Array buffers, the
+ * strings used once (paths, request ids) as bytes after them in the same ArrayBuffer. A full buffer
+ * is handed to the writer thread (transferred, not copied) and comes back once encoded. When every
+ * buffer is out, events are dropped and counted; nothing here ever blocks or grows.
  */
 import { MAX_FIELDS } from '../format/schema.js';
+import { MAX_INLINE_ENTRY_BYTES, writeNumbered, writeText } from './inline-text.js';
 import type { Batch } from './protocol.js';
 
 /** type, time (ms, performance.now()), then the fields. */
 export const RECORD_SLOTS = 2 + MAX_FIELDS;
 /** Interned strings remembered on this side; past this, forgotten and sent again (bounded memory). */
 const MAX_INTERNED = 20_000;
+/** Bytes for strings used once, per buffer (after the records). */
+const TEXT_BYTES = 128 * 1024;
+/**
+ * An event has at most two strings used once (a request's id and path): a buffer ships once its text
+ * area has less room than two of the longest, so the strings of the next event always fit.
+ */
+const TEXT_HIGH_WATER = TEXT_BYTES - 2 * MAX_INLINE_ENTRY_BYTES;
 
 export interface RingOptions {
   /** Records per buffer. */
@@ -19,13 +28,22 @@ export interface RingOptions {
   readonly ship: (batch: Batch) => boolean;
 }
 
+/** One buffer's views: the records, then the text area. */
+interface Slab {
+  readonly buffer: ArrayBuffer;
+  readonly records: Float64Array;
+  readonly text: Uint8Array;
+  readonly view: DataView;
+}
+
 export class EventRing {
-  #free: Float64Array[] = [];
-  #current: Float64Array | undefined;
+  #free: ArrayBuffer[] = [];
+  #current: Slab | undefined;
   #count = 0;
+  #textUsed = 0;
   #capacity: number;
+  #textOffset: number;
   #defs: (number | string)[] = [];
-  #inline: (string | number)[] = [];
   #interned = new Map<string, number>();
   #nextStringId = 1;
   #resetStrings = false;
@@ -38,23 +56,35 @@ export class EventRing {
 
   constructor(options: RingOptions) {
     this.#capacity = options.recordsPerBuffer ?? 4096;
+    this.#textOffset = this.#capacity * RECORD_SLOTS * 8;
     this.#ship = options.ship;
-    for (let i = 0; i < (options.buffers ?? 8); i++) this.#free.push(new Float64Array(this.#capacity * RECORD_SLOTS));
-    this.#current = this.#free.pop();
+    for (let i = 0; i < (options.buffers ?? 8); i++) this.#free.push(new ArrayBuffer(this.#textOffset + TEXT_BYTES));
+  }
+
+  /** The buffer events go into now; undefined when every buffer is with the writer. */
+  #slab(): Slab | undefined {
+    if (this.#current !== undefined) return this.#current;
+    const buffer = this.#free.pop();
+    if (buffer === undefined) return undefined;
+    this.#current = {
+      buffer,
+      records: new Float64Array(buffer, 0, this.#capacity * RECORD_SLOTS),
+      text: new Uint8Array(buffer, this.#textOffset, TEXT_BYTES),
+      view: new DataView(buffer, this.#textOffset, TEXT_BYTES),
+    };
+    return this.#current;
   }
 
   /** Records one event; string fields hold `intern()`/`inline()` results. */
   put(type: number, timeMs: number, a = 0, b = 0, c = 0, d = 0, e = 0, f = 0): void {
-    let buffer = this.#current;
-    if (buffer === undefined) {
-      buffer = this.#current = this.#free.pop();
-      if (buffer === undefined) {
-        if (this.#droppedSinceShip === 0) this.#droppedAtMs = timeMs;
-        this.#droppedSinceShip++;
-        this.dropped++;
-        return;
-      }
+    const slab = this.#slab();
+    if (slab === undefined) {
+      if (this.#droppedSinceShip === 0) this.#droppedAtMs = timeMs;
+      this.#droppedSinceShip++;
+      this.dropped++;
+      return;
     }
+    const buffer = slab.records;
     let i = this.#count * RECORD_SLOTS;
     buffer[i++] = type;
     buffer[i++] = timeMs;
@@ -65,7 +95,7 @@ export class EventRing {
     buffer[i++] = e;
     buffer[i] = f;
     this.recorded++;
-    if (++this.#count === this.#capacity) this.ship();
+    if (++this.#count === this.#capacity || this.#textUsed > TEXT_HIGH_WATER) this.ship();
   }
 
   /** A string seen often (operation names, methods, origins): sent to the writer once. */
@@ -84,46 +114,57 @@ export class EventRing {
     return id;
   }
 
-  /** A string used once (a request id, a path): travels with this buffer only. */
+  /**
+   * A string used once (a request id, a path): copied into this buffer's text area, cut at
+   * MAX_INLINE_CHARS. Call it after `intern()` for the same event (interning may ship the buffer).
+   */
   inline(value: string | undefined): number {
+    if (value === undefined || value === '') return 0;
     // Nowhere to put the event it belongs to: it will be dropped, so keep nothing for it.
-    if (value === undefined || value === '' || (this.#current === undefined && this.#free.length === 0)) return 0;
-    return -this.#inline.push(value);
+    const slab = this.#slab();
+    if (slab === undefined) return 0;
+    const at = this.#textUsed;
+    this.#textUsed = writeText(slab.text, at, value);
+    return -(at + 1);
   }
 
   /**
    * A string used once that is an interned prefix and a number (a generated request id): the two
-   * numbers travel with this buffer, the writer makes the string (`Batch.inline`).
+   * numbers travel with this buffer, the writer makes the string.
    */
   numbered(prefixId: number, value: number): number {
-    if (this.#current === undefined && this.#free.length === 0) return 0;
-    return -(this.#inline.push(prefixId, value) - 1);
+    const slab = this.#slab();
+    if (slab === undefined) return 0;
+    const at = this.#textUsed;
+    this.#textUsed = writeNumbered(slab.view, at, prefixId, value);
+    return -(at + 1);
   }
 
   /** Hands the current buffer to the writer (also on a timer, so quiet periods reach the disk). */
   ship(): void {
-    const buffer = this.#current;
-    if (buffer === undefined || (this.#count === 0 && this.#droppedSinceShip === 0 && this.#defs.length === 0)) return;
+    const slab = this.#current;
+    if (slab === undefined || (this.#count === 0 && this.#droppedSinceShip === 0 && this.#defs.length === 0)) return;
     const batch: Batch = {
-      buffer: buffer.buffer as ArrayBuffer,
+      buffer: slab.buffer,
       count: this.#count,
+      textOffset: this.#textOffset,
+      textBytes: this.#textUsed,
       defs: this.#defs,
-      inline: this.#inline,
       resetStrings: this.#resetStrings,
       dropped: this.#droppedSinceShip,
       droppedAtMs: this.#droppedAtMs,
     };
-    this.#current = this.#free.pop();
+    this.#current = undefined;
     this.#count = 0;
+    this.#textUsed = 0;
     this.#defs = [];
-    this.#inline = [];
     this.#resetStrings = false;
     this.#droppedSinceShip = 0;
-    if (!this.#ship(batch)) this.#free.push(new Float64Array(batch.buffer));
+    if (!this.#ship(batch)) this.#free.push(batch.buffer);
   }
 
   /** A buffer the writer is done with. */
   release(buffer: ArrayBuffer): void {
-    this.#free.push(new Float64Array(buffer));
+    this.#free.push(buffer);
   }
 }

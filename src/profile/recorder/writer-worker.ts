@@ -11,6 +11,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { encodeHeader, SegmentEncoder } from '../format/encoder.js';
 import { EV, EVENTS, type TraceHeader } from '../format/schema.js';
 import { Heartbeat } from './heartbeat.js';
+import { INLINE_NUMBERED, InlineReader } from './inline-text.js';
 import type { Batch, CpuProfile, FromWriter, HeapProfileNode, ProfileNode, ToWriter, WriterInit } from './protocol.js';
 import { RECORD_SLOTS } from './ring.js';
 import { SegmentFiles } from './segments.js';
@@ -144,7 +145,8 @@ function encodeBatch(batch: Batch): void {
   if (batch.resetStrings) mainStrings = new Map();
   for (let i = 0; i < batch.defs.length; i += 2) mainStrings.set(batch.defs[i] as number, batch.defs[i + 1] as string);
   if (batch.dropped > 0) encoder.event(EV.dropped, batch.droppedAtMs * 1000, [batch.dropped]);
-  const records = new Float64Array(batch.buffer);
+  const records = new Float64Array(batch.buffer, 0, batch.count * RECORD_SLOTS);
+  const inline = new InlineReader(new Uint8Array(batch.buffer, batch.textOffset, batch.textBytes));
   for (let r = 0; r < batch.count; r++) {
     const base = r * RECORD_SLOTS;
     const type = records[base] as number;
@@ -154,12 +156,11 @@ function encodeBatch(batch: Batch): void {
       let value = records[base + 2 + f] as number;
       if (strings[f] !== 0 && value !== 0) {
         if (value < 0) {
-          const at = -value - 1;
-          const entry = batch.inline[at] ?? '';
+          const entry = inline.read(value);
           value =
-            typeof entry === 'number'
-              ? encoder.numberedOnce(mainStrings.get(entry) ?? '', batch.inline[at + 1] as number)
-              : inlineString(entry);
+            entry.kind === INLINE_NUMBERED
+              ? encoder.numberedOnce(mainStrings.get(entry.prefixId) ?? '', entry.value)
+              : inlineString(entry.text);
         } else {
           const text = mainStrings.get(value) ?? '';
           value = strings[f] === 2 ? stackFromText(text) : encoder.string(text);

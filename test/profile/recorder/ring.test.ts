@@ -1,9 +1,28 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { EV } from '../../../src/profile/format/index.js';
+import {
+  INLINE_NUMBERED,
+  INLINE_TEXT,
+  InlineReader,
+  MAX_INLINE_CHARS,
+} from '../../../src/profile/recorder/inline-text.js';
 import type { Batch } from '../../../src/profile/recorder/protocol.js';
 import { RequestTracker } from '../../../src/profile/recorder/requests.js';
 import { EventRing, RECORD_SLOTS } from '../../../src/profile/recorder/ring.js';
+
+/** The strings used once of `batch`'s records: field `field` of each record, decoded. */
+function inlineStrings(batch: Batch | undefined, field: number): unknown[] {
+  if (batch === undefined) return [];
+  const records = new Float64Array(batch.buffer, 0, batch.count * RECORD_SLOTS);
+  const reader = new InlineReader(new Uint8Array(batch.buffer, batch.textOffset, batch.textBytes));
+  const out: unknown[] = [];
+  for (let r = 0; r < batch.count; r++) {
+    const value = records[r * RECORD_SLOTS + 2 + field] as number;
+    if (value < 0) out.push(reader.read(value));
+  }
+  return out;
+}
 
 describe('event ring', () => {
   it('ships full buffers with their strings, drops and counts when every buffer is out, and recovers', () => {
@@ -14,7 +33,10 @@ describe('event ring', () => {
     for (let i = 0; i < 8; i++) ring.put(EV.requestOpen, i, i + 1, ring.inline(`req-${i}`), op, 0, 0);
     assert.equal(shipped.length, 2);
     assert.deepEqual(shipped[0]?.defs, [op, 'GetItem']);
-    assert.deepEqual(shipped[0]?.inline, ['req-0', 'req-1', 'req-2', 'req-3']);
+    assert.deepEqual(
+      inlineStrings(shipped[0], 1),
+      ['req-0', 'req-1', 'req-2', 'req-3'].map((text) => ({ kind: INLINE_TEXT, text })),
+    );
     const first = new Float64Array(shipped[0]?.buffer as ArrayBuffer);
     assert.deepEqual([...first.subarray(0, RECORD_SLOTS)], [EV.requestOpen, 0, 1, -1, op, 0, 0, 0]);
 
@@ -30,7 +52,52 @@ describe('event ring', () => {
     assert.equal(third?.count, 1);
     assert.equal(third?.dropped, 3, 'the next batch says how many were lost');
     assert.equal(third?.droppedAtMs, 8);
-    assert.deepEqual(third?.inline, []);
+    assert.equal(third?.textBytes, 0, 'the dropped events left no strings behind');
+  });
+
+  it('carries strings used once as bytes with their buffer: ASCII, UTF-8, numbered ids, cut when too long', () => {
+    const shipped: Batch[] = [];
+    const ring = new EventRing({ recordsPerBuffer: 8, buffers: 2, ship: (b) => shipped.push(b) > 0 });
+    const prefix = ring.intern('abc-');
+    const long = 'x'.repeat(MAX_INLINE_CHARS + 100);
+    for (const [id, path] of [
+      [ring.numbered(prefix, 41), ring.inline('/items/plain')],
+      [ring.numbered(prefix, 2 ** 40 + 3), ring.inline('/caf\u00e9/\u{1f600}?q=\u00fc')],
+      [ring.inline('client-id-7'), ring.inline(long)],
+    ] as const)
+      ring.put(EV.requestOpen, 1, 1, id, 0, 0, path);
+    ring.ship();
+    assert.deepEqual(inlineStrings(shipped[0], 1), [
+      { kind: INLINE_NUMBERED, prefixId: prefix, value: 41 },
+      { kind: INLINE_NUMBERED, prefixId: prefix, value: 2 ** 40 + 3 },
+      { kind: INLINE_TEXT, text: 'client-id-7' },
+    ]);
+    assert.deepEqual(inlineStrings(shipped[0], 4), [
+      { kind: INLINE_TEXT, text: '/items/plain' },
+      { kind: INLINE_TEXT, text: '/caf\u00e9/\u{1f600}?q=\u00fc' },
+      { kind: INLINE_TEXT, text: 'x'.repeat(MAX_INLINE_CHARS) },
+    ]);
+  });
+
+  it('ships early when long strings fill the text area, so an event and its strings share a buffer', () => {
+    const shipped: Batch[] = [];
+    const ring = new EventRing({ recordsPerBuffer: 4096, buffers: 8, ship: (b) => shipped.push(b) > 0 });
+    const path = `/${'p'.repeat(1000)}`;
+    for (let i = 0; i < 400; i++) ring.put(EV.requestOpen, i, i + 1, ring.inline(`id-${i}`), 0, 0, ring.inline(path));
+    ring.ship();
+    assert.ok(shipped.length >= 3, `${shipped.length} batches`);
+    let seen = 0;
+    for (const batch of shipped) {
+      assert.ok(batch.count < 4096 && batch.textBytes <= 128 * 1024);
+      const ids = inlineStrings(batch, 1) as { text: string }[];
+      const paths = inlineStrings(batch, 4) as { text: string }[];
+      assert.equal(ids.length, batch.count);
+      for (const [i, id] of ids.entries()) assert.equal(id.text, `id-${seen + i}`);
+      assert.ok(paths.every((p) => p.text === path));
+      seen += batch.count;
+    }
+    assert.equal(seen, 400);
+    assert.equal(ring.dropped, 0);
   });
 });
 

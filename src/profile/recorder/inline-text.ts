@@ -52,41 +52,41 @@ export function writeNumbered(view: DataView, at: number, prefixId: number, valu
   return at + NUMBERED_BYTES;
 }
 
-export type InlineEntry =
-  | { readonly kind: typeof INLINE_TEXT; readonly text: string }
-  | { readonly kind: typeof INLINE_NUMBERED; readonly prefixId: number; readonly value: number };
-
-/** Reads entries of a batch's text area (`bytes`, the area's own offsets). */
+/**
+ * Reads entries of a batch's text area (`bytes`). Field values go in as they are in the records
+ * (`-(offset + 1)`); nothing is allocated but the strings themselves.
+ */
 export class InlineReader {
   readonly #bytes: Uint8Array;
+  readonly #buffer: Buffer;
   readonly #view: DataView;
-  readonly #decoder = new TextDecoder();
 
   constructor(bytes: Uint8Array) {
     this.#bytes = bytes;
+    // Buffer's native UTF-8 slice: ~2x faster than TextDecoder on these short strings.
+    this.#buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
-  /** The entry a field value `-(offset + 1)` refers to. */
-  read(field: number): InlineEntry {
-    const at = -field - 1;
-    const bytes = this.#bytes;
-    if (bytes[at] === INLINE_NUMBERED)
-      return {
-        kind: INLINE_NUMBERED,
-        prefixId: this.#view.getUint32(at + 1, true),
-        value: this.#view.getFloat64(at + 5, true),
-      };
-    const length = (bytes[at + 1] as number) | ((bytes[at + 2] as number) << 8);
-    return { kind: INLINE_TEXT, text: this.#text(at + 3, length) };
+  /** INLINE_TEXT or INLINE_NUMBERED. */
+  kind(field: number): number {
+    return this.#bytes[-field - 1] as number;
   }
 
-  #text(start: number, length: number): string {
-    const bytes = this.#bytes;
-    const slice = bytes.subarray(start, start + length);
-    // Short ASCII (nearly every path and id): one flat string, no decoder call.
-    if (length <= 256 && slice.every((code) => code < 0x80))
-      return String.fromCharCode.apply(null, slice as unknown as number[]);
-    return this.#decoder.decode(slice);
+  /** An INLINE_TEXT entry's string. */
+  text(field: number): string {
+    const at = -field - 1;
+    const length = (this.#bytes[at + 1] as number) | ((this.#bytes[at + 2] as number) << 8);
+    return this.#buffer.toString('utf8', at + 3, at + 3 + length);
+  }
+
+  /** An INLINE_NUMBERED entry's interned prefix id. */
+  prefixId(field: number): number {
+    return this.#view.getUint32(-field, true);
+  }
+
+  /** An INLINE_NUMBERED entry's number. */
+  number(field: number): number {
+    return this.#view.getFloat64(-field + 4, true);
   }
 }

@@ -156,11 +156,10 @@ function encodeBatch(batch: Batch): void {
       let value = records[base + 2 + f] as number;
       if (strings[f] !== 0 && value !== 0) {
         if (value < 0) {
-          const entry = inline.read(value);
           value =
-            entry.kind === INLINE_NUMBERED
-              ? encoder.numberedOnce(mainStrings.get(entry.prefixId) ?? '', entry.value)
-              : inlineString(entry.text);
+            inline.kind(value) === INLINE_NUMBERED
+              ? encoder.numberedOnce(mainStrings.get(inline.prefixId(value)) ?? '', inline.number(value))
+              : inlineString(inline.text(value));
         } else {
           const text = mainStrings.get(value) ?? '';
           value = strings[f] === 2 ? stackFromText(text) : encoder.string(text);

@@ -19,7 +19,12 @@ function inlineStrings(batch: Batch | undefined, field: number): unknown[] {
   const out: unknown[] = [];
   for (let r = 0; r < batch.count; r++) {
     const value = records[r * RECORD_SLOTS + 2 + field] as number;
-    if (value < 0) out.push(reader.read(value));
+    if (value >= 0) continue;
+    out.push(
+      reader.kind(value) === INLINE_NUMBERED
+        ? { kind: INLINE_NUMBERED, prefixId: reader.prefixId(value), value: reader.number(value) }
+        : { kind: INLINE_TEXT, text: reader.text(value) },
+    );
   }
   return out;
 }

@@ -31,6 +31,15 @@ export class ByteWriter {
     this.#reserve(8);
     let v = value > 0 ? Math.floor(value) : 0;
     const bytes = this.#bytes;
+    // Below 2^31 (nearly every value), 32-bit shifts: several times faster than division.
+    if (v < 0x80000000) {
+      while (v >= 0x80) {
+        bytes[this.length++] = (v & 0x7f) | 0x80;
+        v >>>= 7;
+      }
+      bytes[this.length++] = v;
+      return;
+    }
     while (v >= 0x80) {
       bytes[this.length++] = (v % 0x80) | 0x80;
       v = Math.floor(v / 0x80);

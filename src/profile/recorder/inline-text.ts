@@ -80,6 +80,13 @@ export class InlineReader {
     return this.#buffer.toString('utf8', at + 3, at + 3 + length);
   }
 
+  /** An INLINE_TEXT entry's UTF-8 bytes (a view: copy to keep). */
+  textBytes(field: number): Uint8Array {
+    const at = -field - 1;
+    const length = (this.#bytes[at + 1] as number) | ((this.#bytes[at + 2] as number) << 8);
+    return this.#bytes.subarray(at + 3, at + 3 + length);
+  }
+
   /** An INLINE_NUMBERED entry's interned prefix id. */
   prefixId(field: number): number {
     return this.#view.getUint32(-field, true);

@@ -50,6 +50,21 @@ function inlineString(text: string): number {
   recentInline.set(text, id);
   return id;
 }
+/** The segment's id for the inline text a field refers to. */
+function inlineText(inline: InlineReader, field: number): number {
+  const bytes = inline.textBytes(field);
+  if (lastTextId !== 0 && sameBytes(bytes, lastText)) return lastTextId;
+  lastTextId = inlineString(inline.text(field));
+  lastText = bytes.slice();
+  return lastTextId;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = a.length - 1; i >= 0; i--) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 const MAX_TEXT_STACKS = 10_000;
 
 /** The segment's stack id for a V8 stack text (leaf first), built from its outermost frame up. */
@@ -85,6 +100,15 @@ let encoder = new SegmentEncoder();
 const files = new SegmentFiles(init.dir, init);
 /** The main thread's interned strings, by its ids. */
 let mainStrings = new Map<number, string>();
+/**
+ * The current segment's string id for a main-thread string id (plain string fields only), so an
+ * operation or method name costs an array read per event instead of two Map lookups. Reset with
+ * the segment and when the main thread resets its ids.
+ */
+let segmentIds: number[] = [];
+/** The last inline text's bytes and segment id: a path repeated back to back is matched on its bytes. */
+let lastText = new Uint8Array(0);
+let lastTextId = 0;
 const fields = new Float64Array(RECORD_SLOTS);
 let closed = false;
 
@@ -139,10 +163,15 @@ function rotate(): void {
   encoder = new SegmentEncoder();
   textStacks = new Map();
   recentInline = new Map();
+  segmentIds = [];
+  lastTextId = 0;
 }
 
 function encodeBatch(batch: Batch): void {
-  if (batch.resetStrings) mainStrings = new Map();
+  if (batch.resetStrings) {
+    mainStrings = new Map();
+    segmentIds = [];
+  }
   for (let i = 0; i < batch.defs.length; i += 2) mainStrings.set(batch.defs[i] as number, batch.defs[i + 1] as string);
   if (batch.dropped > 0) encoder.event(EV.dropped, batch.droppedAtMs * 1000, [batch.dropped]);
   const records = new Float64Array(batch.buffer, 0, batch.count * RECORD_SLOTS);
@@ -159,10 +188,17 @@ function encodeBatch(batch: Batch): void {
           value =
             inline.kind(value) === INLINE_NUMBERED
               ? encoder.numberedOnce(mainStrings.get(inline.prefixId(value)) ?? '', inline.number(value))
-              : inlineString(inline.text(value));
+              : inlineText(inline, value);
+        } else if (strings[f] === 2) {
+          value = stackFromText(mainStrings.get(value) ?? '');
         } else {
-          const text = mainStrings.get(value) ?? '';
-          value = strings[f] === 2 ? stackFromText(text) : encoder.string(text);
+          const known = segmentIds[value];
+          if (known !== undefined) value = known;
+          else {
+            const id = encoder.string(mainStrings.get(value) ?? '');
+            segmentIds[value] = id;
+            value = id;
+          }
         }
       }
       fields[f] = value;

@@ -266,6 +266,21 @@ describe('service profile record', () => {
     await assertNoStrays(captures);
   });
 
+  test('a program that crashes (SIGSEGV): the error names the crash, not the missing profile; nothing kept', async () => {
+    const captures = root('crash');
+    const result = await record(
+      ['--tool', 'cpu', '--capture-dir', captures, ...LOAD, '--', 'node', join(FIXTURES, 'crash-app.js')],
+      { CRASH_AFTER_REQUESTS: '20' },
+    );
+    assert.equal(result.code, 1, result.stderr);
+    assert.match(
+      oneErrorLine(result),
+      /^Error: the program crashed \(SIGSEGV\) under cpu: no \.cpuprofile was written .*; removed the capture; .*"A program that crashes"/,
+    );
+    assert.equal(existsSync(captures), false);
+    await assertNoStrays(captures);
+  });
+
   test('bad options stop before anything starts: one line, exit 2', async () => {
     const captures = root('usage');
     for (const [args, pattern] of [

@@ -4,7 +4,7 @@
  * races the main thread in Node's trace buffer and, now and then, crashes the process (SIGSEGV).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -35,7 +35,9 @@ describe('telemetry writer and trace events', () => {
 
   test('with node.async_hooks trace events: every event from the main thread, every record written', async () => {
     const telemetry = join(root, 'telemetry');
+    // Node's trace writer does not create the directory of its file pattern.
     const traces = join(root, 'traces');
+    mkdirSync(traces);
     const service = await startService(['--telemetry-dir', telemetry, '--runtime-metrics-interval-ms', '0'], {
       // What clinic bubbleprof adds (its preloads aside), with the trace file kept out of the checkout.
       NODE_OPTIONS: `--trace-event-categories node.async_hooks --trace-event-file-pattern ${join(traces, 'node_trace.$' + '{rotation}.log')}`,

@@ -1,12 +1,13 @@
 /**
  * The writer on the main thread, for processes that record Node trace events (clinic bubbleprof
- * runs its program with `--trace-event-categories node.async_hooks`). Node's trace buffer
- * (NodeTraceBuffer::AddTraceEvent in Node 20) checks for room and then takes a slot without one
- * lock around both: two threads emitting trace events at once, as the main thread and a writer
- * thread do under load, can write past its last chunk when it fills, and the process dies of
- * SIGSEGV (seen here in about 1 of 30 short captures; the core showed both threads in
- * TracingController::AddTraceEvent). With one thread there is no race. The writes stay
- * asynchronous (libuv's pool), so request handling still never waits on a disk.
+ * runs its program with `--trace-event-categories node.async_hooks`). Node 20's trace buffer is not
+ * safe with two threads emitting events: NodeTraceBuffer::AddTraceEvent asks whether its current
+ * buffer is full without the lock, reading the last chunk; while another thread holds the lock and
+ * has counted, but not yet allocated, that chunk (the first time each of its two buffers fills,
+ * about 220 requests into a bubbleprof run) the read finds no chunk and the process dies of SIGSEGV.
+ * The core dump of such a crash showed the writer thread there and the main thread adding an event
+ * too. With one thread emitting there is no race. Writes stay asynchronous (libuv's pool), so
+ * request handling still never waits on a disk or a pipe.
  */
 import { createRequire } from 'node:module';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';

@@ -160,6 +160,13 @@ export class TelemetryGuard {
     }
 
     this.logger = new Loggers(options.logFilter, logsSink as LineSink, options.serviceName);
+    if (this.#writer?.ownThread === false) {
+      this.logger
+        .for(TELEMETRY_TARGET)
+        .info(
+          'telemetry is written from the main thread: this process records trace events, and a second thread emitting them can crash Node (docs/telemetry.md)',
+        );
+    }
     let lastInvalidWarningMs = 0;
     this.metrics = new RecordEmitter(createFormatter(output, options.serviceName), metricsSink as LineSink, {
       sampleRate: output.sampleRate,

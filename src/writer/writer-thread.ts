@@ -3,9 +3,9 @@
  * every write, so a slow destination stalls it, never request handling; see line-channel.ts for
  * the request side.
  */
-import type { Worker } from 'node:worker_threads';
 import { stderrLine } from '../stderr.js';
 import { startWorker } from '../worker-thread.js';
+import { startInThreadWriter, traceEventsRecorded, type WriterEndpoint } from './in-thread.js';
 import { type ChannelOptions, LineChannel } from './line-channel.js';
 import type { DestinationSpec, FromWorker, ToWorker } from './protocol.js';
 
@@ -25,7 +25,9 @@ const TERMINATE_WAIT_MS = 1000;
 
 /** One writer thread serving any number of channels (stdout, stderr, rotated files). */
 export class WriterThread {
-  #worker: Worker;
+  #worker: WriterEndpoint;
+  /** False when the writer runs on the main thread because trace events are recorded (in-thread.ts). */
+  readonly ownThread: boolean;
   #options: WriterOptions;
   #channels: LineChannel[] = [];
   #flushes = new Map<number, () => void>();
@@ -37,7 +39,10 @@ export class WriterThread {
 
   constructor(options: WriterOptions = {}) {
     this.#options = options;
-    this.#worker = startWorker(new URL('./worker.js', import.meta.url), 'telemetry-writer');
+    this.ownThread = !traceEventsRecorded();
+    this.#worker = this.ownThread
+      ? startWorker(new URL('./worker.js', import.meta.url), 'telemetry-writer')
+      : startInThreadWriter();
     this.#worker.on('message', (message: FromWorker) => this.#receive(message));
     this.#worker.on('error', (err) => this.#die(err));
     this.#worker.on('exit', () => this.#die(undefined));

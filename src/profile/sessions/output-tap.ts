@@ -16,6 +16,7 @@ export class OutputTap {
   readonly #pending = new Map<Readable, string>();
   #url: string | undefined;
   #onUrl: ((url: string) => void) | undefined;
+  readonly #lineListeners: Array<(line: string) => void> = [];
 
   /** `logPath`: write everything there; undefined: pass it on to this process's own stdout/stderr. */
   constructor(logPath: string | undefined) {
@@ -40,6 +41,14 @@ export class OutputTap {
     else this.#onUrl = listener;
   }
 
+  /**
+   * Every later line, without colours: for what must not scroll out of the last lines (a tool's
+   * note that its program crashed comes before its own error and the program's last output).
+   */
+  onLine(listener: (line: string) => void): void {
+    this.#lineListeners.push(listener);
+  }
+
   /** The last non-empty line that looks like an error, else the last line; '' when silent. */
   lastLine(): string {
     const errorLine = [...this.#tail].reverse().find((line) => /error|cannot|failed|refus|exited/i.test(line));
@@ -62,6 +71,7 @@ export class OutputTap {
       if (line === '') continue;
       this.#tail.push(line);
       if (this.#tail.length > TAIL_LINES) this.#tail.shift();
+      for (const listener of this.#lineListeners) listener(line);
       if (this.#url === undefined) {
         const match = URL_PATTERN.exec(line);
         if (match !== null) {

@@ -26,6 +26,7 @@ import {
   spawnGroup,
 } from './process-group.js';
 import { type NodeProgram, programWords } from './program.js';
+import { crashSignalInLine, crashSignalOfExit, programCrashed } from './program-crash.js';
 import { resolveTool, TOOL_PACKAGES } from './tool-install.js';
 import { LEFTOVER_FILE, TOOLS, type ToolSpec } from './tools.js';
 
@@ -70,6 +71,8 @@ export class ProfileSession {
   #programGone = false;
   /** A wrapping tool's program has been seen in the group (it may start late, or never). */
   #sawProgram = false;
+  /** The signal a wrapping tool said its program died of (clinic: "process exited by signal ..."). */
+  #toolSawCrash: string | undefined;
   #timers: NodeJS.Timeout[] = [];
 
   private constructor(options: SessionOptions, dir: string, bin: string | undefined, version: string) {
@@ -86,6 +89,7 @@ export class ProfileSession {
     this.#toolCommand = [launch.command, ...launch.args];
     const toFile = options.output === 'file';
     this.#tap = new OutputTap(toFile ? join(dir, OUTPUT_LOG) : undefined);
+    if (this.spec.wraps) this.#tap.onLine((line) => (this.#toolSawCrash ??= crashSignalInLine(line)));
     this.#group = spawnGroup(launch.command, launch.args, {
       cwd: launch.cwd,
       env,
@@ -148,16 +152,19 @@ export class ProfileSession {
       void this.#ended.then((status) => {
         clearTimeout(timer);
         const said = this.#tap.lastLine() || 'no output';
+        const crash = this.#crashSignal(status);
         reject(
-          this.spec.wraps
-            ? new ProfileError(
-                'SVC_ERR_PROFILE_TOOL_FAILED',
-                `${this.spec.name} exited (${describeExit(status)}) before the program listened: ${said}; ${this.spec.tryInstead}`,
-              )
-            : new ProfileError(
-                'SVC_ERR_PROFILE_PROGRAM',
-                `the program exited (${describeExit(status)}) before it listened under ${this.spec.name}: ${said}`,
-              ),
+          crash !== undefined
+            ? programCrashed(this.spec.name, crash, 'it died before it listened, so nothing was captured')
+            : this.spec.wraps
+              ? new ProfileError(
+                  'SVC_ERR_PROFILE_TOOL_FAILED',
+                  `${this.spec.name} exited (${describeExit(status)}) before the program listened: ${said}; ${this.spec.tryInstead}`,
+                )
+              : new ProfileError(
+                  'SVC_ERR_PROFILE_PROGRAM',
+                  `the program exited (${describeExit(status)}) before it listened under ${this.spec.name}: ${said}`,
+                ),
         );
       });
     });
@@ -215,6 +222,10 @@ export class ProfileSession {
       removeCapture(this.dir, this.#options.capture.captureDir);
       throw failure;
     }
+    const crash = this.#crashSignal(status);
+    // The tool wrote its output all the same: kept, but it ends where the program died.
+    if (crash !== undefined)
+      this.#options.say(`the program crashed (${crash}) under ${this.spec.name}; the capture stops there`);
     const endedAt = new Date();
     const manifest: Manifest = {
       manifestVersion: MANIFEST_VERSION,
@@ -280,11 +291,21 @@ export class ProfileSession {
     }
     const problem = this.spec.verify(this.dir, files);
     if (problem === undefined) return undefined;
+    const crash = this.#crashSignal(status);
+    if (crash !== undefined) return programCrashed(name, crash, problem);
     const said = this.#tap.lastLine();
     return new ProfileError(
       'SVC_ERR_PROFILE_TOOL_FAILED',
       `${name} failed: ${problem} (${describeExit(status)}${said === '' ? '' : `; last output: ${said}`}); removed the capture; ${this.spec.tryInstead}`,
     );
+  }
+
+  /**
+   * The signal the program crashed of, if it did: a wrapping tool's word for it, else the program's
+   * own exit (it is the group's leader). Never a stop of ours: those are SIGINT, SIGTERM and SIGKILL.
+   */
+  #crashSignal(status: ExitStatus): string | undefined {
+    return this.spec.wraps ? this.#toolSawCrash : crashSignalOfExit(status);
   }
 
   /** Follows the group: when the program has gone, the tool's time to finish starts. */

@@ -4,13 +4,13 @@
  * Kept to one short capture each: clinic's analysis alone takes 10-30 s here.
  */
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import type { Summary } from '../../../src/load/summary.js';
 import { TOOL_PACKAGES } from '../../../src/profile/sessions/tool-install.js';
 import { stopAll } from '../../helpers/service-process.js';
-import { assertNoStrays, onlyCapture, record, tempDir } from './capture-helpers.js';
+import { assertNoStrays, FIXTURES, oneErrorLine, onlyCapture, record, tempDir } from './capture-helpers.js';
 
 const LOAD = ['--duration', '2s', '--connections', '4'];
 
@@ -69,4 +69,21 @@ describe('service profile record with 0x and clinic', () => {
       await assertNoStrays(captures);
     });
   }
+
+  test('clinic bubbleprof, a program that dies of SIGSEGV: the error names the crash, not the missing trace', async () => {
+    const captures = captureRoot('clinic-crash');
+    const result = await record(
+      ['--tool', 'clinic-bubbleprof', '--capture-dir', captures, ...LOAD, '--', 'node', join(FIXTURES, 'crash-app.js')],
+      { CRASH_AFTER_REQUESTS: '20' },
+      400_000,
+    );
+    assert.equal(result.code, 1, result.stderr);
+    // clinic's own last word would be "Error: No files matching the pattern found".
+    assert.match(
+      oneErrorLine(result),
+      /^Error: the program crashed \(SIGSEGV\) under clinic-bubbleprof: clinic bubbleprof wrote no report; removed the capture;/,
+    );
+    assert.equal(existsSync(captures), false);
+    await assertNoStrays(captures);
+  });
 });

@@ -266,6 +266,24 @@ describe('service profile record', () => {
     await assertNoStrays(captures);
   });
 
+  test('a program that crashes (SIGSEGV) after the tool wrote its output: kept, and the crash is said', async () => {
+    const captures = root('crash');
+    const result = await record(
+      ['--tool', 'cpu', '--capture-dir', captures, ...LOAD, '--', 'node', join(FIXTURES, 'crash-app.js')],
+      { CRASH_AFTER_REQUESTS: '20' },
+    );
+    // Node writes --cpu-prof's profile even on a SIGSEGV sent by kill(): the capture is complete
+    // up to the crash. (When the tool writes nothing, the error names the crash: program-crash
+    // tests and clinic bubbleprof's in external-tools.)
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stderr, /^the program crashed \(SIGSEGV\) under cpu; the capture stops there$/m);
+    const { manifest } = onlyCapture(captures);
+    assert.equal(manifest.exit.signal, 'SIGSEGV');
+    assert.equal(manifest.exit.programKilled, false);
+    assert.ok(manifest.files.some((f) => f.path.endsWith('.cpuprofile')));
+    await assertNoStrays(captures);
+  });
+
   test('bad options stop before anything starts: one line, exit 2', async () => {
     const captures = root('usage');
     for (const [args, pattern] of [

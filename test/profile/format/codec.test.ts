@@ -13,17 +13,7 @@ import {
   SegmentReader,
   stackFrames,
 } from '../../../src/profile/format/index.js';
-import { TEST_HEADER } from './test-header.js';
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}
+import { concat, TEST_HEADER } from './hand-encoded.js';
 
 /** Two blocks: a stall and GC in the first, a request and CPU samples in the second. */
 function sampleSegment(): { bytes: Uint8Array; blocks: Uint8Array[] } {

@@ -19,17 +19,7 @@ import {
   readHeader,
   SegmentEncoder,
 } from '../../../src/profile/format/index.js';
-import { TEST_HEADER } from './test-header.js';
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}
+import { concat, TEST_HEADER } from './hand-encoded.js';
 
 /** The definition kinds of a block, in order (to see which strings went in as numbered ones). */
 function defKinds(block: Uint8Array): number[] {

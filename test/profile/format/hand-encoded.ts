@@ -1,4 +1,4 @@
-/** A segment header for tests that encode blocks by hand. */
+/** For tests that encode segments by hand: a segment header, and bytes joined into one file. */
 import { EVENTS, FORMAT_VERSION, type TraceHeader } from '../../../src/profile/format/index.js';
 
 export const TEST_HEADER: TraceHeader = {
@@ -13,3 +13,14 @@ export const TEST_HEADER: TraceHeader = {
   config: {},
   events: EVENTS,
 };
+
+/** The parts one after another, as one file's bytes. */
+export function concat(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}

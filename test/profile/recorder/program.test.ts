@@ -111,6 +111,12 @@ describe('the flight recorder in a plain Node program (preload)', () => {
       Number(burned.cpuUs) > 2 * Number(blocked.cpuUs),
       `burn cpu ${burned.cpuUs} µs, wait cpu ${blocked.cpuUs} µs`,
     );
+    // CPU is measured over the stall and at most the loop's last turn before it (the watch reads it
+    // at every 10 ms firing), not over up to 100 ms of idle before it: else a burn reads as blocked.
+    for (const stall of [blocked, burned]) {
+      const extraMs = (Number(stall.cpuWindowUs) - Number(stall.durationUs)) / 1000;
+      assert.ok(extraMs >= 0 && extraMs < 40, `CPU window ${extraMs} ms longer than the stall`);
+    }
 
     const samples = eventRows(segment, 'cpuSample');
     const inBurn = samples.filter((s) => s.time >= burned.time && s.time <= burned.time + Number(burned.durationUs));

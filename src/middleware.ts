@@ -162,18 +162,27 @@ export class Recorder {
   /** Starts the wide event of `request`; it is emitted when the response closes, whatever happened. */
   track(request: FastifyRequest, reply: FastifyReply): void {
     const started = performance.now();
+    const requestId = request.id;
+    const operation = request.routeOptions.config?.operation ?? 'Other';
+    const path = pathOf(request.raw.url ?? '');
+    // Published before the record is built, on purpose. V8 inlines the later of two equally hot
+    // calls first; with the publish last, its inlined code used up the budget and the record's
+    // constructor ran out of line (a generic construct and object clone, ~0.3 µs a request, only
+    // when the recorder listens). The generated id's number is found once: the recorder keys and
+    // stores it instead of the string.
+    const idNumber = requestOpened.hasSubscribers
+      ? publishOpened(requestId, operation, request.method, path, started)
+      : 0;
     const record = openRecord(RequestMetrics, this.#sink);
     const telemetry = new RequestTelemetry(record, reply, started);
     request.telemetry = telemetry;
     const values = record.values;
-    values.RequestId = request.id;
-    values.Operation = request.routeOptions.config?.operation ?? 'Other';
-    values.Path = pathOf(request.raw.url ?? '');
-    reply.header('x-request-id', request.id);
+    values.RequestId = requestId;
+    values.Operation = operation;
+    values.Path = path;
+    reply.header('x-request-id', requestId);
     if (this.#draining) reply.header('connection', 'close');
     this.#inFlight++;
-    // The generated id's number, found once: the recorder keys and stores it instead of the string.
-    const idNumber = requestOpened.hasSubscribers ? publishOpened(values, request.method, started) : 0;
 
     const res: ServerResponse = reply.raw;
     this.#open.add(res, telemetry);
@@ -199,8 +208,10 @@ export class Recorder {
         telemetry.abort(new Error(this.#aborting ? 'server aborted the request' : 'client closed the connection'));
       }
       setOutcome(values, status);
-      record.close();
+      // Before the record closes, as in `track`: published after it, the publish was inlined
+      // first and the record's emit ran out of line.
       if (requestClosed.hasSubscribers) publishClosed(values, idNumber, status, started);
+      record.close();
       if (this.#inFlight === 0) this.#notifyIdle();
     });
   }
@@ -229,7 +240,7 @@ export class Recorder {
     values.Operation = 'Other';
     values.Path = path;
     const startMs = performance.now() - durationMs;
-    const idNumber = requestOpened.hasSubscribers ? publishOpened(values, method, startMs) : 0;
+    const idNumber = requestOpened.hasSubscribers ? publishOpened(requestId, 'Other', method, path, startMs) : 0;
     values.Duration = durationMs;
     values.InFlight = this.#inFlight + 1;
     setOutcome(values, status);
@@ -298,17 +309,9 @@ function setOutcome(values: RequestValues, status: number): void {
 }
 
 /** Publishes the opened message; returns the generated id's number (0: not a generated id). */
-function publishOpened(values: RequestValues, method: string, startMs: number): number {
-  const idNumber = generatedIdNumber(values.RequestId);
-  publishRequestOpened(
-    values.RequestId,
-    idNumber,
-    idNumber > 0 ? GENERATED_ID_PREFIX : '',
-    values.Operation,
-    method,
-    values.Path,
-    startMs,
-  );
+function publishOpened(requestId: string, operation: string, method: string, path: string, startMs: number): number {
+  const idNumber = generatedIdNumber(requestId);
+  publishRequestOpened(requestId, idNumber, idNumber > 0 ? GENERATED_ID_PREFIX : '', operation, method, path, startMs);
   return idNumber;
 }
 

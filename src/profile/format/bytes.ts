@@ -26,9 +26,19 @@ export class ByteWriter {
     this.#view = new DataView(next.buffer);
   }
 
+  /** Makes room for `extra` more bytes, so that the `*Unchecked` writes after it need no check each. */
+  ensure(extra: number): void {
+    this.#reserve(extra);
+  }
+
   /** Unsigned varint; negative or fractional values are clamped and truncated. */
   varint(value: number): void {
     this.#reserve(8);
+    this.varintUnchecked(value);
+  }
+
+  /** `varint()` into room made by `ensure()` (8 bytes each: a varint below 2^53 takes at most 8). */
+  varintUnchecked(value: number): void {
     let v = value > 0 ? Math.floor(value) : 0;
     const bytes = this.#bytes;
     // Below 2^31 (nearly every value), 32-bit shifts: several times faster than division.
@@ -49,8 +59,13 @@ export class ByteWriter {
 
   /** Signed varint (zigzag). */
   svarint(value: number): void {
+    this.#reserve(8);
+    this.svarintUnchecked(value);
+  }
+
+  svarintUnchecked(value: number): void {
     const v = Math.trunc(value);
-    this.varint(v >= 0 ? v * 2 : -v * 2 - 1);
+    this.varintUnchecked(v >= 0 ? v * 2 : -v * 2 - 1);
   }
 
   u8(value: number): void {

@@ -63,6 +63,7 @@ export interface SegmentEncoderOptions {
 export class SegmentEncoder {
   #defs = new ByteWriter(16 * 1024);
   #events = new ByteWriter(256 * 1024);
+  #header = new ByteWriter(BLOCK_HEADER_BYTES);
   #eventCount = 0;
   #baseUs = 0;
   #lastUs = 0;
@@ -76,16 +77,23 @@ export class SegmentEncoder {
   #coding: (Uint8Array | undefined)[] = [];
   /** Per event type with delta fields: the previous event's values in this block (0 at its start). */
   #previous: (Float64Array | undefined)[] = [];
-  /** Types whose `#previous` holds values to clear at the end of the block. */
+  /** Types whose `#previous` holds values to clear at the end of the block, and a flag per type. */
   #touched: number[] = [];
+  #isTouched: Uint8Array;
   readonly version: number;
-  /** Prefix id to the last number of a numbered string with that prefix in this block. */
+  /**
+   * Prefix id to the last number of a numbered string with that prefix in this block; the prefix
+   * used last is kept apart (nearly every numbered string has the one prefix of generated ids).
+   */
   #lastNumber = new Map<number, number>();
+  #numberPrefix = -1;
+  #numberLast = 0;
   #prefixCandidates = new Set<string>();
 
   constructor(events: readonly EventSpec[] = EVENTS, options: SegmentEncoderOptions = {}) {
     this.version = options.version ?? FORMAT_VERSION;
     const deltas = this.version >= 2;
+    this.#isTouched = new Uint8Array(Math.max(0, ...events.map((spec) => spec.id)) + 1);
     for (const spec of events) {
       const coding = Uint8Array.from(spec.fields, (f) =>
         f.kind === 'i' ? SIGNED : deltas && f.delta === true ? DELTA : UNSIGNED,
@@ -163,18 +171,24 @@ export class SegmentEncoder {
   /**
    * A fresh id for the string `prefix` + `number` (a generated request id, handed over as its
    * parts): a numbered string when the number allows it (a non-negative integer below 2^52), else
-   * a plain one. The prefix is remembered at once.
+   * a plain one. The prefix is remembered at once; `prefixId`, when given, is its id already
+   * (`string(prefix)`), which spares a lookup by the string.
    */
-  numberedOnce(prefix: string, number: number): number {
+  numberedOnce(prefix: string, number: number, prefixId?: number): number {
     if (this.version < 2 || !Number.isInteger(number) || number < 0 || number >= MAX_NUMBER)
       return this.stringOnce(prefix + String(number));
-    this.#defineNumbered(prefix === '' ? 0 : this.string(prefix), number);
+    this.#defineNumbered(prefixId ?? (prefix === '' ? 0 : this.string(prefix)), number);
     return ++this.#stringCount;
   }
 
   #defineNumbered(prefixId: number, number: number): void {
-    const last = this.#lastNumber.get(prefixId) ?? 0;
-    this.#lastNumber.set(prefixId, number);
+    let last = this.#numberLast;
+    if (prefixId !== this.#numberPrefix) {
+      if (this.#numberPrefix >= 0) this.#lastNumber.set(this.#numberPrefix, this.#numberLast);
+      last = this.#lastNumber.get(prefixId) ?? 0;
+      this.#numberPrefix = prefixId;
+    }
+    this.#numberLast = number;
     this.#defs.u8(DEF_NUMBERED);
     this.#defs.varint(prefixId);
     this.#defs.svarint(number - last);
@@ -211,22 +225,26 @@ export class SegmentEncoder {
       this.#lastUs = t;
     }
     const out = this.#events;
-    out.varint(type);
-    out.svarint(t - this.#lastUs);
+    out.ensure(8 * (2 + coding.length));
+    out.varintUnchecked(type);
+    out.svarintUnchecked(t - this.#lastUs);
     this.#lastUs = t;
     if (t < this.#minUs) this.#minUs = t;
     if (t > this.#maxUs) this.#maxUs = t;
     const previous = this.#previous[type];
-    if (previous !== undefined && !this.#touched.includes(type)) this.#touched.push(type);
+    if (previous !== undefined && this.#isTouched[type] === 0) {
+      this.#isTouched[type] = 1;
+      this.#touched.push(type);
+    }
     for (let f = 0; f < coding.length; f++) {
       const value = fields[offset + f] as number;
       const code = coding[f];
-      if (code === UNSIGNED) out.varint(value);
-      else if (code === SIGNED) out.svarint(value);
+      if (code === UNSIGNED) out.varintUnchecked(value);
+      else if (code === SIGNED) out.svarintUnchecked(value);
       else {
         // The value an unsigned varint would have stored: the same decoded value in both layouts.
         const stored = value > 0 ? Math.floor(value) : 0;
-        out.svarint(stored - (previous?.[f] as number));
+        out.svarintUnchecked(stored - (previous?.[f] as number));
         (previous as Float64Array)[f] = stored;
       }
     }
@@ -249,26 +267,46 @@ export class SegmentEncoder {
 
   /** The block of everything appended since the last call, or undefined when there is nothing. */
   takeBlock(): Uint8Array | undefined {
+    const parts = this.takeBlockParts();
+    if (parts === undefined) return undefined;
+    const out = new Uint8Array(parts[0].length + parts[1].length + parts[2].length);
+    out.set(parts[0], 0);
+    out.set(parts[1], parts[0].length);
+    out.set(parts[2], parts[0].length + parts[1].length);
+    return out;
+  }
+
+  /**
+   * The same block as its three parts (header, definitions, events): views of the encoder's own
+   * buffers, valid only until the next call that adds to the encoder. The writer thread writes
+   * them with one writev; a block copied whole took a fresh zeroed buffer per block (~13% of
+   * encoding time in a loop over a service's batches).
+   */
+  takeBlockParts(): [Uint8Array, Uint8Array, Uint8Array] | undefined {
     if (this.#eventCount === 0 && this.#defs.length === 0) return undefined;
-    const out = new ByteWriter(BLOCK_HEADER_BYTES + this.#defs.length + this.#events.length);
-    out.u32(BLOCK_MAGIC);
-    out.u32(this.#defs.length);
-    out.u32(this.#events.length);
-    out.u32(this.#eventCount);
-    out.f64(this.#baseUs);
-    out.f64(this.#eventCount === 0 ? this.#baseUs : this.#minUs);
-    out.f64(this.#eventCount === 0 ? this.#baseUs : this.#maxUs);
-    out.raw(this.#defs.view());
-    out.raw(this.#events.view());
+    const header = this.#header;
+    header.reset();
+    header.u32(BLOCK_MAGIC);
+    header.u32(this.#defs.length);
+    header.u32(this.#events.length);
+    header.u32(this.#eventCount);
+    header.f64(this.#baseUs);
+    header.f64(this.#eventCount === 0 ? this.#baseUs : this.#minUs);
+    header.f64(this.#eventCount === 0 ? this.#baseUs : this.#maxUs);
+    const parts: [Uint8Array, Uint8Array, Uint8Array] = [header.view(), this.#defs.view(), this.#events.view()];
     this.#defs.reset();
     this.#events.reset();
     this.#eventCount = 0;
     this.#minUs = Number.POSITIVE_INFINITY;
     this.#maxUs = Number.NEGATIVE_INFINITY;
     // Blocks decode on their own (a time window skips whole blocks): deltas start again from 0.
-    for (const type of this.#touched) this.#previous[type]?.fill(0);
+    for (const type of this.#touched) {
+      this.#previous[type]?.fill(0);
+      this.#isTouched[type] = 0;
+    }
     this.#touched.length = 0;
     this.#lastNumber.clear();
-    return out.view();
+    this.#numberPrefix = -1;
+    return parts;
   }
 }

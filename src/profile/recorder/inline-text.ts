@@ -80,6 +80,17 @@ export class InlineReader {
     return this.#buffer.toString('utf8', at + 3, at + 3 + length);
   }
 
+  /** Whether an INLINE_TEXT entry's UTF-8 bytes are `bytes` (compared in place: no view made). */
+  textEquals(field: number, bytes: Uint8Array): boolean {
+    const at = -field - 1;
+    const length = (this.#bytes[at + 1] as number) | ((this.#bytes[at + 2] as number) << 8);
+    if (length !== bytes.length) return false;
+    const own = this.#bytes;
+    const start = at + 3;
+    for (let i = length - 1; i >= 0; i--) if (own[start + i] !== bytes[i]) return false;
+    return true;
+  }
+
   /** An INLINE_TEXT entry's UTF-8 bytes (a view: copy to keep). */
   textBytes(field: number): Uint8Array {
     const at = -field - 1;

@@ -5,7 +5,7 @@
  * acceptable, filling the disk is not). Pinned segments (a trigger fired) carry `.pinned` in their
  * name and are evicted only when nothing else is left.
  */
-import { closeSync, openSync, readdirSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, renameSync, statSync, unlinkSync, writeSync, writevSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipFileSync } from './gzip-file.js';
 import type { SealedSegmentInfo } from './protocol.js';
@@ -72,31 +72,36 @@ export class SegmentFiles {
   }
 
   /**
-   * Writes a block, opening a segment (with `header(index)`) when none is open, and rotating first
+   * Writes a block (whole, or as parts written with one writev), opening a segment (with `header(index)`) when none is open, and rotating first
    * when the block would take the segment past its size cap. `rotateForSize` false leaves that to the
    * caller: a block that refers to strings or stacks defined earlier in the segment must not start a
    * new one (the writer thread seals once the cap is reached, after the block).
    */
   write(
-    block: Uint8Array,
+    block: Uint8Array | readonly Uint8Array[],
     header: (index: number) => Uint8Array,
     onSealed: (s: SealedSegmentInfo) => void,
     rotateForSize = true,
   ): void {
+    const parts = block instanceof Uint8Array ? undefined : block;
+    let length = 0;
+    if (parts === undefined) length = (block as Uint8Array).length;
+    else for (const part of parts) length += part.length;
     const active = this.#active;
     if (
       rotateForSize &&
       active !== undefined &&
-      active.bytes + block.length > this.#limits.maxFileBytes &&
+      active.bytes + length > this.#limits.maxFileBytes &&
       active.bytes > 0
     ) {
       this.seal(onSealed);
     }
     const current = this.#active ?? this.#open(header);
-    this.#makeRoom(block.length);
-    writeSync(current.fd, block);
-    current.bytes += block.length;
-    this.written += block.length;
+    this.#makeRoom(length);
+    if (parts === undefined) writeSync(current.fd, block as Uint8Array);
+    else writeAll(current.fd, parts, length);
+    current.bytes += length;
+    this.written += length;
   }
 
   /** Seals the active segment: rename, gzip, announce. Nothing happens when none is open. */
@@ -220,5 +225,21 @@ export class SegmentFiles {
       }
       total -= s.bytes;
     }
+  }
+}
+
+/** Writes `parts` (`length` bytes in all) at the file's position, over as many writev calls as it takes. */
+function writeAll(fd: number, parts: readonly Uint8Array[], length: number): void {
+  let written = writevSync(fd, parts as Uint8Array[]);
+  if (written === length) return;
+  // A short write (rare on a regular file): the rest, part by part.
+  for (const part of parts) {
+    if (written >= part.length) {
+      written -= part.length;
+      continue;
+    }
+    let offset = written;
+    while (offset < part.length) offset += writeSync(fd, part, offset);
+    written = 0;
   }
 }

@@ -1,6 +1,6 @@
 /**
- * The writer thread: turns ring buffers and V8 profiles into encoded blocks, and blocks into
- * segment files (rotation, gzip, disk budget). Everything slow happens here, never on the thread
+ * The writer thread: has ring buffers and V8 profiles encoded (batch-encoder.ts), and writes the
+ * blocks into segment files (rotation, gzip, disk budget), with the watchdog beside it. Everything slow happens here, never on the thread
  * that serves requests.
  */
 import { mkdirSync } from 'node:fs';
@@ -8,11 +8,11 @@ import { resolve, sep } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
 import { parentPort, workerData } from 'node:worker_threads';
-import { encodeHeader, SegmentEncoder } from '../format/encoder.js';
-import { EV, EVENTS, type TraceHeader } from '../format/schema.js';
+import { encodeHeader } from '../format/encoder.js';
+import { EV, type TraceHeader } from '../format/schema.js';
+import { BatchEncoder } from './batch-encoder.js';
 import { Heartbeat } from './heartbeat.js';
-import { INLINE_NUMBERED, InlineReader } from './inline-text.js';
-import type { Batch, CpuProfile, FromWriter, HeapProfileNode, ProfileNode, ToWriter, WriterInit } from './protocol.js';
+import type { FromWriter, ToWriter, WriterInit } from './protocol.js';
 import { RECORD_SLOTS } from './ring.js';
 import { SegmentFiles } from './segments.js';
 import { nameThisThread } from './thread-name.js';
@@ -20,72 +20,6 @@ import { nameThisThread } from './thread-name.js';
 const init = workerData as WriterInit;
 const port = parentPort;
 if (port === null) throw new Error('the recorder writer runs in a worker thread');
-
-/**
- * Which fields of each event type are strings (1) or stacks (2): the main thread sends both as its
- * string ids (a stack as V8's text, `at f (file:line:col)` lines), remapped here per segment.
- */
-const STRING_FIELDS: (Uint8Array | undefined)[] = [];
-for (const spec of EVENTS)
-  STRING_FIELDS[spec.id] = Uint8Array.from(spec.fields, (f) => (f.kind === 'string' ? 1 : f.kind === 'stack' ? 2 : 0));
-/** `at [async ]name (location)` or `at location`; location is `url:line:column` or a word like `native`. */
-const FRAME_LINE = /^\s*at (?:async )?(?:(.*?) \((.*)\)|(.*))$/;
-const LOCATION = /^(.*?):(\d+):(\d+)$/;
-/** Stack texts already interned in the current segment (reset with it). */
-let textStacks = new Map<string, number>();
-/**
- * Inline strings (request ids, paths) recently defined in the current segment: a path repeats, a
- * request id never does. Small and cleared when full, so it costs no memory to speak of, unlike
- * remembering every one of them (see SegmentEncoder.stringOnce).
- */
-let recentInline = new Map<string, number>();
-const MAX_RECENT_INLINE = 1024;
-
-/** The segment's id for an inline string: defined again unless seen among the recent ones. */
-function inlineString(text: string): number {
-  let id = recentInline.get(text);
-  if (id !== undefined) return id;
-  id = encoder.stringOnce(text);
-  if (recentInline.size >= MAX_RECENT_INLINE) recentInline.clear();
-  recentInline.set(text, id);
-  return id;
-}
-/** The segment's id for the inline text a field refers to. */
-function inlineText(inline: InlineReader, field: number): number {
-  const bytes = inline.textBytes(field);
-  if (lastTextId !== 0 && sameBytes(bytes, lastText)) return lastTextId;
-  lastTextId = inlineString(inline.text(field));
-  lastText = bytes.slice();
-  return lastTextId;
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = a.length - 1; i >= 0; i--) if (a[i] !== b[i]) return false;
-  return true;
-}
-
-const MAX_TEXT_STACKS = 10_000;
-
-/** The segment's stack id for a V8 stack text (leaf first), built from its outermost frame up. */
-function stackFromText(text: string): number {
-  const known = textStacks.get(text);
-  if (known !== undefined) return known;
-  let id = 0;
-  const lines = text.split('\n');
-  for (let i = lines.length - 1; i >= 0; i--) {
-    const match = FRAME_LINE.exec(lines[i] as string);
-    if (match === null) continue;
-    const where = match[2] ?? match[3] ?? '';
-    const location = LOCATION.exec(where);
-    const url = location?.[1] ?? where;
-    const line = location === null ? -1 : Number(location[2]) - 1;
-    const column = location === null ? -1 : Number(location[3]) - 1;
-    id = encoder.stack(id, match[1] || '(anonymous)', url, line, column);
-  }
-  if (textStacks.size < MAX_TEXT_STACKS) textStacks.set(text, id);
-  return id;
-}
 
 const ROTATION_CHECK_MS = 250;
 /** How often the watchdog looks at the main thread's heartbeat. */
@@ -96,19 +30,8 @@ const STATS_INTERVAL_MS = 1000;
 /** The writer's own memory goes into the trace this often. */
 const SELF_REPORT_MS = 10_000;
 
-let encoder = new SegmentEncoder();
+const encoder = new BatchEncoder(init.hrtimeOffsetUs);
 const files = new SegmentFiles(init.dir, init);
-/** The main thread's interned strings, by its ids. */
-let mainStrings = new Map<number, string>();
-/**
- * The current segment's string id for a main-thread string id (plain string fields only), so an
- * operation or method name costs an array read per event instead of two Map lookups. Reset with
- * the segment and when the main thread resets its ids.
- */
-let segmentIds: number[] = [];
-/** The last inline text's bytes and segment id: a path repeated back to back is matched on its bytes. */
-let lastText = new Uint8Array(0);
-let lastTextId = 0;
 const fields = new Float64Array(RECORD_SLOTS);
 let closed = false;
 
@@ -142,7 +65,7 @@ function onSealed(segment: Parameters<Parameters<SegmentFiles['seal']>[0]>[0]): 
  * it reaches the size cap (over it by one block at most), and the next starts with fresh tables.
  */
 function flushBlock(): void {
-  const block = encoder.takeBlock();
+  const block = encoder.takeBlockParts();
   if (block === undefined) return;
   try {
     files.write(block, header, onSealed, false);
@@ -160,115 +83,7 @@ function rotate(): void {
   } catch (err) {
     reportError(`cannot seal trace segment: ${(err as Error).message}`);
   }
-  encoder = new SegmentEncoder();
-  textStacks = new Map();
-  recentInline = new Map();
-  segmentIds = [];
-  lastTextId = 0;
-}
-
-function encodeBatch(batch: Batch): void {
-  if (batch.resetStrings) {
-    mainStrings = new Map();
-    segmentIds = [];
-  }
-  for (let i = 0; i < batch.defs.length; i += 2) mainStrings.set(batch.defs[i] as number, batch.defs[i + 1] as string);
-  if (batch.dropped > 0) encoder.event(EV.dropped, batch.droppedAtMs * 1000, [batch.dropped]);
-  const records = new Float64Array(batch.buffer, 0, batch.count * RECORD_SLOTS);
-  const inline = new InlineReader(new Uint8Array(batch.buffer, batch.textOffset, batch.textBytes));
-  for (let r = 0; r < batch.count; r++) {
-    const base = r * RECORD_SLOTS;
-    const type = records[base] as number;
-    const strings = STRING_FIELDS[type];
-    if (strings === undefined) continue;
-    for (let f = 0; f < strings.length; f++) {
-      let value = records[base + 2 + f] as number;
-      if (strings[f] !== 0 && value !== 0) {
-        if (value < 0) {
-          value =
-            inline.kind(value) === INLINE_NUMBERED
-              ? encoder.numberedOnce(mainStrings.get(inline.prefixId(value)) ?? '', inline.number(value))
-              : inlineText(inline, value);
-        } else if (strings[f] === 2) {
-          value = stackFromText(mainStrings.get(value) ?? '');
-        } else {
-          const known = segmentIds[value];
-          if (known !== undefined) value = known;
-          else {
-            const id = encoder.string(mainStrings.get(value) ?? '');
-            segmentIds[value] = id;
-            value = id;
-          }
-        }
-      }
-      fields[f] = value;
-    }
-    encoder.event(type, (records[base + 1] as number) * 1000, fields);
-  }
-  post({ op: 'buffer', buffer: batch.buffer }, [batch.buffer]);
-}
-
-/** The frames of a profile node, by node id, as segment stack ids (the root frame left out). */
-function stackIds(nodes: readonly ProfileNode[]): Map<number, number> {
-  const parentOf = new Map<number, number>();
-  const byId = new Map<number, ProfileNode>();
-  for (const node of nodes) {
-    byId.set(node.id, node);
-    for (const child of node.children ?? []) parentOf.set(child, node.id);
-  }
-  const ids = new Map<number, number>();
-  const resolve = (id: number): number => {
-    const known = ids.get(id);
-    if (known !== undefined) return known;
-    const node = byId.get(id);
-    const parent = parentOf.get(id);
-    if (node === undefined || parent === undefined) {
-      ids.set(id, 0); // the root
-      return 0;
-    }
-    const f = node.callFrame;
-    const stack = encoder.stack(resolve(parent), f.functionName || '(anonymous)', f.url, f.lineNumber, f.columnNumber);
-    ids.set(id, stack);
-    return stack;
-  };
-  for (const node of nodes) resolve(node.id);
-  return ids;
-}
-
-/** V8 time of the last CPU sample written: consecutive profiles overlap by a moment (hand-over). */
-let lastSampleV8Us = Number.NEGATIVE_INFINITY;
-
-function encodeCpuProfile(profile: CpuProfile): void {
-  const samples = profile.samples ?? [];
-  const deltas = profile.timeDeltas ?? [];
-  const idle = new Set(profile.nodes.filter((n) => n.callFrame.functionName === '(idle)').map((n) => n.id));
-  const stacks = stackIds(profile.nodes);
-  let timeUs = profile.startTime;
-  const after = lastSampleV8Us;
-  for (let i = 0; i < samples.length; i++) {
-    timeUs += deltas[i] ?? 0;
-    const node = samples[i] as number;
-    if (timeUs <= after) continue;
-    lastSampleV8Us = Math.max(lastSampleV8Us, timeUs);
-    if (idle.has(node)) continue;
-    fields[0] = stacks.get(node) ?? 0;
-    encoder.event(EV.cpuSample, timeUs - init.hrtimeOffsetUs, fields);
-  }
-}
-
-function encodeHeapProfile(head: HeapProfileNode, timeMs: number): void {
-  const visit = (node: HeapProfileNode, parent: number, depth: number): void => {
-    const f = node.callFrame;
-    const stack =
-      depth === 0 ? 0 : encoder.stack(parent, f.functionName || '(anonymous)', f.url, f.lineNumber, f.columnNumber);
-    if (node.selfSize > 0 && depth > 0) {
-      fields[0] = stack;
-      fields[1] = node.selfSize;
-      encoder.event(EV.heapSample, timeMs * 1000, fields);
-    }
-    for (const child of node.children) visit(child, stack, depth + 1);
-  };
-  visit(head, 0, 0);
+  encoder.newSegment();
 }
 
 function close(done: Int32Array | undefined): void {
@@ -316,15 +131,16 @@ port.on('message', (message: ToWriter) => {
   }
   switch (message.op) {
     case 'batch':
-      encodeBatch(message.batch);
+      encoder.batch(message.batch);
+      post({ op: 'buffer', buffer: message.batch.buffer }, [message.batch.buffer]);
       flushBlock();
       break;
     case 'cpu-profile':
-      encodeCpuProfile(message.profile);
+      encoder.cpuProfile(message.profile);
       flushBlock();
       break;
     case 'heap-profile':
-      encodeHeapProfile(message.head, message.timeMs);
+      encoder.heapProfile(message.head, message.timeMs);
       flushBlock();
       break;
     case 'pin':

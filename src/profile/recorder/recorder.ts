@@ -168,8 +168,9 @@ export class Recorder {
     );
     this.#heartbeat.beat(performance.now());
     this.requests.onAlive = (timeMs, seq) => {
-      this.#loop.alive(timeMs);
-      this.#heartbeat.request(seq, timeMs, this.requests.openRequests);
+      const inFlight = this.requests.openRequests;
+      this.#loop.alive(timeMs, inFlight);
+      this.#heartbeat.request(seq, timeMs, inFlight);
     };
     this.#profilers = new Profilers(
       config,

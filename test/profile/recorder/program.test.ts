@@ -111,6 +111,9 @@ describe('the flight recorder in a plain Node program (preload)', () => {
       Number(burned.cpuUs) > 2 * Number(blocked.cpuUs),
       `burn cpu ${burned.cpuUs} µs, wait cpu ${blocked.cpuUs} µs`,
     );
+    // Each request was alone in flight through its own stall (counted at its start: by the time the
+    // late timer fires, the request has closed).
+    assert.deepEqual([Number(blocked.inFlight), Number(burned.inFlight)], [1, 1], 'requests in flight');
     // CPU is measured over the stall and at most the loop's last turn before it (the watch reads it
     // at every 10 ms firing), not over up to 100 ms of idle before it: else a burn reads as blocked.
     for (const stall of [blocked, burned]) {

@@ -2,10 +2,9 @@
  * Event-loop work without async_hooks: a watch timer. When it fires late, the loop was busy with
  * other work for that long: a stall, from the last sign of life before the timer was due (the
  * previous firing, or a request event) to now. Process CPU time tells working from blocked
- * (Atomics.wait, a synchronous syscall): it is read when a stall ends and every 100 ms (each read
- * is a getrusage call, too dear for every firing), so a stall's `cpuUs` covers `cpuWindowUs`, from
- * the last 100 ms sample to its end. Every 100 ms the timer also samples loop utilization, libuv
- * counters and process resources.
+ * (Atomics.wait, a synchronous syscall): it is read at every firing (a getrusage call, ~3 µs), so a
+ * stall's `cpuUs` covers `cpuWindowUs`, from the firing before it to its end. Every 100 ms the timer
+ * also samples loop utilization, libuv counters and process resources.
  *
  * The period stays 10 ms even when the loop idles: a longer one (50 ms while quiet was tried) saves
  * ~0.5% of a core on an idle process but puts a stall's start up to 40 ms too late.
@@ -54,6 +53,14 @@ export class LoopWatch {
   #lastFireMs = performance.now();
   #dueMs = this.#lastFireMs + CHECK_MS;
   #lastAliveMs = this.#lastFireMs;
+  /**
+   * Requests open at `#lastAliveMs`, where a stall starts: counted when the late timer fires instead,
+   * a stall's own request had often closed by then (its response went out in the same loop turn),
+   * and a 300 ms stall in a request handler showed 0 requests in flight.
+   */
+  #inFlightAtAlive = 0;
+  /** Requests open at the last firing. */
+  #inFlightAtFire = 0;
   /**
    * Process CPU (user + system, µs) at `#cpuAtMs`: read at every firing, so a stall's CPU window
    * starts at most one firing (10 ms) before the stall. Read only every 100 ms, a 150 ms CPU burn was
@@ -104,13 +111,18 @@ export class LoopWatch {
     else this.#timer = setTimeout(() => this.#fire(), CHECK_MS).unref();
   }
 
-  /** Something ran at `timeMs` (a request event): if before the timer was due, the stall began later. */
-  alive(timeMs: number): void {
+  /**
+   * Something ran at `timeMs` (a request event), with `inFlight` requests open after it: if before
+   * the timer was due, the stall began later, with those requests in flight through it (nothing
+   * opens or closes while the loop is stuck).
+   */
+  alive(timeMs: number, inFlight: number): void {
     if (timeMs > this.#dueMs) {
       this.#aliveAfterDue = true;
       return;
     }
     this.#lastAliveMs = timeMs;
+    this.#inFlightAtAlive = inFlight;
     this.#aliveSeen = true;
   }
 
@@ -124,6 +136,8 @@ export class LoopWatch {
       // A request event since the last firing bounds the start exactly. One just after the timer was
       // due (the poll phase runs before a late timer) means the loop was still turning then.
       const startMs = this.#aliveSeen ? this.#lastAliveMs : this.#aliveAfterDue ? this.#dueMs : this.#lastFireMs;
+      // No request event between the last firing and the stall: the count then held through it.
+      const inFlight = this.#aliveSeen ? this.#inFlightAtAlive : this.#inFlightAtFire;
       const durationMs = now - startMs;
       if (durationMs >= this.#config.stallThresholdMs) {
         this.#ring.put(
@@ -131,7 +145,7 @@ export class LoopWatch {
           startMs,
           durationMs * 1000,
           this.#requests.ranSince(startMs),
-          this.#requests.openRequests,
+          inFlight,
           cpuUs - this.#cpuUs,
           (now - this.#cpuAtMs) * 1000,
           lateMs * 1000,
@@ -147,6 +161,7 @@ export class LoopWatch {
     this.#cpuAtMs = now;
     this.#lastFireMs = now;
     this.#lastAliveMs = now;
+    this.#inFlightAtFire = this.#requests.openRequests;
     this.#aliveSeen = false;
     this.#aliveAfterDue = false;
     this.#dueMs = now + CHECK_MS;

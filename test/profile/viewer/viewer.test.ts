@@ -167,6 +167,11 @@ describe('profile serve in a browser', () => {
     assert.ok(busy >= 140, stack.slice(0, 80));
     const frames = await page.$$eval('#details .stack li .fn', (items) => items.map((i) => i.textContent ?? ''));
     assert.ok(frames.slice(0, 2).includes(PLANTED_FUNCTION), frames.join(' < '));
+    // A CPU burn: computing, or (on a crowded machine) short of CPU, never plainly "blocked"; and
+    // the request it ran in was in flight through it.
+    const said = (await page.locator('#details p[data-kind="stall"]').textContent()) ?? '';
+    assert.match(said, /: computing|short of CPU/, said);
+    assert.match(said, /; 1 request in flight;/, said);
     await page.waitForSelector(`#details table.wide-event[data-request-id="${PLANTED_REQUEST_ID}"]`);
     const wide = await wideEvent(page);
     assert.equal(wide.RequestId, PLANTED_REQUEST_ID);

@@ -62,6 +62,11 @@ export class LoopWatch {
   /** Requests open at the last firing. */
   #inFlightAtFire = 0;
   /**
+   * The most requests open after a request event since the timer was due. A request that arrived
+   * just after (the poll phase runs before a late timer) may itself be what stalled the loop.
+   */
+  #inFlightAfterDue = 0;
+  /**
    * Process CPU (user + system, µs) at `#cpuAtMs`: read at every firing, so a stall's CPU window
    * starts at most one firing (10 ms) before the stall. Read only every 100 ms, a 150 ms CPU burn was
    * measured over up to 250 ms and shown as "mostly blocked" (47% of a core in the viewer's test).
@@ -119,6 +124,7 @@ export class LoopWatch {
   alive(timeMs: number, inFlight: number): void {
     if (timeMs > this.#dueMs) {
       this.#aliveAfterDue = true;
+      if (inFlight > this.#inFlightAfterDue) this.#inFlightAfterDue = inFlight;
       return;
     }
     this.#lastAliveMs = timeMs;
@@ -136,8 +142,11 @@ export class LoopWatch {
       // A request event since the last firing bounds the start exactly. One just after the timer was
       // due (the poll phase runs before a late timer) means the loop was still turning then.
       const startMs = this.#aliveSeen ? this.#lastAliveMs : this.#aliveAfterDue ? this.#dueMs : this.#lastFireMs;
-      // No request event between the last firing and the stall: the count then held through it.
-      const inFlight = this.#aliveSeen ? this.#inFlightAtAlive : this.#inFlightAtFire;
+      // No request event between the last firing and the stall: the count then held through it
+      // (or rose with the requests that came after the timer was due, one of which may have stalled).
+      const inFlight = this.#aliveSeen
+        ? this.#inFlightAtAlive
+        : Math.max(this.#inFlightAtFire, this.#aliveAfterDue ? this.#inFlightAfterDue : 0);
       const durationMs = now - startMs;
       if (durationMs >= this.#config.stallThresholdMs) {
         this.#ring.put(
@@ -162,6 +171,7 @@ export class LoopWatch {
     this.#lastFireMs = now;
     this.#lastAliveMs = now;
     this.#inFlightAtFire = this.#requests.openRequests;
+    this.#inFlightAfterDue = 0;
     this.#aliveSeen = false;
     this.#aliveAfterDue = false;
     this.#dueMs = now + CHECK_MS;

@@ -76,6 +76,8 @@ export interface StallInfo {
   readonly cpuShare: number;
   readonly inFlight: number;
   readonly samples: number;
+  /** CPU samples a thread running or waiting through the whole stall would have had; undefined when sampling was off. */
+  readonly expectedSamples: number | undefined;
   /** The stack seen most often during the stall, leaf first. */
   readonly stack: FrameInfo[];
   readonly request: RequestInfo | undefined;

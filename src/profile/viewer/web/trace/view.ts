@@ -471,12 +471,8 @@ export async function openTrace(root: HTMLElement, state: UrlState): Promise<voi
       h(
         'p',
         { 'data-kind': 'stall' },
-        `at ${duration(stall.startMs - timeline.bounds.fromMs)} into the trace (${new Date(info.timeOriginMs + stall.startMs).toISOString()}); ${stall.inFlight} requests in flight; `,
-        share === undefined
-          ? ''
-          : share < 0.5
-            ? `process CPU ${(share * 100).toFixed(0)}% of a core: mostly blocked, not computing`
-            : `process CPU ${(share * 100).toFixed(0)}% of a core (all threads): computing`,
+        `at ${duration(stall.startMs - timeline.bounds.fromMs)} into the trace (${new Date(info.timeOriginMs + stall.startMs).toISOString()}); ${stall.inFlight} request${stall.inFlight === 1 ? '' : 's'} in flight; `,
+        cpuVerdict(share, stall.samples, stall.expectedSamples),
       ),
       h('h4', {}, `Stack (most seen of ${stall.samples} CPU samples)`),
       stall.stack.length === 0
@@ -682,4 +678,21 @@ export async function openTrace(root: HTMLElement, state: UrlState): Promise<voi
     search.value = query;
     await runSearch(query);
   }
+}
+
+/**
+ * What a stall's process CPU says, in words. A low share alone cannot tell a thread that waited
+ * (Atomics.wait, a synchronous call) from one that had code to run but no core (a crowded machine).
+ * V8's sampler narrows it one way only: it interrupts a waiting thread on schedule (a 300 ms
+ * Atomics.wait got 268 samples at 1 kHz), so far fewer samples than the stall's length allows means
+ * the thread was short of CPU (a 150 ms burn starved to 11% of a core had 16 of 227). More samples
+ * than that prove nothing: a starved burn at 38% of a core still had over half of them.
+ */
+function cpuVerdict(share: number | undefined, samples: number, expectedSamples: number | undefined): string {
+  if (share === undefined) return '';
+  const cpu = `process CPU ${(share * 100).toFixed(0)}% of a core`;
+  if (share >= 0.5) return `${cpu} (all threads): computing`;
+  if (expectedSamples !== undefined && expectedSamples >= 20 && samples < expectedSamples / 4)
+    return `${cpu} and ${samples} of ~${Math.round(expectedSamples)} CPU samples: short of CPU (other work had the core), not waiting`;
+  return `${cpu}: blocked (waiting) or short of CPU; not computing most of the time`;
 }

@@ -419,12 +419,15 @@ export function stallInfo(segments: readonly DecodedSegment[], startMs: number):
       const top = (code.length > 0 ? code : candidates).sort((a, b) => b.n - a.n)[0];
       const window = stalls.fields.cpuWindowUs?.[i] as number;
       const seq = stalls.fields.request?.[i] as number;
+      const config = seg.header.config as { cpuProfile?: unknown; cpuSampleHz?: unknown };
+      const sampleHz = config.cpuProfile === true && typeof config.cpuSampleHz === 'number' ? config.cpuSampleHz : 0;
       return {
         startMs: ms,
         durationMs,
         cpuShare: window > 0 ? (stalls.fields.cpuUs?.[i] as number) / window : Number.NaN,
         inFlight: stalls.fields.inFlight?.[i] as number,
         samples,
+        expectedSamples: sampleHz > 0 ? (durationMs * sampleHz) / 1000 : undefined,
         stack: top === undefined ? [] : framesOf(top.seg, top.id),
         request: seq > 0 ? findRequest(segments, { seq }) : undefined,
       };

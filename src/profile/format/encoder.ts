@@ -171,14 +171,26 @@ export class SegmentEncoder {
   /**
    * A fresh id for the string `prefix` + `number` (a generated request id, handed over as its
    * parts): a numbered string when the number allows it (a non-negative integer below 2^52), else
-   * a plain one. The prefix is remembered at once; `prefixId`, when given, is its id already
-   * (`string(prefix)`), which spares a lookup by the string.
+   * a plain one. The prefix is remembered at once.
    */
-  numberedOnce(prefix: string, number: number, prefixId?: number): number {
-    if (this.version < 2 || !Number.isInteger(number) || number < 0 || number >= MAX_NUMBER)
-      return this.stringOnce(prefix + String(number));
-    this.#defineNumbered(prefixId ?? (prefix === '' ? 0 : this.string(prefix)), number);
+  numberedOnce(prefix: string, number: number): number {
+    if (!this.#canNumber(number)) return this.stringOnce(prefix + String(number));
+    this.#defineNumbered(prefix === '' ? 0 : this.string(prefix), number);
     return ++this.#stringCount;
+  }
+
+  /**
+   * As `numberedOnce`, the prefix given as its id (`string(prefix)`), which spares a lookup by the
+   * string; undefined, and nothing defined, when `number` cannot be numbered (then `numberedOnce`).
+   */
+  numberedOnceById(prefixId: number, number: number): number | undefined {
+    if (!this.#canNumber(number)) return undefined;
+    this.#defineNumbered(prefixId, number);
+    return ++this.#stringCount;
+  }
+
+  #canNumber(number: number): boolean {
+    return this.version >= 2 && Number.isInteger(number) && number >= 0 && number < MAX_NUMBER;
   }
 
   #defineNumbered(prefixId: number, number: number): void {

@@ -102,11 +102,10 @@ export class BatchEncoder {
           if (value < 0) {
             if (inline.kind(value) === INLINE_NUMBERED) {
               const prefix = inline.prefixId(value);
-              value = encoder.numberedOnce(
-                mainStrings.get(prefix) ?? '',
-                inline.number(value),
-                this.#segmentId(prefix),
-              );
+              const number = inline.number(value);
+              value =
+                encoder.numberedOnceById(this.#segmentId(prefix), number) ??
+                encoder.numberedOnce(mainStrings.get(prefix) ?? '', number);
             } else value = this.#inlineText(inline, value);
           } else if (strings[f] === 2) {
             value = this.#stackFromText(mainStrings.get(value) ?? '');

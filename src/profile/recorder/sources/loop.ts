@@ -54,13 +54,11 @@ export class LoopWatch {
   #dueMs = this.#lastFireMs + CHECK_MS;
   #lastAliveMs = this.#lastFireMs;
   /**
-   * Requests open at `#lastAliveMs`, where a stall starts: counted when the late timer fires instead,
-   * a stall's own request had often closed by then (its response went out in the same loop turn),
-   * and a 300 ms stall in a request handler showed 0 requests in flight.
+   * Requests open at `#lastAliveMs` (a request event, or the last firing), where a stall starts:
+   * counted when the late timer fires instead, a stall's own request had often closed by then (its
+   * response went out in the same loop turn), and a 300 ms stall in a request handler showed 0.
    */
   #inFlightAtAlive = 0;
-  /** Requests open at the last firing. */
-  #inFlightAtFire = 0;
   /**
    * The most requests open after a request event since the timer was due. A request that arrived
    * just after (the poll phase runs before a late timer) may itself be what stalled the loop.
@@ -142,11 +140,11 @@ export class LoopWatch {
       // A request event since the last firing bounds the start exactly. One just after the timer was
       // due (the poll phase runs before a late timer) means the loop was still turning then.
       const startMs = this.#aliveSeen ? this.#lastAliveMs : this.#aliveAfterDue ? this.#dueMs : this.#lastFireMs;
-      // No request event between the last firing and the stall: the count then held through it
-      // (or rose with the requests that came after the timer was due, one of which may have stalled).
+      // Without a request event before the timer was due, the count at the last firing held, or rose
+      // with the requests that came after it was due (one of which may have stalled).
       const inFlight = this.#aliveSeen
         ? this.#inFlightAtAlive
-        : Math.max(this.#inFlightAtFire, this.#aliveAfterDue ? this.#inFlightAfterDue : 0);
+        : Math.max(this.#inFlightAtAlive, this.#inFlightAfterDue);
       const durationMs = now - startMs;
       if (durationMs >= this.#config.stallThresholdMs) {
         this.#ring.put(
@@ -170,7 +168,7 @@ export class LoopWatch {
     this.#cpuAtMs = now;
     this.#lastFireMs = now;
     this.#lastAliveMs = now;
-    this.#inFlightAtFire = this.#requests.openRequests;
+    this.#inFlightAtAlive = this.#requests.openRequests;
     this.#inFlightAfterDue = 0;
     this.#aliveSeen = false;
     this.#aliveAfterDue = false;

@@ -155,7 +155,7 @@ export class Recorder {
       // The writer's messages wake the loop for the recorder alone: they do not end an idle period.
       onHandled: (startMs) => this.#park?.own(startMs),
     });
-    this.ring = new EventRing({ ship: (batch) => this.#writer.post({ op: 'batch', batch }, [batch.buffer]) });
+    this.ring = new EventRing({ ship: (batch) => this.#writer.post({ op: 'batch', batch }) });
     if ('addon' in park) this.#park = new ParkWatch(this.ring, park.addon, config);
     this.#loop = new LoopWatch(
       this.ring,

@@ -1,7 +1,8 @@
 /**
  * The hot path: events go as fixed-size records into preallocated Float64Array buffers, the
- * strings used once (paths, request ids) as bytes after them in the same ArrayBuffer. A full buffer
- * is handed to the writer thread (transferred, not copied) and comes back once encoded. When every
+ * strings used once (paths, request ids) as bytes after them in the same buffer. A full buffer is
+ * handed to the writer thread (shared memory: neither copied nor transferred, see protocol.ts) and
+ * comes back once encoded. When every
  * buffer is out, events are dropped and counted; nothing here ever blocks or grows.
  */
 import { MAX_FIELDS } from '../format/schema.js';
@@ -32,14 +33,14 @@ export interface RingOptions {
 
 /** One buffer's views: the records, then the text area. */
 interface Slab {
-  readonly buffer: ArrayBuffer;
+  readonly buffer: SharedArrayBuffer;
   readonly records: Float64Array;
   readonly text: Uint8Array;
   readonly view: DataView;
 }
 
 export class EventRing {
-  #free: ArrayBuffer[] = [];
+  #free: SharedArrayBuffer[] = [];
   #current: Slab | undefined;
   #count = 0;
   #textUsed = 0;
@@ -63,7 +64,8 @@ export class EventRing {
     this.#capacity = options.recordsPerBuffer ?? 4096;
     this.#textOffset = this.#capacity * RECORD_SLOTS * 8;
     this.#ship = options.ship;
-    for (let i = 0; i < (options.buffers ?? 8); i++) this.#free.push(new ArrayBuffer(this.#textOffset + TEXT_BYTES));
+    for (let i = 0; i < (options.buffers ?? 8); i++)
+      this.#free.push(new SharedArrayBuffer(this.#textOffset + TEXT_BYTES));
   }
 
   /** The buffer events go into now; undefined when every buffer is with the writer. */
@@ -178,7 +180,7 @@ export class EventRing {
   }
 
   /** A buffer the writer is done with. */
-  release(buffer: ArrayBuffer): void {
+  release(buffer: SharedArrayBuffer): void {
     this.#free.push(buffer);
   }
 }

@@ -11,7 +11,7 @@ import { startWorker } from '../../worker-thread.js';
 import type { FromWriter, SealedSegmentInfo, ToWriter, WriterInit } from './protocol.js';
 
 export interface WriterEvents {
-  readonly onBuffer: (buffer: ArrayBuffer) => void;
+  readonly onBuffer: (buffer: SharedArrayBuffer) => void;
   readonly onSealed: (segment: SealedSegmentInfo) => void;
   readonly onError: (message: string) => void;
   /** A message from the writer was handled; it arrived at `startMs` (the recorder's own wake-up). */
@@ -79,9 +79,9 @@ export class RecorderWriter {
     this.#worker.unref();
   }
 
-  post(message: ToWriter, transfer: ArrayBuffer[] = []): boolean {
+  post(message: ToWriter): boolean {
     if (!this.#alive) return false;
-    this.#worker.postMessage(message, transfer);
+    this.#worker.postMessage(message);
     return true;
   }
 

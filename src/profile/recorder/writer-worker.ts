@@ -35,8 +35,8 @@ const files = new SegmentFiles(init.dir, init);
 const fields = new Float64Array(RECORD_SLOTS);
 let closed = false;
 
-function post(message: FromWriter, transfer: ArrayBuffer[] = []): void {
-  port?.postMessage(message, transfer);
+function post(message: FromWriter): void {
+  port?.postMessage(message);
 }
 
 /** A failing disk fails every block: say so once every 10 s, not 5 times a second. */
@@ -126,13 +126,13 @@ nameThisThread('dial9-writer');
 
 port.on('message', (message: ToWriter) => {
   if (closed && message.op !== 'close') {
-    if (message.op === 'batch') post({ op: 'buffer', buffer: message.batch.buffer }, [message.batch.buffer]);
+    if (message.op === 'batch') post({ op: 'buffer', buffer: message.batch.buffer });
     return;
   }
   switch (message.op) {
     case 'batch':
       encoder.batch(message.batch);
-      post({ op: 'buffer', buffer: message.batch.buffer }, [message.batch.buffer]);
+      post({ op: 'buffer', buffer: message.batch.buffer });
       flushBlock();
       break;
     case 'cpu-profile':

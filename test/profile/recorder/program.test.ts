@@ -491,6 +491,28 @@ describe('the flight recorder in a plain Node program (preload)', () => {
     );
   });
 
+  it("never detaches an ArrayBuffer: the program's typed-array code keeps V8's fast path", async () => {
+    // V8 prints this flag's line when a thread's first detach takes away the fast path of every
+    // typed-array access in it; the recorder used to transfer (detach) each full ring buffer.
+    const dir = traceDir();
+    const run = await runToEnd(
+      `
+      const t = setInterval(() => { for (let i = 0; i < 200; i++) setTimeout(() => {}, 0); }, 2);
+      setTimeout(() => clearInterval(t), 1500);
+      `,
+      // A small interval of events per buffer would need a test-only knob; 1.5 s of timers and the
+      // 200 ms ship interval send several batches both ways instead.
+      { DIAL9_ENABLED: 'true', DIAL9_TRACE_DIR: dir },
+      { nodeArgs: ['--trace-protector-invalidation'] },
+    );
+    assert.equal(run.code, 0, run.stderr);
+    assert.doesNotMatch(run.stdout, /ArrayBufferDetaching/);
+    const segment = readSegments(dir)[0]?.segment ?? assert.fail('no segment');
+    const blocks = segment.blocks.length;
+    assert.ok(blocks >= 4, `${blocks} blocks: batches went to the writer and back`);
+    assert.ok(eventRows(segment, 'resources').length >= 10);
+  });
+
   it('starts through the package export service/recorder/register', async () => {
     const dir = traceDir();
     const run = await runToEnd(

@@ -42,7 +42,7 @@ describe('event ring', () => {
       inlineStrings(shipped[0], 1),
       ['req-0', 'req-1', 'req-2', 'req-3'].map((text) => ({ kind: INLINE_TEXT, text })),
     );
-    const first = new Float64Array(shipped[0]?.buffer as ArrayBuffer);
+    const first = new Float64Array(shipped[0]?.buffer as SharedArrayBuffer);
     assert.deepEqual([...first.subarray(0, RECORD_SLOTS)], [EV.requestOpen, 0, 1, -1, op, 0, 0, 0]);
 
     // Both buffers are with the writer: these are dropped, and their strings are not kept.
@@ -50,7 +50,7 @@ describe('event ring', () => {
     assert.equal(ring.dropped, 3);
     assert.equal(ring.recorded, 8);
 
-    ring.release(shipped[0]?.buffer as ArrayBuffer);
+    ring.release(shipped[0]?.buffer as SharedArrayBuffer);
     ring.put(EV.gc, 20, 5, 4, 0);
     ring.ship();
     const third = shipped[2];

@@ -7,7 +7,7 @@
  *   recorder's writer included) share one core, so all the recorder costs comes out of throughput,
  *   and the load generator never competes with the server for it.
  * - Every variant runs in its own server, started and warmed together with the others'; while one
- *   is measured the others are stopped (SIGSTOP), so an idle recorder's timers do not steal from its
+ *   is measured the others are stopped (SIGSTOP; `--idle park` moves them to the client's CPU instead), so an idle recorder's timers do not steal from its
  *   neighbour. By default every round starts new servers (`--fresh-every 1`): two identical servers
  *   kept for a whole run differed by 4-6% all along (a process's JIT and memory layout settle once),
  *   which no number of rounds averages out; fresh ones sample that spread instead.
@@ -25,9 +25,9 @@
  *
  *   apt-get install wrk    # the load generator (Debian's package); taskset is in util-linux
  *   npm run build && node dist/bench/recorder-overhead.js [--rounds 20] [--duration 2] [--connections 50]
- *     [--variants off-again,dial9.env,cpu-99hz] [--extra 'name:DIAL9_X=1'] [--warmup 3] [--fresh-every 1] [--no-pin] [--files-on-disk]
+ *     [--variants off-again,dial9.env,cpu-99hz] [--extra 'name:DIAL9_X=1'] [--warmup 3] [--fresh-every 1] [--idle stop|park] [--no-pin] [--files-on-disk]
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -61,6 +61,11 @@ const { values } = parseArgs({
     'server-cpu': { type: 'string', default: '1' },
     /** Start new servers every this many rounds (0: one set for the whole run). */
     'fresh-every': { type: 'string', default: '1' },
+    /**
+     * What an idle server does while another is measured: `stop` (SIGSTOP) or `park` (moved to the
+     * client's CPU, where its timers run beside wrk instead of beside the measured server).
+     */
+    idle: { type: 'string', default: 'stop' },
   },
 });
 const rounds = Number(values.rounds);
@@ -68,11 +73,14 @@ const durationS = Number(values.duration);
 const connections = Number(values.connections);
 const warmupS = Number(values.warmup);
 const freshEvery = Number(values['fresh-every']);
+const idle = values.idle;
+if (idle !== 'stop' && idle !== 'park') throw new Error(`--idle ${idle}: use stop or park`);
 if (!hasWrk()) throw new Error('this benchmark drives wrk: apt-get install wrk');
 const pin = !values['no-pin'];
 if (pin && !hasTaskset()) throw new Error('taskset not found (util-linux); install it or pass --no-pin');
 const clientCpus = pin ? values['client-cpu'] : undefined;
 const serverCpus = pin ? values['server-cpu'] : undefined;
+if (idle === 'park' && !pin) throw new Error('--idle park moves servers between pinned CPUs: drop --no-pin');
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BIN = join(ROOT, 'bin/run.js');
@@ -205,16 +213,32 @@ interface Sample extends WrkResult {
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Every thread of `server` onto `cpus` (`taskset -a`: the writer and V8's threads too). */
+function moveTo(server: Server, cpus: string): void {
+  execFileSync('taskset', ['-a', '-p', '-c', cpus, String(server.child.pid)], { stdio: 'ignore' });
+}
+
+/** Puts an unmeasured server out of the way (see `--idle`). */
+function sleep(server: Server): void {
+  if (idle === 'stop') server.child.kill('SIGSTOP');
+  else moveTo(server, clientCpus as string);
+}
+
+function wake(server: Server): void {
+  if (idle === 'stop') server.child.kill('SIGCONT');
+  else moveTo(server, serverCpus as string);
+}
+
 /** Wakes `server` (the others sleep), loads it for `seconds`, and puts it back to sleep. */
 async function measure(server: Server, seconds: number): Promise<Sample> {
   const pid = server.child.pid;
   // CPU is counted from waking to sleeping: what the woken recorder catches up on (late timers, a
   // rotation and its gzip) is part of its cost; the load starts once that is done.
   const cpuBefore = threadCpuSeconds(pid);
-  server.child.kill('SIGCONT');
+  wake(server);
   await pause(100);
   const result = await runWrk(server.url, connections, seconds, { cpus: clientCpus });
-  server.child.kill('SIGSTOP');
+  sleep(server);
   await pause(10);
   const cpuAfter = threadCpuSeconds(pid);
   if (result.non2xx > 0) throw new Error(`${server.variant.name}: ${result.non2xx} non-2xx answers`);
@@ -248,7 +272,7 @@ async function startGeneration(): Promise<void> {
     const server = await startServer(variant);
     servers.push(server);
     if (warmupS > 0) await measure(server, warmupS);
-    else server.child.kill('SIGSTOP');
+    else sleep(server);
     loadSeconds += warmupS;
   }
 }

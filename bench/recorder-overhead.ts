@@ -9,8 +9,9 @@
  * - Every variant runs in its own server, started and warmed together with the others'; while one
  *   is measured the others are stopped (SIGSTOP; `--idle park` moves them to the client's CPU
  *   instead), so an idle recorder's timers do not steal from its neighbour. By default every
- *   round starts new servers (`--fresh-every 1`): two identical servers kept for a whole run differed by 4-6% all along (a process's JIT and memory layout settle once),
- *   which no number of rounds averages out; fresh ones sample that spread instead.
+ *   round starts new servers (`--fresh-every 1`): two identical servers kept for a whole run
+ *   differed by 4-6% all along (a process's JIT and memory layout settle once), which no number of
+ *   rounds averages out; fresh ones sample that spread instead.
  * - Many short rounds; in each, every variant runs once, in an order that rotates and reverses
  *   every other round (ABBA for two variants), so drift hits all alike.
  * - Each variant is compared with `off` of the same round: the report gives the median of those

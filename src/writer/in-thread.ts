@@ -16,7 +16,7 @@ import { serveWriter } from './serve-writer.js';
 
 /** What WriterThread needs of its writer: a Worker, or the in-thread stand-in below. */
 export interface WriterEndpoint {
-  postMessage(message: ToWorker, transfer?: ArrayBuffer[]): void;
+  postMessage(message: ToWorker): void;
   on(event: 'message', listener: (message: FromWorker) => void): unknown;
   on(event: 'error', listener: (err: Error) => void): unknown;
   on(event: 'exit', listener: () => void): unknown;
@@ -44,7 +44,7 @@ export function startInThreadWriter(): WriterEndpoint {
   const errorListeners: Array<(err: Error) => void> = [];
   // A throw in the writer must end the writer (as it would end its thread), not the service.
   serveWriter({
-    postMessage: (message, transfer) => port2.postMessage(message, transfer ?? []),
+    postMessage: (message) => port2.postMessage(message),
     on: (_event, listener) =>
       port2.on('message', (message: ToWorker) => {
         try {
@@ -57,7 +57,7 @@ export function startInThreadWriter(): WriterEndpoint {
   // Only the request side may keep the process alive (WriterThread refs it while it waits).
   port2.unref();
   const endpoint: WriterEndpoint = {
-    postMessage: (message, transfer) => port1.postMessage(message, transfer ?? []),
+    postMessage: (message) => port1.postMessage(message),
     on: (event: 'message' | 'error' | 'exit', listener: (arg: never) => void) => {
       if (event === 'message') port1.on('message', listener as (message: FromWorker) => void);
       else if (event === 'error') errorListeners.push(listener as (err: Error) => void);

@@ -1,7 +1,7 @@
 /**
  * The request-thread side of one destination. Entries are encoded straight into a batch buffer;
- * full batches are transferred (not copied) to the writer thread, which hands the buffer back once
- * written, so steady state allocates nothing. The queue is bounded: once a channel holds
+ * full batches are handed to the writer thread (shared memory, neither copied nor transferred: see
+ * protocol.ts), which hands the buffer back once written, so steady state allocates nothing. The queue is bounded: once a channel holds
  * `maxQueuedBytes` that the thread has not confirmed, new entries are dropped and counted. So a slow,
  * stuck or full disk costs counted lines, never request latency or unbounded memory.
  */
@@ -30,7 +30,7 @@ export interface ChannelStats {
 }
 
 /** Sends a message to the writer thread; false when the thread is gone. */
-export type PostToWriter = (message: ToWorker, transfer: ArrayBuffer[]) => boolean;
+export type PostToWriter = (message: ToWorker) => boolean;
 
 const DEFAULT_MAX_QUEUED_BYTES = 16 * 1024 * 1024;
 const DEFAULT_BATCH_BYTES = 256 * 1024;
@@ -122,8 +122,8 @@ export class LineChannel implements LineSink {
       const spare = this.#spare.pop();
       if (spare !== undefined) return spare;
     }
-    // Its own ArrayBuffer (never Node's shared pool), so it can be transferred.
-    return Buffer.allocUnsafeSlow(Math.max(this.#batchBytes, minBytes));
+    // Its own shared memory (never Node's pool): the writer thread reads it where it is.
+    return Buffer.from(new SharedArrayBuffer(Math.max(this.#batchBytes, minBytes)));
   }
 
   /** @internal hands the current batch to the writer thread */
@@ -140,7 +140,7 @@ export class LineChannel implements LineSink {
     this.#used = 0;
     this.#batchEntries = 0;
     const message: ToWorker = { op: 'write', channel: this.#id, data: batch, length, entries };
-    if (!this.#post(message, [batch.buffer as ArrayBuffer])) {
+    if (!this.#post(message)) {
       this.#queuedBytes -= length;
       this.#failed += entries;
       return;

@@ -10,7 +10,7 @@ import type { DestinationSpec, FromWorker, ToWorker } from './protocol.js';
 
 /** What the writer needs of its end of the channel (a worker's parentPort, or a MessagePort). */
 export interface WriterPort {
-  postMessage(message: FromWorker, transfer?: ArrayBuffer[]): void;
+  postMessage(message: FromWorker): void;
   on(event: 'message', listener: (message: ToWorker) => void): unknown;
 }
 
@@ -79,9 +79,7 @@ export function serveWriter(port: WriterPort): void {
 
   function write(id: number, data: Uint8Array, length: number, entries: number): void {
     const done = (failedEntries: number) =>
-      port.postMessage({ op: 'written', channel: id, data, length, entries, failedEntries } satisfies FromWorker, [
-        data.buffer as ArrayBuffer,
-      ]);
+      port.postMessage({ op: 'written', channel: id, data, length, entries, failedEntries } satisfies FromWorker);
     const channel = channels.get(id);
     if (channel === undefined) {
       done(entries);

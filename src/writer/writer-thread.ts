@@ -54,7 +54,7 @@ export class WriterThread {
   channel(destination: DestinationSpec): LineChannel {
     const id = this.#channels.length;
     const channel = new LineChannel(
-      (message, transfer) => this.post(message, transfer),
+      (message) => this.post(message),
       id,
       destination,
       this.#options,
@@ -65,9 +65,9 @@ export class WriterThread {
   }
 
   /** @internal */
-  post(message: ToWorker, transfer: ArrayBuffer[] = []): boolean {
+  post(message: ToWorker): boolean {
     if (!this.#alive) return false;
-    this.#worker.postMessage(message, transfer);
+    this.#worker.postMessage(message);
     return true;
   }
 

@@ -53,12 +53,7 @@ export class WriterThread {
 
   channel(destination: DestinationSpec): LineChannel {
     const id = this.#channels.length;
-    const channel = new LineChannel(
-      (message) => this.post(message),
-      id,
-      destination,
-      this.#options,
-    );
+    const channel = new LineChannel((message) => this.post(message), id, destination, this.#options);
     this.#channels.push(channel);
     this.post({ op: 'open', channel: id, destination });
     return channel;

@@ -56,6 +56,8 @@ export class EventRing {
   #droppedSinceShip = 0;
   #droppedAtMs = 0;
   #ship: (batch: Batch) => boolean;
+  /** Sources that hold events back to record them in runs (see `deferred`). */
+  #flushers: (() => void)[] = [];
   /** Totals over the recorder's life. */
   recorded = 0;
   dropped = 0;
@@ -102,7 +104,7 @@ export class EventRing {
     buffer[i++] = e;
     buffer[i] = f;
     this.recorded++;
-    if (++this.#count === this.#capacity || this.#textUsed > TEXT_HIGH_WATER) this.ship();
+    if (++this.#count === this.#capacity || this.#textUsed > TEXT_HIGH_WATER) this.#shipCurrent();
   }
 
   /** A string seen often (operation names, methods, origins): sent to the writer once. */
@@ -116,7 +118,7 @@ export class EventRing {
     let id = this.#interned.get(value);
     if (id === undefined) {
       if (this.#interned.size >= MAX_INTERNED) {
-        this.ship();
+        this.#shipCurrent();
         this.#interned.clear();
         this.#recentStrings.fill(undefined);
         this.#resetStrings = true;
@@ -156,8 +158,26 @@ export class EventRing {
     return -(at + 1);
   }
 
-  /** Hands the current buffer to the writer (also on a timer, so quiet periods reach the disk). */
+  /**
+   * `flush` records events a source holds back, whenever the ring ships on request (its timer, a
+   * trigger, the close) and before those that follow; returns the unregistering function. A source
+   * that records per request batches its events this way: recorded in runs, the ring's state stays
+   * in cache, where one event at a time between two requests' worth of other code found it cold.
+   */
+  deferred(flush: () => void): () => void {
+    this.#flushers.push(flush);
+    return () => {
+      this.#flushers = this.#flushers.filter((f) => f !== flush);
+    };
+  }
+
+  /** Hands the current buffer to the writer, with the events sources held back (also on a timer, so quiet periods reach the disk). */
   ship(): void {
+    for (const flush of this.#flushers) flush();
+    this.#shipCurrent();
+  }
+
+  #shipCurrent(): void {
     const slab = this.#current;
     if (slab === undefined || (this.#count === 0 && this.#droppedSinceShip === 0 && this.#defs.length === 0)) return;
     const batch: Batch = {

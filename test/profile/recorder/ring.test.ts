@@ -30,6 +30,37 @@ function inlineStrings(batch: Batch | undefined, field: number): unknown[] {
 }
 
 describe('event ring', () => {
+  it("records a source's held-back events when it ships on request, never from inside a full buffer's hand-over", () => {
+    const shipped: Batch[] = [];
+    const ring = new EventRing({ recordsPerBuffer: 4, buffers: 4, ship: (b) => shipped.push(b) > 0 });
+    const held: number[] = [];
+    let flushes = 0;
+    const undefer = ring.deferred(() => {
+      flushes++;
+      for (const t of held) ring.put(EV.requestClose, t, 1, 200, 5, 0);
+      held.length = 0;
+    });
+    // Filling a buffer hands it over without asking the source: its events would land in a full one.
+    for (let i = 0; i < 4; i++) ring.put(EV.gc, i, 1, 0, 0);
+    assert.equal(shipped.length, 1);
+    assert.equal(flushes, 0);
+    // Six held-back events: the flush fills one buffer (handed over from inside the flush) and
+    // starts the next, which the requested ship then sends.
+    held.push(10, 11, 12, 13, 14, 15);
+    ring.ship();
+    assert.equal(flushes, 1);
+    assert.deepEqual(
+      shipped.map((b) => b.count),
+      [4, 4, 2],
+    );
+    const last = new Float64Array(shipped[2]?.buffer as SharedArrayBuffer);
+    assert.deepEqual([last[0], last[1], last[RECORD_SLOTS + 1]], [EV.requestClose, 14, 15]);
+    undefer();
+    held.push(20);
+    ring.ship();
+    assert.equal(flushes, 1, 'unregistered');
+  });
+
   it('ships full buffers with their strings, drops and counts when every buffer is out, and recovers', () => {
     const shipped: Batch[] = [];
     const ring = new EventRing({ recordsPerBuffer: 4, buffers: 2, ship: (b) => shipped.push(b) > 0 });

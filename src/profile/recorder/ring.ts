@@ -2,8 +2,8 @@
  * The hot path: events go as fixed-size records into preallocated Float64Array buffers, the
  * strings used once (paths, request ids) as bytes after them in the same buffer. A full buffer is
  * handed to the writer thread (shared memory: neither copied nor transferred, see protocol.ts) and
- * comes back once encoded. When every
- * buffer is out, events are dropped and counted; nothing here ever blocks or grows.
+ * comes back once encoded. When every buffer is out, events are dropped and counted; nothing here
+ * ever blocks or grows.
  */
 import { MAX_FIELDS } from '../format/schema.js';
 import { MAX_INLINE_ENTRY_BYTES, writeNumbered, writeText } from './inline-text.js';
@@ -171,7 +171,10 @@ export class EventRing {
     };
   }
 
-  /** Hands the current buffer to the writer, with the events sources held back (also on a timer, so quiet periods reach the disk). */
+  /**
+   * Hands the current buffer to the writer, after the events sources held back (also on a timer, so
+   * quiet periods reach the disk).
+   */
   ship(): void {
     for (const flush of this.#flushers) flush();
     this.#shipCurrent();

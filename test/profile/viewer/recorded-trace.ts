@@ -1,7 +1,7 @@
 /**
  * A trace recorded by the test, the real way: `service run` with the flight recorder on (CPU samples
  * at 1 kHz), its telemetry beside the trace directory, and one planted incident: a request to
- * /items/planted runs `plantedStall`, 150 ms of CPU on the main thread (a preload subscribed to the
+ * /items/planted runs `plantedStall`, 400 ms of CPU on the main thread (a preload subscribed to the
  * service's request channel), so the stall, its stack, its request and its wide event are known.
  */
 import { writeFileSync } from 'node:fs';
@@ -11,7 +11,12 @@ import { tempDir } from '../trace-files.js';
 
 export const PLANTED_FUNCTION = 'plantedStall';
 export const PLANTED_REQUEST_ID = 'planted-request-1';
-export const PLANTED_STALL_MS = 150;
+/**
+ * Long enough to be most of its stall's samples on a crowded machine: at 150 ms a CI run stretched
+ * the stall to 275 ms of the request's own CPU work, and the rest of that window's samples made the
+ * plant's subscriber, not this function, the stall's commonest site.
+ */
+export const PLANTED_STALL_MS = 400;
 
 const PRELOAD = `
 import { subscribe } from 'node:diagnostics_channel';

@@ -29,6 +29,8 @@ export interface ServiceProcessOptions {
   readonly keepStdout?: boolean;
   /** How long the startup line may take; default 30 s (a cold start on a busy machine). */
   readonly startTimeoutMs?: number;
+  /** Node's own options, before the entry point (V8 flags NODE_OPTIONS refuses). */
+  readonly nodeArgs?: readonly string[];
 }
 
 export interface ServiceProcess {
@@ -69,7 +71,8 @@ export function listeningUrl(stderr: string): string | undefined {
 
 /** Starts `service run --port 0 ...args` and resolves once it listens; rejects (and kills it) if it does not. */
 export function startServiceProcess(options: ServiceProcessOptions = {}): Promise<ServiceProcess> {
-  const child = spawn(process.execPath, [options.bin ?? SERVICE_BIN, 'run', '--port', '0', ...(options.args ?? [])], {
+  const entry = [options.bin ?? SERVICE_BIN, 'run', '--port', '0', ...(options.args ?? [])];
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), ...entry], {
     cwd: PACKAGE_ROOT,
     env: options.env ?? process.env,
     stdio: ['ignore', options.keepStdout === false ? 'ignore' : 'pipe', 'pipe'],

@@ -82,8 +82,9 @@ export async function startService(
   args: readonly string[] = [],
   env: Record<string, string> = {},
   bin: string = BIN,
+  nodeArgs: readonly string[] = [],
 ): Promise<ServiceProcess> {
-  const service = await startServiceProcess({ args, env: cleanEnv(env), bin });
+  const service = await startServiceProcess({ args, env: cleanEnv(env), bin, nodeArgs });
   running.add(service.child);
   void service.exited.then(() => running.delete(service.child));
   return {

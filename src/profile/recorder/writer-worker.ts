@@ -16,19 +16,26 @@ import type { FromWriter, ToWriter, WriterInit } from './protocol.js';
 import { RECORD_SLOTS } from './ring.js';
 import { SegmentFiles } from './segments.js';
 import { nameThisThread } from './thread-name.js';
+import { lowerThisThreadPriority } from './thread-priority.js';
 
 const init = workerData as WriterInit;
 const port = parentPort;
 if (port === null) throw new Error('the recorder writer runs in a worker thread');
 
-const ROTATION_CHECK_MS = 250;
-/** How often the watchdog looks at the main thread's heartbeat. */
-const WATCHDOG_CHECK_MS = 50;
+/**
+ * The writer's one timer: the watchdog's look at the heartbeat and the rotation check. Its period
+ * only sets how soon a hang's first marker reaches the file, not the start the marker gives (that
+ * comes from the heartbeat). Four wake-ups a second instead of the 25 that separate timers made
+ * (watchdog every 50 ms, rotation every 250, stats every 1,000): each wake-up costs the thread a
+ * scheduling round trip, on the service's own CPU where the two share one.
+ */
+const TICK_MS = 250;
 /** While the main thread stays stuck, its `stallOngoing` marker is written again this often. */
 const WATCHDOG_REPORT_MS = 1000;
-const STATS_INTERVAL_MS = 1000;
-/** The writer's own memory goes into the trace this often. */
-const SELF_REPORT_MS = 10_000;
+/** Disk usage goes to the main thread (the RuntimeMetrics record) every this many ticks: 1 s. */
+const STATS_EVERY_TICKS = 4;
+/** The writer's own memory goes into the trace every this many ticks: 10 s. */
+const SELF_REPORT_EVERY_TICKS = 40;
 
 const encoder = new BatchEncoder(init.hrtimeOffsetUs);
 const files = new SegmentFiles(init.dir, init);
@@ -123,6 +130,7 @@ try {
 }
 /** `dial9-writer` in `top -H`: its CPU is measured apart from the service's (bench/recorder-memory.ts). */
 nameThisThread('dial9-writer');
+lowerThisThreadPriority();
 
 port.on('message', (message: ToWriter) => {
   if (closed && message.op !== 'close') {
@@ -163,9 +171,9 @@ const heartbeat = new Heartbeat(init.heartbeat);
 const toMainMs = performance.timeOrigin - init.header.timeOriginMs;
 let lastCount = heartbeat.count();
 let nextReportMs = 0;
-setInterval(() => {
+function watch(): void {
   const count = heartbeat.count();
-  if (count === undefined || closed) return;
+  if (count === undefined) return;
   if (count !== lastCount) {
     lastCount = count;
     nextReportMs = 0;
@@ -181,14 +189,10 @@ setInterval(() => {
   fields[2] = stuck.inFlight;
   encoder.event(EV.stallOngoing, stuck.sinceMs * 1000, fields);
   flushBlock();
-}, WATCHDOG_CHECK_MS).unref();
+}
 
-setInterval(() => {
-  if (!closed && files.dueForRotation(Date.now())) rotate();
-}, ROTATION_CHECK_MS).unref();
 /** This thread's own memory, into the trace: the recorder's footprint outside the main heap. */
-setInterval(() => {
-  if (closed) return;
+function reportSelf(): void {
   const heap = getHeapStatistics();
   fields[0] = Math.round(heap.used_heap_size / 1024);
   fields[1] = Math.round(heap.total_heap_size / 1024);
@@ -196,8 +200,15 @@ setInterval(() => {
   fields[3] = files.written;
   fields[4] = encoder.stringCount;
   encoder.event(EV.writer, (performance.now() + toMainMs) * 1000, fields);
-}, SELF_REPORT_MS).unref();
+}
 
+let ticks = 0;
 setInterval(() => {
-  post({ op: 'stats', diskBytes: files.diskBytes(), evicted: files.evicted, written: files.written });
-}, STATS_INTERVAL_MS).unref();
+  ticks++;
+  if (ticks % STATS_EVERY_TICKS === 0)
+    post({ op: 'stats', diskBytes: files.diskBytes(), evicted: files.evicted, written: files.written });
+  if (closed) return;
+  watch();
+  if (files.dueForRotation(Date.now())) rotate();
+  if (ticks % SELF_REPORT_EVERY_TICKS === 0) reportSelf();
+}, TICK_MS).unref();

@@ -16,7 +16,6 @@ import type { FromWriter, ToWriter, WriterInit } from './protocol.js';
 import { RECORD_SLOTS } from './ring.js';
 import { SegmentFiles } from './segments.js';
 import { nameThisThread } from './thread-name.js';
-import { lowerThisThreadPriority } from './thread-priority.js';
 
 const init = workerData as WriterInit;
 const port = parentPort;
@@ -130,7 +129,6 @@ try {
 }
 /** `dial9-writer` in `top -H`: its CPU is measured apart from the service's (bench/recorder-memory.ts). */
 nameThisThread('dial9-writer');
-lowerThisThreadPriority();
 
 port.on('message', (message: ToWriter) => {
   if (closed && message.op !== 'close') {

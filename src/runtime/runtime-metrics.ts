@@ -14,6 +14,7 @@ import type { Recorder } from '../profile/recorder/recorder.js';
 import { openRecord, type RecordSink } from '../record/index.js';
 import type { TelemetryStats } from '../telemetry.js';
 import { round3 } from '../time.js';
+import { memoryNow } from './memory.js';
 
 const NS_PER_MS = 1e6;
 /** The delay monitor's timer period; its samples are whole periods, so this is subtracted. */
@@ -92,7 +93,7 @@ export class RuntimeSampler {
     this.#elu = performance.eventLoopUtilization();
     v.EventLoopUtilization = round3(elu.utilization * 100);
 
-    const memory = process.memoryUsage();
+    const memory = memoryNow();
     v.HeapUsed = memory.heapUsed;
     v.HeapTotal = memory.heapTotal;
     v.Rss = memory.rss;

@@ -69,20 +69,31 @@ export interface ProgramRun {
 
 const running = new Set<ChildProcess>();
 
+export interface ProgramOptions {
+  readonly nodeArgs?: readonly string[];
+  readonly register?: string;
+  /** Working directory (default: the repository). */
+  readonly cwd?: string;
+  /** Shell `ulimit` options set before node starts, e.g. `-f 0` (no file may grow: a full disk). */
+  readonly ulimit?: string;
+}
+
 /** Writes `source` to a .mjs file and runs it with the recorder preloaded. */
-export function runProgram(
-  source: string,
-  env: Record<string, string>,
-  options: { nodeArgs?: readonly string[]; register?: string } = {},
-): ProgramRun {
+export function runProgram(source: string, env: Record<string, string>, options: ProgramOptions = {}): ProgramRun {
   const dir = tempDir('dial9-program');
   const file = join(dir, 'program.mjs');
   writeFileSync(file, source);
   const clean: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env))
     if (!key.startsWith('DIAL9_') && key !== 'NODE_OPTIONS' && key !== 'NODE_TEST_CONTEXT') clean[key] = value;
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', options.register ?? REGISTER, file], {
-    cwd: ROOT,
+  const args = [...(options.nodeArgs ?? []), '--import', options.register ?? REGISTER, file];
+  const quoted = (arg: string) => `'${arg.replaceAll("'", "'\\''")}'`;
+  const [command, argv] =
+    options.ulimit === undefined
+      ? [process.execPath, args]
+      : ['bash', ['-c', `ulimit ${options.ulimit} && exec ${[process.execPath, ...args].map(quoted).join(' ')}`]];
+  const child = spawn(command, argv, {
+    cwd: options.cwd ?? ROOT,
     env: { ...clean, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -104,7 +115,7 @@ export function runProgram(
 export async function runToEnd(
   source: string,
   env: Record<string, string>,
-  options: { nodeArgs?: readonly string[]; register?: string; timeoutMs?: number } = {},
+  options: ProgramOptions & { timeoutMs?: number } = {},
 ): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
   const run = runProgram(source, env, options);
   const timer = setTimeout(() => run.child.kill('SIGKILL'), options.timeoutMs ?? 30_000);

@@ -5,6 +5,8 @@
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
+/** The largest magnitude a signed varint carries: its zigzag form stays at or below 2^53 - 1. */
+const SIGNED_LIMIT = 2 ** 52 - 1;
 
 export class ByteWriter {
   #bytes: Uint8Array;
@@ -50,6 +52,8 @@ export class ByteWriter {
       bytes[this.length++] = v;
       return;
     }
+    // Past 2^53 (Infinity included) clamped: the loop below must end, and the decoder reads 2^53 at most.
+    if (v > Number.MAX_SAFE_INTEGER) v = Number.MAX_SAFE_INTEGER;
     while (v >= 0x80) {
       bytes[this.length++] = (v % 0x80) | 0x80;
       v = Math.floor(v / 0x80);
@@ -63,8 +67,14 @@ export class ByteWriter {
     this.svarintUnchecked(value);
   }
 
+  /**
+   * Values beyond ±(2^52 - 1) are clamped to it, keeping their sign, and NaN is 0: past 2^53 the
+   * division loop never ended for Infinity (the writer thread spun) and the decoder refused the
+   * rest of the segment for anything larger.
+   */
   svarintUnchecked(value: number): void {
-    const v = Math.trunc(value);
+    let v = Math.trunc(value);
+    if (!(v <= SIGNED_LIMIT && v >= -SIGNED_LIMIT)) v = v > 0 ? SIGNED_LIMIT : v < 0 ? -SIGNED_LIMIT : 0;
     this.varintUnchecked(v >= 0 ? v * 2 : -v * 2 - 1);
   }
 

@@ -4,7 +4,7 @@
  * unset. A bad trace config must never take the service down, so nothing here throws.
  */
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { type LogFilter, parseLogFilter } from '../../log/filter.js';
 
 export interface RecorderConfig {
@@ -69,6 +69,9 @@ const NOT_APPLICABLE: Readonly<Record<string, string>> = {
 
 type Env = Readonly<Record<string, string | undefined>>;
 
+/** The service name goes into the per-process directory's name: no `/`, no `..`, no overlong name. */
+const SAFE_FILE_NAME = /^[A-Za-z0-9._-]{1,64}$/;
+
 class Reader {
   readonly warnings: string[] = [];
   constructor(private readonly env: Env) {}
@@ -108,6 +111,14 @@ class Reader {
     return this.#raw(name) ?? fallback;
   }
 
+  /** A name that becomes part of a directory name: letters, digits, `.`, `_`, `-`; no path of its own. */
+  fileName(name: string, fallback: string): string {
+    const value = this.#raw(name);
+    if (value === undefined) return fallback;
+    if (SAFE_FILE_NAME.test(value) && value !== '.' && value !== '..') return value;
+    return this.#warn(name, value, 'up to 64 letters, digits, ".", "_" or "-"') ?? fallback;
+  }
+
   targets(name: string): LogFilter {
     const value = this.#raw(name);
     if (value !== undefined) {
@@ -121,6 +132,12 @@ class Reader {
   }
 }
 
+/** SERVICE_NAME (the service's own setting) when it can be part of a directory name, else `service`. */
+function safeServiceName(value: string | undefined): string {
+  const name = value?.trim() ?? '';
+  return SAFE_FILE_NAME.test(name) && name !== '.' && name !== '..' ? name : 'service';
+}
+
 /** Reads the recorder's settings from `env` (default: `process.env`). Never throws. */
 export function recorderConfigFromEnv(env: Env = process.env): ParsedRecorderConfig {
   const r = new Reader(env);
@@ -131,10 +148,13 @@ export function recorderConfigFromEnv(env: Env = process.env): ParsedRecorderCon
   for (const [name, why] of Object.entries(NOT_APPLICABLE)) if (r.string(name, '') !== '') notApplicable[name] = why;
   const config: RecorderConfig = {
     enabled,
-    traceDir: r.string('DIAL9_TRACE_DIR', join(tmpdir(), 'dial9-traces')),
+    // Absolute from the start: a program that later calls process.chdir() must not move its trace.
+    traceDir: resolve(r.string('DIAL9_TRACE_DIR', join(tmpdir(), 'dial9-traces'))),
     rotationSecs: r.number('DIAL9_ROTATION_SECS', 60, 0.1, 7 * 24 * 3600),
     maxDiskUsageBytes: Math.round(maxDiskUsageMb * MB),
-    maxFileSizeBytes: Math.round(Math.min(maxFileSizeMb, maxDiskUsageMb) * MB),
+    // At most half the budget: the newest sealed segment and the active one fit together, so making
+    // room for the next segment does not take the one just sealed (its hook may still be reading it).
+    maxFileSizeBytes: Math.round(Math.min(maxFileSizeMb, maxDiskUsageMb / 2) * MB),
     taskTracking: r.bool('DIAL9_TASK_TRACKING_ENABLED', true),
     cpuProfile: r.bool('DIAL9_CPU_PROFILE_ENABLED', false),
     cpuSampleHz: r.number('DIAL9_CPU_SAMPLE_HZ', 99, 1, 10_000, true),
@@ -142,9 +162,10 @@ export function recorderConfigFromEnv(env: Env = process.env): ParsedRecorderCon
     taskDumpIdleThresholdMs: r.number('DIAL9_TASK_DUMP_IDLE_THRESHOLD_MS', 10, 1, 3_600_000),
     taskDumpSampleEvery: r.number('DIAL9_TASK_DUMP_SAMPLE_EVERY', 16, 1, 1_000_000, true),
     memoryProfile: r.bool('DIAL9_MEMORY_PROFILE_ENABLED', false),
-    memorySampleRateBytes: r.number('DIAL9_MEMORY_SAMPLE_RATE_BYTES', 524_288, 1, 2 ** 40, true),
+    // From 1 KiB: a sample every few bytes made an allocating program ~100x slower.
+    memorySampleRateBytes: r.number('DIAL9_MEMORY_SAMPLE_RATE_BYTES', 524_288, 1024, 2 ** 40, true),
     resourceUsage: r.bool('DIAL9_PROCESS_RESOURCE_USAGE_ENABLED', true),
-    serviceName: r.string('DIAL9_SERVICE_NAME', env.SERVICE_NAME?.trim() || 'service'),
+    serviceName: r.fileName('DIAL9_SERVICE_NAME', safeServiceName(env.SERVICE_NAME)),
     stallThresholdMs: r.number('DIAL9_STALL_THRESHOLD_MS', 20, 1, 60_000),
     callbackTracking: r.bool('DIAL9_CALLBACK_TRACKING_ENABLED', false),
     callbackTrackingSecs: r.number('DIAL9_CALLBACK_TRACKING_SECS', 0, 0, 7 * 24 * 3600),

@@ -3,6 +3,7 @@
  * one clock (`performance.now()`, written in µs). Start it once per process with `Recorder.start`
  * (the preload and `service run` do); application code talks to it through api.ts.
  */
+import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -66,6 +67,8 @@ const EXIT_SEAL_TIMEOUT_MS = 3000;
 const CLOCK_SYNC_MS = 10_000;
 const PENDING_SAMPLE_MS = 1000;
 const SIGNALS: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP'];
+/** Targets whose filter level is remembered; past this, forgotten and looked up again. */
+const MAX_CACHED_TARGETS = 1024;
 
 function stamp(date: Date): string {
   return date
@@ -119,7 +122,12 @@ export class Recorder {
     this.#log = options.log ?? defaultLog;
     if (options.onSealed !== undefined) this.#sealedHooks.push(options.onSealed);
     const started = new Date();
-    this.dir = join(config.traceDir, `${config.serviceName}.${process.pid}.${stamp(started)}`);
+    // The random part: pid and second alone collide across containers (each its own pid 1) that
+    // share a trace volume and start together; the second process would write into the first's files.
+    this.dir = join(
+      config.traceDir,
+      `${config.serviceName}.${process.pid}.${stamp(started)}.${randomBytes(3).toString('hex')}`,
+    );
     const park = loadParkAddon(config);
     this.recording = describeRecording(config, this.dir, 'reason' in park ? park.reason : undefined);
     const init: WriterInit = {
@@ -262,6 +270,8 @@ export class Recorder {
     let level = this.#levels.get(target);
     if (level === undefined) {
       level = LOG_LEVELS.indexOf(levelFor(this.config.targets, target));
+      // A cache, bounded: targets built from input (one per user, per key) must not grow it for good.
+      if (this.#levels.size >= MAX_CACHED_TARGETS) this.#levels.clear();
       this.#levels.set(target, level);
     }
     return level;

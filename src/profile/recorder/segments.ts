@@ -5,7 +5,17 @@
  * acceptable, filling the disk is not). Pinned segments (a trigger fired) carry `.pinned` in their
  * name and are evicted only when nothing else is left.
  */
-import { closeSync, openSync, readdirSync, renameSync, statSync, unlinkSync, writeSync, writevSync } from 'node:fs';
+import {
+  closeSync,
+  ftruncateSync,
+  openSync,
+  readdirSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+  writevSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { gzipFileSync } from './gzip-file.js';
 import type { SealedSegmentInfo } from './protocol.js';
@@ -98,8 +108,19 @@ export class SegmentFiles {
     }
     const current = this.#active ?? this.#open(header);
     this.#makeRoom(length);
-    if (parts === undefined) writeSync(current.fd, block as Uint8Array);
-    else writeAll(current.fd, parts, length);
+    try {
+      if (parts === undefined) writeSync(current.fd, block as Uint8Array);
+      else writeAll(current.fd, parts, length);
+    } catch (err) {
+      // A full disk can take part of the block: cut it off, or the blocks written after it (once
+      // there is room again) would follow a torn one and a reader would stop at the tear.
+      try {
+        ftruncateSync(current.fd, current.bytes);
+      } catch {
+        // The file stays torn; readers still decode it up to the tear.
+      }
+      throw err;
+    }
     current.bytes += length;
     this.written += length;
   }
@@ -129,7 +150,8 @@ export class SegmentFiles {
       }
     }
     this.#sealedCache = undefined;
-    this.#makeRoom(0);
+    // No eviction here: it could take the segment just sealed before its hook sees it. Sealing only
+    // shrinks what is on disk (gzip); the next segment's first write makes room, oldest first.
     onSealed({ path, bytes: statSync(path).size, index: active.index, pinned });
   }
 
@@ -168,7 +190,19 @@ export class SegmentFiles {
     const bytes = header(index);
     this.#makeRoom(bytes.length);
     const fd = openSync(path, 'w');
-    writeSync(fd, bytes);
+    try {
+      writeSync(fd, bytes);
+    } catch (err) {
+      // A full disk: no segment without its header, and no descriptor left open (one leaked per
+      // block ran a program out of descriptors).
+      closeSync(fd);
+      try {
+        unlinkSync(path);
+      } catch {
+        // Gone already.
+      }
+      throw err;
+    }
     this.written += bytes.length;
     this.#active = { index, path, fd, openedMs: Date.now(), bytes: bytes.length, pinned: false };
     return this.#active;

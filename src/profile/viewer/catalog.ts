@@ -12,8 +12,11 @@ export type { CaptureEntry, Catalog, FileKind, SegmentEntry, TraceEntry } from '
 
 /** A segment file of the recorder: sealed (`.bin.gz`, `.bin`) or being written (`.bin.active`). */
 export const SEGMENT_FILE = /^trace\.(\d+)(\.pinned)?\.bin(\.gz|\.active)?$/;
-/** `<service>.<pid>.<start, UTC>`, as the recorder names a process directory. */
-const PROCESS_DIR = /^(.+)\.(\d+)\.(\d{8}T\d{6}(?:\.\d+)?Z)$/;
+/**
+ * `<service>.<pid>.<start, UTC>.<random>`, as the recorder names a process directory (the random
+ * part since two containers' pid 1 can start in the same second on one volume; older traces lack it).
+ */
+const PROCESS_DIR = /^(.+)\.(\d+)\.(\d{8}T\d{6}(?:\.\d+)?Z)(?:\.[0-9a-f]+)?$/;
 
 function entries(dir: string): Dirent[] {
   try {

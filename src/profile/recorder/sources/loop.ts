@@ -10,6 +10,7 @@
  * ~0.5% of a core on an idle process but puts a stall's start up to 40 ms too late.
  */
 import { type EventLoopUtilization, performance } from 'node:perf_hooks';
+import { memoryNow } from '../../../runtime/memory.js';
 import { EV } from '../../format/schema.js';
 import type { RecorderConfig } from '../config.js';
 import type { Heartbeat } from '../heartbeat.js';
@@ -103,8 +104,13 @@ export class LoopWatch {
   }
 
   stop(): void {
+    if (this.#stopped) return;
     this.#stopped = true;
     clearTimeout(this.#timer);
+    // A last look: a program that ends inside a stall (synchronous work, then the loop runs dry or
+    // it exits) has no late firing after it, and its trace would show only the watchdog's markers,
+    // which read as a hang that never ended.
+    this.#fire();
   }
 
   #arm(): void {
@@ -206,7 +212,7 @@ export class LoopWatch {
     const total = this.#cpu;
     const cpu = { user: total.user - this.#lastResourceCpu.user, system: total.system - this.#lastResourceCpu.system };
     this.#lastResourceCpu = total;
-    const memory = process.memoryUsage();
+    const memory = memoryNow();
     let handles = 0;
     let requests = 0;
     for (const resource of process.getActiveResourcesInfo()) {

@@ -6,7 +6,7 @@
  * `parks` event with the period's counts. Without the addon (not built, not loadable) the recorder
  * runs on and says why in its start-up line; nothing here throws.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -57,6 +57,8 @@ export function loadParkAddon(config: RecorderConfig): ParkLoad {
     return {
       reason: `native addon not built: no ${path} (npm run build builds it; needs python3, make and a C compiler)`,
     };
+  // require() runs a .js file and blocks forever on a FIFO: only a regular .node file is loaded.
+  if (!path.endsWith('.node') || !isFile(path)) return { reason: `${path} is not a native addon (.node file)` };
   try {
     const addon = createRequire(import.meta.url)(path) as ParkAddon;
     if (addon.headerSlots !== HEADER_SLOTS || addon.entrySlots !== ENTRY_SLOTS)
@@ -64,6 +66,14 @@ export function loadParkAddon(config: RecorderConfig): ParkLoad {
     return { addon };
   } catch (err) {
     return { reason: `native addon failed to load: ${(err as Error).message.split('\n')[0]}` };
+  }
+}
+
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
   }
 }
 

@@ -35,7 +35,9 @@ export default class ProfileExport extends BaseCommand {
     const options = loadExportConfig(args.path, optionValues(EXPORT_OPTIONS, flags));
     const { exportTrace } = await import('../../src/profile/export/export-node.js');
     const result = await exportTrace(options);
-    if (result.output === '-') return;
+    // Nothing to open later (stdout, /dev/stdout, a device, a FIFO): and a note on stdout could land
+    // in the export itself.
+    if (!result.file) return;
     const opener =
       options.format === 'chrome'
         ? 'open it in https://ui.perfetto.dev or Chrome DevTools > Performance > Load profile'

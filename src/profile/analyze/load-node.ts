@@ -2,15 +2,17 @@
  * Node-only loading for the CLI: finds the segments under a path (one segment file, a process
  * directory, a trace directory of process directories, or a capture directory), decodes them one at
  * a time into the analyzer (in index order per process, so memory holds one segment at a time), and
- * streams a metrics.log (or a directory of rolled ones) into the join.
+ * streams a metrics.log (or a directory of rolled ones) into the join. In a directory, a segment that
+ * cannot be read at all (an empty `.active` left by a full disk, a `.gz` cut inside its header) is
+ * skipped with a warning: one damaged file must not hide the rest of the trace.
  */
 import { createReadStream, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { gunzipSync } from 'node:zlib';
 import { AnalyzeError } from '../../errors.js';
-import { decodeSegment, TraceFormatError } from '../format/index.js';
+import { type DecodedSegment, decodeSegment, TraceFormatError } from '../format/index.js';
 import { TraceAnalyzer } from './analyzer.js';
+import { inflateSegment } from './segment-bytes-node.js';
 import type { AnalysisReport, AnalyzeOptions, RequestBreakdown } from './types.js';
 
 const SEGMENT = /^trace\.(\d+)\.(?:pinned\.)?bin(?:\.gz|\.active)?$/;
@@ -19,6 +21,8 @@ const MAX_DEPTH = 4;
 export interface AnalyzePathOptions extends AnalyzeOptions {
   readonly metricsPath?: string;
   readonly requestId?: string;
+  /** One line per damaged segment skipped or read in part; default: `warning: …` on stderr. */
+  readonly onWarning?: (message: string) => void;
 }
 
 export interface PathAnalysis {
@@ -32,33 +36,70 @@ export interface PathAnalysis {
 
 export async function analyzeTracePath(path: string, options: AnalyzePathOptions = {}): Promise<PathAnalysis> {
   const files = segmentFiles(path);
-  const { metricsPath, requestId, ...rest } = options;
+  // A file named on its own is the whole trace: damaged, it fails as before. Found in a directory,
+  // it is one of many, skipped so that the others are still read.
+  const single = statSync(path).isFile();
+  const { metricsPath, requestId, onWarning = warnOnStderr, ...rest } = options;
   const analyzer = new TraceAnalyzer({
     ...rest,
     requestIds: [...(rest.requestIds ?? []), ...(requestId === undefined ? [] : [requestId])],
   });
+  const warnings: string[] = [];
+  let firstFailure: AnalyzeError | undefined;
+  let added = 0;
   for (const file of files) {
-    let bytes: Uint8Array;
+    let segment: DecodedSegment;
     try {
-      const raw = readFileSync(file);
-      bytes = file.endsWith('.gz') ? gunzipSync(raw) : raw;
+      segment = readSegmentFile(file, warnings);
     } catch (err) {
-      throw new AnalyzeError('SVC_ERR_ANALYZE_TRACE', `cannot read ${file}: ${(err as Error).message}`, err);
+      if (single || !(err instanceof AnalyzeError)) throw err;
+      firstFailure ??= err;
+      warnings.push(`skipped a damaged segment: ${err.message}`);
+      continue;
     }
-    try {
-      analyzer.addSegment(decodeSegment(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)));
-    } catch (err) {
-      if (err instanceof TraceFormatError || err instanceof SyntaxError)
-        throw new AnalyzeError('SVC_ERR_ANALYZE_TRACE', `${file} is not a readable trace segment: ${err.message}`, err);
-      throw err;
-    }
+    analyzer.addSegment(segment);
+    added++;
   }
+  // Nothing readable: the error the first file gave, alone, as when there was one file.
+  if (added === 0 && firstFailure !== undefined) throw firstFailure;
+  for (const warning of warnings) onWarning(warning);
   let joined: number | undefined;
   if (metricsPath !== undefined) joined = await joinMetrics(analyzer, metricsPath);
   const report = analyzer.report();
   if (requestId === undefined) return { report, files, ...(joined === undefined ? {} : { joined }) };
   const request = analyzer.explain(requestId) ?? null;
   return { report, request, files, ...(joined === undefined ? {} : { joined }) };
+}
+
+function warnOnStderr(message: string): void {
+  process.stderr.write(`warning: ${message}\n`);
+}
+
+/** One segment file decoded; a `.gz` cut short gives its complete blocks and a warning in `warnings`. */
+function readSegmentFile(file: string, warnings: string[]): DecodedSegment {
+  let inflated: ReturnType<typeof inflateSegment>;
+  try {
+    inflated = inflateSegment(readFileSync(file));
+  } catch (err) {
+    throw new AnalyzeError('SVC_ERR_ANALYZE_TRACE', `cannot read ${file}: ${(err as Error).message}`, err);
+  }
+  const { bytes, damage } = inflated;
+  let segment: DecodedSegment;
+  try {
+    segment = decodeSegment(bytes);
+  } catch (err) {
+    // Cut before the end of its header: the gzip error says why better than the decoder's.
+    if (damage !== undefined)
+      throw new AnalyzeError('SVC_ERR_ANALYZE_TRACE', `cannot read ${file}: ${damage.message}`, damage);
+    if (err instanceof TraceFormatError || err instanceof SyntaxError)
+      throw new AnalyzeError('SVC_ERR_ANALYZE_TRACE', `${file} is not a readable trace segment: ${err.message}`, err);
+    throw err;
+  }
+  if (damage !== undefined)
+    warnings.push(
+      `${file} is cut short (${damage.message}): read its ${segment.blocks.length} complete block${segment.blocks.length === 1 ? '' : 's'}`,
+    );
+  return segment;
 }
 
 /** The segment files under `path`, ordered by process directory, then segment index. */

@@ -6,6 +6,7 @@
 import type { DecodedSegment, TraceHeader } from '../format/index.js';
 import { StallViews } from './attribution.js';
 import { type BreakdownSources, explainRequest } from './breakdown.js';
+import { HangMarkers } from './hangs.js';
 import type { Callback, Req, Stall } from './model.js';
 import { OutgoingStats } from './outgoing.js';
 import { RequestModel } from './requests.js';
@@ -34,6 +35,8 @@ export class ProcessState {
   readonly timeline = new Timeline();
   readonly stalls: Stall[] = [];
   readonly callbacks: Callback[] = [];
+  /** Stalls that never ended (watchdog markers only): the process hung and was killed. */
+  readonly hangs = new HangMarkers();
   readonly outgoing: OutgoingStats;
   readonly views: StallViews;
   readonly #sweep: RequestSweep;
@@ -69,6 +72,7 @@ export class ProcessState {
     this.stacks.addSamples(segment);
     this.timeline.add(segment);
     this.#sweep.add(segment);
+    this.hangs.add(segment);
     this.#sources = undefined;
   }
 

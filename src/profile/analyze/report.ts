@@ -9,6 +9,7 @@ import { downstreamFindings } from './findings/downstream.js';
 import { droppedFindings } from './findings/dropped.js';
 import { gcFindings } from './findings/gc.js';
 import { growthFindings } from './findings/growth.js';
+import { hangFindings } from './findings/hangs.js';
 import { longCallbackFindings } from './findings/long-callbacks.js';
 import { loopFindings } from './findings/loop.js';
 import { slowRequestFindings } from './findings/slow-requests.js';
@@ -55,6 +56,7 @@ export function buildReport(processes: readonly ProcessState[]): AnalysisReport 
       .slice(0, process.options.slowRequests)
       .map((req) => process.explain(req));
     const own = [
+      ...hangFindings(ctx),
       ...longCallbackFindings(ctx),
       ...loopFindings(ctx),
       ...gcFindings(ctx),

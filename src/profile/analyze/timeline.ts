@@ -62,6 +62,13 @@ export class Timeline {
       this.minUs = Math.min(this.minUs, columns.time[0] as number);
       this.maxUs = Math.max(this.maxUs, columns.time[columns.count - 1] as number);
     }
+    // A hang's markers carry its start; the trace runs on to when the last one was written.
+    const ongoing = e.stallOngoing;
+    if (ongoing !== undefined) {
+      const duration = ongoing.fields.durationUs as Float64Array;
+      for (let i = 0; i < ongoing.count; i++)
+        this.maxUs = Math.max(this.maxUs, (ongoing.time[i] as number) + (duration[i] as number));
+    }
     const loop = e.loop;
     if (loop !== undefined) {
       const elu = loop.fields.eluPermille as Float64Array;

@@ -27,6 +27,7 @@ export interface RequestRef {
 }
 
 export type FindingKind =
+  | 'hang'
   | 'long-callback'
   | 'event-loop-delay'
   | 'cpu-saturation'

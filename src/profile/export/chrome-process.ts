@@ -6,6 +6,7 @@
  */
 import type { DecodedSegment, EventColumns, TraceHeader } from '../format/index.js';
 import { ResourceCounters } from './chrome-counters.js';
+import { HangSlices } from './chrome-hangs.js';
 import { HttpSlices } from './chrome-http.js';
 import { idleSlices } from './chrome-idle.js';
 import { instantEvents } from './chrome-instants.js';
@@ -32,6 +33,7 @@ export class ChromeProcess {
   readonly #flame: CpuFlame;
   readonly #requests = new Map<number, OpenSlice>();
   readonly #http = new HttpSlices();
+  readonly #hangs = new HangSlices();
   readonly #spans = new SpanSlices();
   readonly #counters = new ResourceCounters();
   readonly #clock: ExportClock = (timeUs) => this.#ts(timeUs);
@@ -69,6 +71,7 @@ export class ChromeProcess {
   *segment(seg: DecodedSegment): Generator<TraceEvent[]> {
     yield* this.#requestsAndLoad(seg);
     yield* this.#mainThread(seg);
+    this.#hangs.segment(seg);
     yield* idleSlices(seg, this.tracks, this.#clock);
     yield* this.#spans.segment(seg, this.tracks, this.#clock, this.#requestIds);
     yield* this.#http.segment(seg, this.tracks, this.#clock);
@@ -77,9 +80,11 @@ export class ChromeProcess {
     yield* this.#cpu(seg);
   }
 
-  /** Closes what is still open at the end of the trace (requests in flight, the CPU flame). */
+  /** Closes what is still open at the end of the trace (hangs, requests in flight, the CPU flame). */
   finish(): TraceEvent[] {
     const out: TraceEvent[] = [];
+    // First: a hang reaches past every other event, and what is still open ends with it.
+    this.#hangs.finish(this.tracks, this.#clock, this.#requestIds, out);
     const endUs = this.lastUs;
     for (const [seq, open] of this.#requests)
       this.tracks.asyncPair('requests', 'request', seq, open, endUs, { unfinished: true }, out);

@@ -2,16 +2,16 @@
  * Finds the processes and segment files a path names (Node only): a segment file, a process
  * directory (`<service>.<pid>.<start>/trace.<n>...`), a trace directory of process directories, or
  * a capture directory (`<capture>/trace/<process>/...`). Segments are read one at a time, so a long
- * trace never sits in memory whole.
+ * trace never sits in memory whole. In a directory, a segment whose header cannot be read (an empty
+ * `.active` left by a full disk, a `.gz` cut inside its header) is left out with a warning on stderr:
+ * one damaged file must not hide the rest of the trace.
  */
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { open, readdir, readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { promisify } from 'node:util';
-import { gunzip as gunzipCallback } from 'node:zlib';
+import { constants, gunzipSync } from 'node:zlib';
 import { TraceError } from '../../errors.js';
+import { inflateSegment, type SegmentBytes } from '../analyze/segment-bytes-node.js';
 import { type DecodedSegment, decodeSegment, isGzip, readHeader, type TraceHeader } from '../format/index.js';
-
-const gunzip = promisify(gunzipCallback);
 
 /** `trace.3.bin.gz`, `trace.4.pinned.bin.gz`, `trace.5.bin.active`, `trace.2.bin`. */
 const SEGMENT_FILE = /^trace\.(\d+)(\.pinned)?\.bin(\.gz|\.active)?$/;
@@ -59,6 +59,7 @@ export async function findTraceProcesses(path: string): Promise<TraceProcess[]> 
   const info = await stat(path).catch(() => undefined);
   if (info === undefined) throw new TraceError('SVC_ERR_TRACE_NOT_FOUND', `${path} does not exist`);
   if (info.isFile()) {
+    // Named on its own, a damaged file fails when it is read, as the whole trace it is.
     const dir = join(path, '..');
     return [{ dir, name: basename(dir), segments: [path] }];
   }
@@ -69,40 +70,117 @@ export async function findTraceProcesses(path: string): Promise<TraceProcess[]> 
       'SVC_ERR_TRACE_NOT_FOUND',
       `no trace segments (trace.<n>.bin.gz) in ${path} or below it: give a segment, a process directory, a trace directory or a capture directory`,
     );
-  return found;
+  return withoutUnreadable(found);
 }
 
-async function segmentBytes(path: string): Promise<Uint8Array> {
+/**
+ * The processes with only the segments whose header reads (checked before anything is written: the
+ * export streams, and a failure halfway would lose it all). Nothing readable at all: the first
+ * segment's error, alone, as a trace of that one file would give.
+ */
+async function withoutUnreadable(processes: readonly TraceProcess[]): Promise<TraceProcess[]> {
+  const kept: TraceProcess[] = [];
+  const warnings: string[] = [];
+  let firstFailure: TraceError | undefined;
+  for (const process of processes) {
+    const segments: string[] = [];
+    for (const segment of process.segments) {
+      try {
+        await probeHeader(segment);
+        segments.push(segment);
+      } catch (err) {
+        if (!(err instanceof TraceError)) throw err;
+        firstFailure ??= err;
+        warnings.push(`skipped a damaged segment: ${err.message}`);
+      }
+    }
+    if (segments.length > 0) kept.push({ ...process, segments });
+  }
+  if (kept.length === 0 && firstFailure !== undefined) throw firstFailure;
+  for (const warning of warnings) warn(warning);
+  return kept;
+}
+
+function warn(message: string): void {
+  process.stderr.write(`warning: ${message}\n`);
+}
+
+/** The header is at the start of the file: this much of it holds it (compressed or not). */
+const PROBE_BYTES = 64 * 1024;
+
+/** Reads a segment's header from the start of the file only; throws what readSegment would. */
+async function probeHeader(path: string): Promise<void> {
+  let bytes: Uint8Array;
   try {
-    const raw = new Uint8Array(await readFile(path));
-    return isGzip(raw) ? new Uint8Array(await gunzip(raw)) : raw;
+    const file = await open(path, 'r');
+    try {
+      const buffer = new Uint8Array(PROBE_BYTES);
+      const { bytesRead } = await file.read(buffer, 0, PROBE_BYTES, 0);
+      const head = buffer.subarray(0, bytesRead);
+      // A prefix of a gzip stream is a stream cut short: inflate what is there.
+      bytes = isGzip(head) ? gunzipSync(head, { finishFlush: constants.Z_SYNC_FLUSH }) : head;
+    } finally {
+      await file.close();
+    }
   } catch (err) {
-    const why = err instanceof Error ? err.message : String(err);
-    throw new TraceError('SVC_ERR_TRACE_UNREADABLE', `cannot read trace segment ${path}: ${why}`, err);
+    throw unreadable(`cannot read trace segment ${path}`, err);
+  }
+  if (headerOf(path, bytes) !== undefined) return;
+  // A header longer than the probe (a big recording summary), or none: read it all, for the error
+  // readSegment would give (a gzip cut short says so).
+  readHeaderOrThrow(path, await segmentBytes(path));
+}
+
+function unreadable(what: string, err: unknown): TraceError {
+  const why = err instanceof Error ? err.message : String(err);
+  return new TraceError('SVC_ERR_TRACE_UNREADABLE', `${what}: ${why}`, err);
+}
+
+async function segmentBytes(path: string): Promise<SegmentBytes> {
+  try {
+    return inflateSegment(new Uint8Array(await readFile(path)));
+  } catch (err) {
+    throw unreadable(`cannot read trace segment ${path}`, err);
   }
 }
 
 /** One segment, decoded; a file that is not a trace gives SVC_ERR_TRACE_UNREADABLE. */
 export async function readSegment(path: string): Promise<DecodedSegment> {
-  const bytes = await segmentBytes(path);
+  const { bytes, damage } = await segmentBytes(path);
+  let segment: DecodedSegment;
   try {
-    return decodeSegment(bytes);
+    segment = decodeSegment(bytes);
   } catch (err) {
-    const why = err instanceof Error ? err.message : String(err);
-    throw new TraceError('SVC_ERR_TRACE_UNREADABLE', `${path} is not a readable trace segment: ${why}`, err);
+    // A gzip cut inside the header: its error says why better than the decoder's.
+    if (damage !== undefined) throw unreadable(`cannot read trace segment ${path}`, damage);
+    throw unreadable(`${path} is not a readable trace segment`, err);
   }
+  if (damage !== undefined) {
+    const blocks = segment.blocks.length;
+    warn(`${path} is cut short (${damage.message}): read its ${blocks} complete block${blocks === 1 ? '' : 's'}`);
+  }
+  return segment;
 }
 
 /** The header of a process's first segment (to place processes on one time axis before exporting). */
 export async function readFirstHeader(process: TraceProcess): Promise<TraceHeader> {
   const first = process.segments[0] as string;
-  const bytes = await segmentBytes(first);
+  return readHeaderOrThrow(first, await segmentBytes(first));
+}
+
+function readHeaderOrThrow(path: string, read: SegmentBytes | Uint8Array): TraceHeader {
+  const { bytes, damage } = read instanceof Uint8Array ? { bytes: read, damage: undefined } : read;
+  const header = headerOf(path, bytes);
+  if (header !== undefined) return header;
+  if (damage !== undefined) throw unreadable(`cannot read trace segment ${path}`, damage);
+  throw unreadable(`${path} is not a readable trace segment`, new Error('the file ends inside its header'));
+}
+
+/** The header, or undefined when `bytes` stop inside it; throws SVC_ERR_TRACE_UNREADABLE on a non-trace. */
+function headerOf(path: string, bytes: Uint8Array): TraceHeader | undefined {
   try {
-    const read = readHeader(bytes);
-    if (read === undefined) throw new Error('the file ends inside its header');
-    return read.header;
+    return readHeader(bytes)?.header;
   } catch (err) {
-    const why = err instanceof Error ? err.message : String(err);
-    throw new TraceError('SVC_ERR_TRACE_UNREADABLE', `${first} is not a readable trace segment: ${why}`, err);
+    throw unreadable(`${path} is not a readable trace segment`, err);
   }
 }

@@ -51,6 +51,8 @@ export const SEVERITY_RANK: Record<Severity, number> = { critical: 0, warning: 1
  * event-loop delay or a slow request, not the other way round.
  */
 export const KIND_RANK: Record<FindingKind, number> = {
+  // The loop never came back: nothing else in the trace matters as much.
+  hang: -1,
   'long-callback': 0,
   'blocked-callback': 0,
   'downstream-wait': 0,

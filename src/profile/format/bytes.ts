@@ -5,8 +5,15 @@
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-/** The largest magnitude a signed varint carries: its zigzag form stays at or below 2^53 - 1. */
-const SIGNED_LIMIT = 2 ** 52 - 1;
+/**
+ * What the encoder clamps to (see `svarintUnchecked`). Signed: the widest range whose zigzag form a
+ * double holds exactly (2v for v up to 2^53 - 1 is even and below 2^54; -2v - 1 must stay at or below
+ * 2^53 to be exact, or a negative value would round to an even, positive one). Unsigned: 2^54, which
+ * takes 8 varint bytes, the room `ensure()` makes per field.
+ */
+const SIGNED_MAX = Number.MAX_SAFE_INTEGER;
+const SIGNED_MIN = -(2 ** 52);
+const UNSIGNED_MAX = 2 ** 54;
 
 export class ByteWriter {
   #bytes: Uint8Array;
@@ -52,8 +59,8 @@ export class ByteWriter {
       bytes[this.length++] = v;
       return;
     }
-    // Past 2^53 (Infinity included) clamped: the loop below must end, and the decoder reads 2^53 at most.
-    if (v > Number.MAX_SAFE_INTEGER) v = Number.MAX_SAFE_INTEGER;
+    // Clamped (Infinity included): the loop below must end, within the 8 bytes made room for.
+    if (v > UNSIGNED_MAX) v = UNSIGNED_MAX;
     while (v >= 0x80) {
       bytes[this.length++] = (v % 0x80) | 0x80;
       v = Math.floor(v / 0x80);
@@ -68,13 +75,13 @@ export class ByteWriter {
   }
 
   /**
-   * Values beyond ±(2^52 - 1) are clamped to it, keeping their sign, and NaN is 0: past 2^53 the
-   * division loop never ended for Infinity (the writer thread spun) and the decoder refused the
-   * rest of the segment for anything larger.
+   * Values above 2^53 - 1 or below -2^52 are clamped to that bound, keeping their sign, and NaN is 0:
+   * the division loop never ended for Infinity (the writer thread spun), and anything much larger
+   * made a varint the decoder refused, losing the rest of the segment.
    */
   svarintUnchecked(value: number): void {
     let v = Math.trunc(value);
-    if (!(v <= SIGNED_LIMIT && v >= -SIGNED_LIMIT)) v = v > 0 ? SIGNED_LIMIT : v < 0 ? -SIGNED_LIMIT : 0;
+    if (!(v <= SIGNED_MAX && v >= SIGNED_MIN)) v = v > 0 ? SIGNED_MAX : v < 0 ? SIGNED_MIN : 0;
     this.varintUnchecked(v >= 0 ? v * 2 : -v * 2 - 1);
   }
 

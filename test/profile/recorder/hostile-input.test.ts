@@ -25,8 +25,9 @@ function traceDir(): string {
 }
 
 const API = new URL('../../../src/profile/recorder/api.js', import.meta.url).href;
-/** 2^52 - 1: the largest magnitude a signed trace field holds (docs/trace-format.md). */
-const SIGNED_LIMIT = 2 ** 52 - 1;
+/** The range a signed trace field holds exactly (docs/trace-format.md): larger values are clamped to it. */
+const SIGNED_MAX = 2 ** 53 - 1;
+const SIGNED_MIN = -(2 ** 52);
 
 describe('the recorder under hostile conditions', () => {
   it('a full disk (no file may grow: ulimit -f 0) leaks no descriptor and leaves no empty segment', async () => {
@@ -108,11 +109,11 @@ describe('the recorder under hostile conditions', () => {
     const segment = (segments[0] ?? assert.fail('no segment')).segment;
     assert.equal(segment.truncated, false, 'every block decodes');
     const marks = new Map(eventRows(segment, 'mark').map((m) => [String(m.name), Number(m.value)]));
-    assert.equal(marks.get('inf'), SIGNED_LIMIT);
-    assert.equal(marks.get('minus-inf'), -SIGNED_LIMIT);
+    assert.equal(marks.get('inf'), SIGNED_MAX);
+    assert.equal(marks.get('minus-inf'), SIGNED_MIN);
     assert.equal(marks.get('nan'), 0);
-    assert.equal(marks.get('huge'), SIGNED_LIMIT);
-    assert.equal(marks.get('minus-huge'), -SIGNED_LIMIT);
+    assert.equal(marks.get('huge'), SIGNED_MAX);
+    assert.equal(marks.get('minus-huge'), SIGNED_MIN);
     assert.equal(marks.get('bigint'), 10);
     assert.equal(marks.get('symbol'), 0);
     assert.equal(marks.get('after'), 42);

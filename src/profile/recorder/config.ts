@@ -132,6 +132,11 @@ class Reader {
   }
 }
 
+/** Where traces go when DIAL9_TRACE_DIR is unset (or unusable). */
+export function defaultTraceDir(): string {
+  return join(tmpdir(), 'dial9-traces');
+}
+
 /** SERVICE_NAME (the service's own setting) when it can be part of a directory name, else `service`. */
 function safeServiceName(value: string | undefined): string {
   const name = value?.trim() ?? '';
@@ -149,7 +154,7 @@ export function recorderConfigFromEnv(env: Env = process.env): ParsedRecorderCon
   const config: RecorderConfig = {
     enabled,
     // Absolute from the start: a program that later calls process.chdir() must not move its trace.
-    traceDir: resolve(r.string('DIAL9_TRACE_DIR', join(tmpdir(), 'dial9-traces'))),
+    traceDir: resolve(r.string('DIAL9_TRACE_DIR', defaultTraceDir())),
     rotationSecs: r.number('DIAL9_ROTATION_SECS', 60, 0.1, 7 * 24 * 3600),
     maxDiskUsageBytes: Math.round(maxDiskUsageMb * MB),
     // At most half the budget: the newest sealed segment and the active one fit together, so making

@@ -247,6 +247,28 @@ describe('the recorder under hostile conditions', () => {
     );
   });
 
+  it('a trace directory that cannot be made (a file on its path, /proc): one warning, then the default', async () => {
+    for (const bad of ['file', '/proc/nope/traces']) {
+      const tmp = traceDir();
+      writeFileSync(join(tmp, 'file'), 'not a directory');
+      const value = bad === 'file' ? join(tmp, 'file', 'traces') : bad;
+      const run = await runToEnd(`console.log('ran');`, {
+        DIAL9_ENABLED: 'true',
+        DIAL9_TRACE_DIR: value,
+        // The default is $TMPDIR/dial9-traces: kept inside this test's directory.
+        TMPDIR: tmp,
+      });
+      assert.equal(run.code, 0, run.stderr);
+      assert.match(run.stdout, /ran/);
+      const warnings = run.stderr.split('\n').filter((line) => line.includes('DIAL9_TRACE_DIR='));
+      assert.equal(warnings.length, 1, run.stderr);
+      assert.match(warnings[0] ?? '', /is not valid \(allowed: a directory this process can create and write; /);
+      assert.doesNotMatch(run.stderr, /cannot (create|write)/);
+      const segments = readSegments(join(tmp, 'dial9-traces'));
+      assert.equal(segments.length, 1, 'the trace went to the default directory');
+    }
+  });
+
   it('DIAL9_PARK_ADDON naming a script: not run, and the start-up line says why', async () => {
     const dir = traceDir();
     mkdirSync(join(dir, 'addon'));

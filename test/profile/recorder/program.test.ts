@@ -524,16 +524,20 @@ describe('the flight recorder in a plain Node program (preload)', () => {
     assert.equal(readSegments(dir).length, 1);
   });
 
-  it('runs on, with one error line, when the trace directory cannot be written', async () => {
+  it('runs on, with one warning and the default directory, when the trace directory cannot be written', async () => {
+    const tmp = traceDir();
     const run = await runToEnd('setTimeout(() => console.log("ran"), 1500);', {
       DIAL9_ENABLED: 'true',
       DIAL9_TRACE_DIR: '/proc/dial9-cannot-write-here',
+      TMPDIR: tmp,
     });
     assert.equal(run.code, 0, run.stderr);
     assert.equal(run.stdout, 'ran\n');
-    const errors = run.stderr.split('\n').filter((line) => line.includes('"level":"error"'));
-    assert.equal(errors.length, 1, run.stderr);
-    assert.match(errors[0] ?? '', /cannot create trace directory \/proc\/dial9-cannot-write-here/);
+    assert.equal(run.stderr.split('\n').filter((line) => line.includes('"level":"error"')).length, 0, run.stderr);
+    const warnings = run.stderr.split('\n').filter((line) => line.includes('"level":"warn"'));
+    assert.equal(warnings.length, 1, run.stderr);
+    assert.match(warnings[0] ?? '', /DIAL9_TRACE_DIR=\\"\/proc\/dial9-cannot-write-here\\" is not valid/);
+    assert.equal(readSegments(join(tmp, 'dial9-traces')).length, 1);
   });
 
   it('warns about bad values and records nothing when DIAL9_ENABLED is not true', async () => {

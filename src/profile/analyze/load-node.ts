@@ -9,10 +9,10 @@
 import { createReadStream, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { AnalyzeError } from '../../errors.js';
-import { type DecodedSegment, decodeSegment, TraceFormatError } from '../format/index.js';
+import { AnalyzeError, TraceError } from '../../errors.js';
+import type { DecodedSegment } from '../format/index.js';
 import { TraceAnalyzer } from './analyzer.js';
-import { inflateSegment } from './segment-bytes-node.js';
+import { decodeSegmentFile } from './segment-bytes-node.js';
 import type { AnalysisReport, AnalyzeOptions, RequestBreakdown } from './types.js';
 
 const SEGMENT = /^trace\.(\d+)\.(?:pinned\.)?bin(?:\.gz|\.active)?$/;
@@ -77,29 +77,21 @@ function warnOnStderr(message: string): void {
 
 /** One segment file decoded; a `.gz` cut short gives its complete blocks and a warning in `warnings`. */
 function readSegmentFile(file: string, warnings: string[]): DecodedSegment {
-  let inflated: ReturnType<typeof inflateSegment>;
+  let raw: Uint8Array;
   try {
-    inflated = inflateSegment(readFileSync(file));
+    raw = readFileSync(file);
   } catch (err) {
     throw new AnalyzeError('SVC_ERR_ANALYZE_TRACE', `cannot read ${file}: ${(err as Error).message}`, err);
   }
-  const { bytes, damage } = inflated;
-  let segment: DecodedSegment;
   try {
-    segment = decodeSegment(bytes);
+    const { segment, cutShort } = decodeSegmentFile(file, raw);
+    if (cutShort !== undefined) warnings.push(cutShort);
+    return segment;
   } catch (err) {
-    // Cut before the end of its header: the gzip error says why better than the decoder's.
-    if (damage !== undefined)
-      throw new AnalyzeError('SVC_ERR_ANALYZE_TRACE', `cannot read ${file}: ${damage.message}`, damage);
-    if (err instanceof TraceFormatError || err instanceof SyntaxError)
-      throw new AnalyzeError('SVC_ERR_ANALYZE_TRACE', `${file} is not a readable trace segment: ${err.message}`, err);
+    // Analyze's own code, the reader's message.
+    if (err instanceof TraceError) throw new AnalyzeError('SVC_ERR_ANALYZE_TRACE', err.message, err);
     throw err;
   }
-  if (damage !== undefined)
-    warnings.push(
-      `${file} is cut short (${damage.message}): read its ${segment.blocks.length} complete block${segment.blocks.length === 1 ? '' : 's'}`,
-    );
-  return segment;
 }
 
 /** The segment files under `path`, ordered by process directory, then segment index. */

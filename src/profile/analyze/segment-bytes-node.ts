@@ -4,7 +4,8 @@
  * the decoder then reads its complete blocks and says `truncated`, as it does for an `.active` file.
  */
 import { constants, gunzipSync } from 'node:zlib';
-import { isGzip } from '../format/index.js';
+import { TraceError } from '../../errors.js';
+import { type DecodedSegment, decodeSegment, isGzip } from '../format/index.js';
 
 export interface SegmentBytes {
   readonly bytes: Uint8Array;
@@ -32,4 +33,43 @@ export function inflateSegment(raw: Uint8Array): SegmentBytes {
 
 function asBytes(buffer: Uint8Array): Uint8Array {
   return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+}
+
+export interface SegmentRead {
+  readonly segment: DecodedSegment;
+  /** Set when a `.gz` was cut short: what was read of it, for one warning line. */
+  readonly cutShort?: string;
+}
+
+/**
+ * Decodes one segment file's raw bytes, for analyze and export alike. Throws TraceError
+ * SVC_ERR_TRACE_UNREADABLE when nothing can be read: the gzip error when the file was cut inside its
+ * header (it says why better than the decoder), else the decoder's.
+ */
+export function decodeSegmentFile(path: string, raw: Uint8Array): SegmentRead {
+  let inflated: SegmentBytes;
+  try {
+    inflated = inflateSegment(raw);
+  } catch (err) {
+    throw unreadable(`cannot read trace segment ${path}`, err);
+  }
+  const { bytes, damage } = inflated;
+  let segment: DecodedSegment;
+  try {
+    segment = decodeSegment(bytes);
+  } catch (err) {
+    if (damage !== undefined) throw unreadable(`cannot read trace segment ${path}`, damage);
+    throw unreadable(`${path} is not a readable trace segment`, err);
+  }
+  if (damage === undefined) return { segment };
+  const blocks = segment.blocks.length;
+  return {
+    segment,
+    cutShort: `${path} is cut short (${damage.message}): read its ${blocks} complete block${blocks === 1 ? '' : 's'}`,
+  };
+}
+
+export function unreadable(what: string, err: unknown): TraceError {
+  const why = err instanceof Error ? err.message : String(err);
+  return new TraceError('SVC_ERR_TRACE_UNREADABLE', `${what}: ${why}`, err);
 }

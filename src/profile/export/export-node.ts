@@ -65,6 +65,13 @@ function outputError(output: string, err: unknown): TraceError {
 /** Errors of the output itself, as opposed to those of reading or converting the trace. */
 type OutputFailed = (err: unknown) => TraceError;
 
+/** `promise`, with its rejection turned into the output's one-line error. */
+function asOutputError<T>(promise: Promise<T>, failed: OutputFailed): Promise<T> {
+  return promise.catch((err: unknown) => {
+    throw failed(err);
+  });
+}
+
 /**
  * Writes text chunks to `stream`, waiting whenever it asks to. The stream's first error is recorded
  * by a listener attached before anything is written: a write can fail (ENOSPC) while the next chunk
@@ -87,7 +94,7 @@ async function pump(
     for await (const chunk of chunks) {
       if (failure !== undefined) throw failed(failure.error);
       bytes += Buffer.byteLength(chunk);
-      if (!stream.write(chunk)) await once(stream, 'drain').catch((err: unknown) => Promise.reject(failed(err)));
+      if (!stream.write(chunk)) await asOutputError(once(stream, 'drain'), failed);
     }
     if (failure !== undefined) throw failed(failure.error);
     return bytes;
@@ -146,12 +153,12 @@ async function writeFile(
 ): Promise<number> {
   const stream = createWriteStream(path);
   try {
-    await once(stream, 'open').catch((err: unknown) => Promise.reject(failed(err)));
+    await asOutputError(once(stream, 'open'), failed);
     const bytes = await pump(chunks, stream, failed);
     stream.end();
     // Resolves once the data is written and the descriptor closed; rejects on a write that failed
     // after the last chunk, the one that most often meets a full disk.
-    await finished(stream).catch((err: unknown) => Promise.reject(failed(err)));
+    await asOutputError(finished(stream), failed);
     return bytes;
   } finally {
     stream.destroy();
@@ -167,7 +174,7 @@ async function writeAtomically(
   const temporary = `${path}.partial-${process.pid}`;
   try {
     const bytes = await writeFile(temporary, chunks, failed);
-    await rename(temporary, path).catch((err: unknown) => Promise.reject(failed(err)));
+    await asOutputError(rename(temporary, path), failed);
     return bytes;
   } catch (err) {
     // Whatever failed (the trace, a write, the rename), leave no temporary behind; a failure to
@@ -183,7 +190,7 @@ async function writeOutput(
 ): Promise<{ bytes: number; file: boolean }> {
   const failed: OutputFailed = (err) => outputError(output, err);
   if (output === '-') return { bytes: await pump(chunks, process.stdout, failed), file: false };
-  const plan = await planOutput(output).catch((err: unknown) => Promise.reject(failed(err)));
+  const plan = await asOutputError(planOutput(output), failed);
   if (plan.kind === 'atomic') return { bytes: await writeAtomically(plan.path, chunks, failed), file: true };
   return { bytes: await writeFile(plan.path, chunks, failed), file: false };
 }

@@ -10,8 +10,8 @@ import { open, readdir, readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { constants, gunzipSync } from 'node:zlib';
 import { TraceError } from '../../errors.js';
-import { inflateSegment, type SegmentBytes } from '../analyze/segment-bytes-node.js';
-import { type DecodedSegment, decodeSegment, isGzip, readHeader, type TraceHeader } from '../format/index.js';
+import { decodeSegmentFile, inflateSegment, type SegmentBytes, unreadable } from '../analyze/segment-bytes-node.js';
+import { type DecodedSegment, isGzip, readHeader, type TraceHeader } from '../format/index.js';
 
 /** `trace.3.bin.gz`, `trace.4.pinned.bin.gz`, `trace.5.bin.active`, `trace.2.bin`. */
 const SEGMENT_FILE = /^trace\.(\d+)(\.pinned)?\.bin(\.gz|\.active)?$/;
@@ -131,11 +131,6 @@ async function probeHeader(path: string): Promise<void> {
   readHeaderOrThrow(path, await segmentBytes(path));
 }
 
-function unreadable(what: string, err: unknown): TraceError {
-  const why = err instanceof Error ? err.message : String(err);
-  return new TraceError('SVC_ERR_TRACE_UNREADABLE', `${what}: ${why}`, err);
-}
-
 async function segmentBytes(path: string): Promise<SegmentBytes> {
   try {
     return inflateSegment(new Uint8Array(await readFile(path)));
@@ -146,19 +141,14 @@ async function segmentBytes(path: string): Promise<SegmentBytes> {
 
 /** One segment, decoded; a file that is not a trace gives SVC_ERR_TRACE_UNREADABLE. */
 export async function readSegment(path: string): Promise<DecodedSegment> {
-  const { bytes, damage } = await segmentBytes(path);
-  let segment: DecodedSegment;
+  let raw: Uint8Array;
   try {
-    segment = decodeSegment(bytes);
+    raw = new Uint8Array(await readFile(path));
   } catch (err) {
-    // A gzip cut inside the header: its error says why better than the decoder's.
-    if (damage !== undefined) throw unreadable(`cannot read trace segment ${path}`, damage);
-    throw unreadable(`${path} is not a readable trace segment`, err);
+    throw unreadable(`cannot read trace segment ${path}`, err);
   }
-  if (damage !== undefined) {
-    const blocks = segment.blocks.length;
-    warn(`${path} is cut short (${damage.message}): read its ${blocks} complete block${blocks === 1 ? '' : 's'}`);
-  }
+  const { segment, cutShort } = decodeSegmentFile(path, raw);
+  if (cutShort !== undefined) warn(cutShort);
   return segment;
 }
 

@@ -18,7 +18,7 @@ export function hangFindings(ctx: FindingContext): Finding[] {
     const samples = process.stacks.sitesIn(hang.startUs, endUs);
     const who =
       ran !== undefined
-        ? `; the request that last ran: ${ran.requestId} ${ran.operation}`.trimEnd()
+        ? `; the request that last ran: ${ran.requestId} ${ran.operation}`
         : hang.requestSeq > 0
           ? `; the request that last ran: #${hang.requestSeq} (no longer in the trace)`
           : '; no request ran code after the last heartbeat';

@@ -107,7 +107,7 @@ export const EVENTS: readonly EventSpec[] = [
     id: EV.stall,
     name: 'stall',
     fields: [u('durationUs'), u('request'), u('inFlight'), u('cpuUs'), u('cpuWindowUs'), u('lateUs')],
-    doc: "a long stretch of main-thread work: its request (seq, 0 none), requests in flight through it, CPU over the cpuWindowUs ending with it (the main thread's with the park addon, else the process's), how late a timer due as it began fired",
+    doc: 'a long stretch of main-thread work: its request (seq, 0 none), requests in flight through it (counted where it began), process CPU over the cpuWindowUs ending with it, how late the 10 ms watch timer fired',
   },
   {
     id: EV.loop,

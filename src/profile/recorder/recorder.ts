@@ -164,7 +164,7 @@ export class Recorder {
       onHandled: (startMs) => this.#park?.own(startMs),
     });
     this.ring = new EventRing({ ship: (batch) => this.#writer.post({ op: 'batch', batch }) });
-    if ('addon' in park) this.#park = new ParkWatch(this.ring, park.addon, config, this.#heartbeat);
+    if ('addon' in park) this.#park = new ParkWatch(this.ring, park.addon, config);
     this.#loop = new LoopWatch(
       this.ring,
       config,
@@ -175,10 +175,10 @@ export class Recorder {
       this.#park,
     );
     this.#heartbeat.beat(performance.now());
-    this.requests.onAlive = (source, timeMs, seq) => {
+    this.requests.onAlive = (timeMs, seq) => {
       const inFlight = this.requests.openRequests;
       this.#loop.alive(timeMs, inFlight);
-      this.#heartbeat.request(source, seq, timeMs, inFlight);
+      this.#heartbeat.request(seq, timeMs, inFlight);
     };
     this.#profilers = new Profilers(
       config,
@@ -197,21 +197,19 @@ export class Recorder {
   #start(sealOnExit: boolean, serviceChannelsOnly: boolean): void {
     const config = this.config;
     this.#clockSync();
+    this.#loop.start();
+    this.#stops.push(() => this.#loop.stop());
     const park = this.#park;
     if (park !== undefined) {
       try {
         park.start();
+        this.#stops.push(() => park.stop());
       } catch (err) {
         // Loaded but refused to start: record without it, and say so.
         this.#park = undefined;
         this.#log('warn', {}, `park/unpark: off (native addon did not start: ${(err as Error).message})`);
       }
     }
-    // After the park watch: with it running, the loop watch takes its stalls instead of timing them.
-    this.#loop.start();
-    this.#stops.push(() => this.#loop.stop());
-    // After the loop watch's last look: the addon measures the stretch under way as it stops.
-    if (this.#park !== undefined) this.#stops.push(() => park?.stop());
     this.#stops.push(watchGc(this.ring));
     this.#stops.push(watchHttpServer(this.ring, this.requests, serviceChannelsOnly));
     const clientLevel = Math.max(this.#level('undici'), this.#level('http'));
@@ -338,7 +336,7 @@ export class Recorder {
   stats(): RecorderStats {
     return {
       eventsRecorded: this.ring.recorded,
-      eventsDropped: this.ring.dropped + (this.#park?.stats.stallsDropped ?? 0),
+      eventsDropped: this.ring.dropped,
       stalls: this.#loop.stats.stalls,
       loopIterations: this.#loop.stats.loopIterations,
       callbacksRun: this.#callbacks?.callbacks,

@@ -15,8 +15,8 @@ export class RequestTracker {
   #lastMs = [Number.NEGATIVE_INFINITY, Number.NEGATIVE_INFINITY];
   #durationsMs = new Float64Array(P99_WINDOW);
   #durationCount = 0;
-  /** Called on every request event with its source, time and request: a sign of life of the loop. */
-  onAlive: (source: 0 | 1, timeMs: number, seq: number) => void = () => {};
+  /** Called on every request event with its time and request: a sign of life of the loop. */
+  onAlive: (timeMs: number, seq: number) => void = () => {};
 
   /** One more (+1) or one fewer (-1) request open on `source`. */
   open(source: 0 | 1, delta: 1 | -1): void {
@@ -31,7 +31,7 @@ export class RequestTracker {
   touch(source: 0 | 1, seq: number, timeMs: number): void {
     this.#lastSeq[source] = seq;
     this.#lastMs[source] = timeMs;
-    this.onAlive(source, timeMs, seq);
+    this.onAlive(timeMs, seq);
   }
 
   /** The request that ran code since `sinceMs`, the service's own record preferred; 0 when none. */

@@ -1,16 +1,13 @@
 /**
- * Event-loop work, without async_hooks. With the loop-park addon (the usual case), stalls are the
- * addon's busy stretches, measured at every park and unpark (see park.ts), and this module's timer
- * fires every 100 ms only to sample loop utilization, libuv counters and process resources.
- *
- * Without the addon, a watch timer every 10 ms finds them: when it fires late, the loop was busy
- * with other work for that long, a stall from the last sign of life before the timer was due (the
+ * Event-loop work without async_hooks: a watch timer. When it fires late, the loop was busy with
+ * other work for that long: a stall, from the last sign of life before the timer was due (the
  * previous firing, or a request event) to now. Process CPU time tells working from blocked
  * (Atomics.wait, a synchronous syscall): it is read at every firing (a getrusage call, ~3 µs), so a
- * stall's `cpuUs` covers `cpuWindowUs`, from the firing before it to its end. That period stays
- * 10 ms even when the loop idles: a longer one (50 ms while quiet was tried) puts a stall's start up
- * to 40 ms too late. It cost an idle service ~9 ms of main-thread CPU a second, which is why the
- * addon's stalls replaced it where the addon loads.
+ * stall's `cpuUs` covers `cpuWindowUs`, from the firing before it to its end. Every 100 ms the timer
+ * also samples loop utilization, libuv counters and process resources.
+ *
+ * The period stays 10 ms even when the loop idles: a longer one (50 ms while quiet was tried) saves
+ * ~0.5% of a core on an idle process but puts a stall's start up to 40 ms too late.
  */
 import { type EventLoopUtilization, performance } from 'node:perf_hooks';
 import { memoryNow } from '../../../runtime/memory.js';
@@ -21,7 +18,6 @@ import type { RequestTracker } from '../requests.js';
 import type { EventRing } from '../ring.js';
 import type { ParkWatch } from './park.js';
 
-/** The watch timer's period without the addon: a stall's start is known to this much. */
 const CHECK_MS = 10;
 const SAMPLE_MS = 100;
 /** A firing later than this counts as delayed (timers are ms-granular). */
@@ -51,8 +47,6 @@ export class LoopWatch {
   #heartbeat: Heartbeat;
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
-  /** CHECK_MS, or SAMPLE_MS when the addon finds the stalls. */
-  #checkMs = CHECK_MS;
   /** A request event since the last firing, before the timer was due: the stall began there. */
   #aliveSeen = false;
   /** A request event after the timer was due (the poll phase runs before the late timer does). */
@@ -105,16 +99,7 @@ export class LoopWatch {
     this.#onTrigger = onTrigger;
   }
 
-  /** Starts watching; call after the park watch started (its stalls then replace the 10 ms timer's). */
   start(): void {
-    const park = this.#park;
-    if (park?.running) {
-      this.#checkMs = SAMPLE_MS;
-      park.onStall = () => {
-        this.stats.stalls++;
-      };
-    } else this.#park = undefined;
-    this.#dueMs = performance.now() + this.#checkMs;
     this.#arm();
   }
 
@@ -132,7 +117,7 @@ export class LoopWatch {
     if (this.#stopped) return;
     // refresh() re-arms the same Timeout: no allocation per firing.
     if (this.#timer !== undefined) this.#timer.refresh();
-    else this.#timer = setTimeout(() => this.#fire(), this.#checkMs).unref();
+    else this.#timer = setTimeout(() => this.#fire(), CHECK_MS).unref();
   }
 
   /**
@@ -157,10 +142,7 @@ export class LoopWatch {
     const cpu = process.cpuUsage();
     const cpuUs = cpu.user + cpu.system;
     const lateMs = now - this.#dueMs;
-    if (this.#park !== undefined) {
-      // The addon records the stalls; the longest busy stretch is how late a timer could have been.
-      this.#delayed(Math.max(lateMs, this.#park.takeBusyMaxMs()));
-    } else if (lateMs >= MIN_LATE_MS) {
+    if (lateMs >= MIN_LATE_MS) {
       // A request event since the last firing bounds the start exactly. One just after the timer was
       // due (the poll phase runs before a late timer) means the loop was still turning then.
       const startMs = this.#aliveSeen ? this.#lastAliveMs : this.#aliveAfterDue ? this.#dueMs : this.#lastFireMs;
@@ -183,7 +165,9 @@ export class LoopWatch {
         );
         this.stats.stalls++;
       }
-      this.#delayed(lateMs);
+      if (lateMs > this.#delayMaxMs) this.#delayMaxMs = lateMs;
+      const trigger = this.#config.triggerLoopDelayMs;
+      if (trigger !== undefined && lateMs >= trigger) this.#onTrigger('loop delay', lateMs, trigger);
     }
     this.#cpu = cpu;
     this.#cpuUs = cpuUs;
@@ -194,19 +178,11 @@ export class LoopWatch {
     this.#inFlightAfterDue = 0;
     this.#aliveSeen = false;
     this.#aliveAfterDue = false;
-    this.#dueMs = now + this.#checkMs;
-    // Timers are ms-granular: a 100 ms timer may fire a moment early.
-    if (now - this.#lastSampleMs >= SAMPLE_MS - MIN_LATE_MS) this.#sample(now);
+    this.#dueMs = now + CHECK_MS;
+    if (now - this.#lastSampleMs >= SAMPLE_MS) this.#sample(now);
     this.#arm();
     // This wake-up was the recorder's own: it does not end an idle period.
     this.#park?.own(now);
-  }
-
-  /** The loop was `delayMs` late: the period's maximum, and the loop-delay trigger. */
-  #delayed(delayMs: number): void {
-    if (delayMs > this.#delayMaxMs) this.#delayMaxMs = delayMs;
-    const trigger = this.#config.triggerLoopDelayMs;
-    if (trigger !== undefined && delayMs >= trigger) this.#onTrigger('loop delay', delayMs, trigger);
   }
 
   #sample(now: number): void {

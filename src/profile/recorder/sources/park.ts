@@ -2,11 +2,9 @@
  * Idle and busy periods of the loop (dial9's worker park/unpark), through the loop-park native
  * addon (native/loop-park/): libuv prepare/check handles note every park and unpark into a buffer
  * shared with JavaScript, with no JavaScript call per loop iteration. JavaScript drains it with the
- * 100 ms loop sample: an `idle` event per idle stretch of at least DIAL9_IDLE_THRESHOLD_MS, a
- * `stall` event per busy stretch of at least DIAL9_STALL_THRESHOLD_MS, and a `parks` event with the
- * period's counts. With the addon, the loop watch needs no 10 ms timer to notice stalls (see
- * loop.ts). Without it (not built, not loadable) the recorder runs on and says why in its start-up
- * line; nothing here throws.
+ * 100 ms loop sample: an `idle` event per idle stretch of at least DIAL9_IDLE_THRESHOLD_MS, and a
+ * `parks` event with the period's counts. Without the addon (not built, not loadable) the recorder
+ * runs on and says why in its start-up line; nothing here throws.
  */
 import { existsSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -14,39 +12,22 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { EV } from '../../format/schema.js';
 import type { RecorderConfig } from '../config.js';
-import type { Heartbeat } from '../heartbeat.js';
 import type { EventRing } from '../ring.js';
 import {
   ENTRY_SLOTS,
   HEADER_SLOTS,
-  SLOT_BUSY_MAX_NS,
   SLOT_DROPPED,
   SLOT_IDLE_NS,
   SLOT_OWN_NS,
   SLOT_PARKS,
   SLOT_READ,
-  SLOT_STALL_DROPPED,
-  SLOT_STALL_READ,
-  SLOT_STALL_WRITE,
   SLOT_WRITE,
-  STALL_SLOTS,
 } from './park-layout.js';
 
 export interface ParkAddon {
   readonly headerSlots: number;
   readonly entrySlots: number;
-  readonly stallSlots: number;
-  start(
-    buffer: ArrayBuffer,
-    capacity: number,
-    thresholdNs: number,
-    gapNs: number,
-    stallCapacity: number,
-    stallNs: number,
-    beat: Float64Array,
-    beatCount: Int32Array,
-    offsetMs: number,
-  ): boolean;
+  start(buffer: ArrayBuffer, capacity: number, thresholdNs: number, gapNs: number): boolean;
   stop(): void;
   nowMs(): number;
 }
@@ -59,8 +40,6 @@ export const DEFAULT_PARK_ADDON = fileURLToPath(new URL('../../../../native/loop
  * so 100 ms hold 2,000 at most; the drain runs every 100 ms of a turning loop.
  */
 const CAPACITY = 4096;
-/** Stalls the ring holds between drains: each lasts at least the stall threshold (≥ 1 ms). */
-const STALL_CAPACITY = 256;
 /**
  * Loop overhead allowed around the recorder's own work for a wake-up to count as the recorder's:
  * measured 50–200 µs between the end of a poll and the next park on a busy 2-core machine for a
@@ -82,7 +61,7 @@ export function loadParkAddon(config: RecorderConfig): ParkLoad {
   if (!path.endsWith('.node') || !isFile(path)) return { reason: `${path} is not a native addon (.node file)` };
   try {
     const addon = createRequire(import.meta.url)(path) as ParkAddon;
-    if (addon.headerSlots !== HEADER_SLOTS || addon.entrySlots !== ENTRY_SLOTS || addon.stallSlots !== STALL_SLOTS)
+    if (addon.headerSlots !== HEADER_SLOTS || addon.entrySlots !== ENTRY_SLOTS)
       return { reason: `native addon at ${path} is of another version (rebuild with npm run build)` };
     return { addon };
   } catch (err) {
@@ -118,19 +97,13 @@ export interface ParkStats {
   parks: number;
   idlePeriods: number;
   dropped: number;
-  /** Stalls the addon could not hold between two drains (more than STALL_CAPACITY in 100 ms). */
-  stallsDropped: number;
 }
 
 export class ParkWatch {
   #ring: EventRing;
   #addon: ParkAddon;
   #thresholdNs: number;
-  #stallNs: number;
-  #heartbeat: Heartbeat;
-  #slots = new Float64Array(
-    new ArrayBuffer((HEADER_SLOTS + CAPACITY * ENTRY_SLOTS + STALL_CAPACITY * STALL_SLOTS) * 8),
-  );
+  #slots = new Float64Array(new ArrayBuffer((HEADER_SLOTS + CAPACITY * ENTRY_SLOTS) * 8));
   #offsetMs = 0;
   #running = false;
   #lastSampleMs = 0;
@@ -138,44 +111,19 @@ export class ParkWatch {
   #idleNsAt = 0;
   #droppedAt = 0;
   #idlePeriodsAt = 0;
-  readonly stats: ParkStats = { parks: 0, idlePeriods: 0, dropped: 0, stallsDropped: 0 };
-  /** Called for each stall as it is drained, with its duration (the loop watch counts it, triggers on it). */
-  onStall: (durationMs: number) => void = () => {};
+  readonly stats: ParkStats = { parks: 0, idlePeriods: 0, dropped: 0 };
 
-  constructor(ring: EventRing, addon: ParkAddon, config: RecorderConfig, heartbeat: Heartbeat) {
+  constructor(ring: EventRing, addon: ParkAddon, config: RecorderConfig) {
     this.#ring = ring;
     this.#addon = addon;
     this.#thresholdNs = config.idleThresholdMs * 1e6;
-    this.#stallNs = config.stallThresholdMs * 1e6;
-    this.#heartbeat = heartbeat;
-  }
-
-  get running(): boolean {
-    return this.#running;
   }
 
   start(): void {
     this.#offsetMs = calibrate(this.#addon);
-    this.#addon.start(
-      this.#slots.buffer as ArrayBuffer,
-      CAPACITY,
-      this.#thresholdNs,
-      OWN_WAKE_GAP_NS,
-      STALL_CAPACITY,
-      this.#stallNs,
-      this.#heartbeat.slots,
-      this.#heartbeat.counter,
-      this.#offsetMs,
-    );
+    this.#addon.start(this.#slots.buffer as ArrayBuffer, CAPACITY, this.#thresholdNs, OWN_WAKE_GAP_NS);
     this.#running = true;
     this.#lastSampleMs = performance.now();
-  }
-
-  /** The longest busy stretch since the last call, ms (the loop's delay as a timer would have seen it). */
-  takeBusyMaxMs(): number {
-    const ns = this.#slots[SLOT_BUSY_MAX_NS] ?? 0;
-    this.#slots[SLOT_BUSY_MAX_NS] = 0;
-    return ns / 1e6;
   }
 
   /** Stops watching: the stretch still open is written if long enough, then a last `parks` sample. */
@@ -197,7 +145,6 @@ export class ParkWatch {
     if (!this.#running) return;
     this.#lastSampleMs = nowMs;
     this.#drain();
-    this.#drainStalls();
     const slots = this.#slots;
     const parks = slots[SLOT_PARKS] ?? 0;
     const idleNs = slots[SLOT_IDLE_NS] ?? 0;
@@ -229,29 +176,5 @@ export class ParkWatch {
       this.stats.idlePeriods++;
     }
     slots[SLOT_READ] = written;
-  }
-
-  #drainStalls(): void {
-    const slots = this.#slots;
-    const written = slots[SLOT_STALL_WRITE] ?? 0;
-    const base = HEADER_SLOTS + CAPACITY * ENTRY_SLOTS;
-    for (let read = slots[SLOT_STALL_READ] ?? 0; read < written; read++) {
-      const at = base + (read % STALL_CAPACITY) * STALL_SLOTS;
-      const durationUs = (slots[at + 1] ?? 0) / 1000;
-      this.#ring.put(
-        EV.stall,
-        (slots[at] ?? 0) / 1e6 + this.#offsetMs,
-        durationUs,
-        slots[at + 2] ?? 0,
-        slots[at + 3] ?? 0,
-        (slots[at + 4] ?? 0) / 1000,
-        (slots[at + 5] ?? 0) / 1000,
-        // A timer due as the stall began would have fired this late.
-        durationUs,
-      );
-      this.onStall(durationUs / 1000);
-    }
-    slots[SLOT_STALL_READ] = written;
-    this.stats.stallsDropped = slots[SLOT_STALL_DROPPED] ?? 0;
   }
 }

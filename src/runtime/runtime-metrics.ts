@@ -4,6 +4,7 @@
  */
 import {
   type EventLoopUtilization,
+  type Histogram,
   type IntervalHistogram,
   monitorEventLoopDelay,
   PerformanceObserver,
@@ -22,16 +23,19 @@ const DELAY_RESOLUTION_MS = 10;
 /** libuv requests (as opposed to handles), as process.getActiveResourcesInfo() names them. */
 const REQUEST_RESOURCE = /Req(Wrap|Callback|Promise)?$|^(ShutdownWrap|WriteWrap|ConnectWrap|SendWrap)$/;
 
-/** How late the monitor's timer fired, in ms, from one of its samples (ns between two firings). */
-const lateBy = (sampleNs: number): number => round3(Math.max(0, sampleNs / NS_PER_MS - DELAY_RESOLUTION_MS));
+/** How late a `periodMs` timer fired, in ms, from one of its samples (ns between two firings). */
+const lateBy = (sampleNs: number, periodMs: number): number => round3(Math.max(0, sampleNs / NS_PER_MS - periodMs));
 
 export interface RuntimeSamplerOptions {
   readonly sink: RecordSink;
   readonly intervalMs: number;
   /** Telemetry pipeline counters; the record reports their change over each interval. */
   readonly telemetryStats: () => TelemetryStats;
-  /** The flight recorder, when on: the record gains the fields it can measure. */
-  readonly recorder?: Recorder | undefined;
+  /**
+   * The flight recorder, when on: the record gains the fields it can measure, and takes its
+   * event-loop delay from the recorder's watch timer.
+   */
+  readonly recorder?: Pick<Recorder, 'stats' | 'takeCallbackP99Ms' | 'loopDelays'> | undefined;
 }
 
 interface RecorderTotals {
@@ -43,7 +47,11 @@ interface RecorderTotals {
 
 export class RuntimeSampler {
   #options: RuntimeSamplerOptions;
-  #delay: IntervalHistogram;
+  /** The delay histogram: the recorder's watch timer when it runs, else a monitor of our own. */
+  #delay: Histogram;
+  /** Only when the recorder does not run (its timer already measures the same thing). */
+  #monitor: IntervalHistogram | undefined;
+  #delayPeriodMs: number;
   #elu: EventLoopUtilization;
   #gc: PerformanceObserver;
   #gcCount = 0;
@@ -54,7 +62,15 @@ export class RuntimeSampler {
 
   constructor(options: RuntimeSamplerOptions) {
     this.#options = options;
-    this.#delay = monitorEventLoopDelay({ resolution: DELAY_RESOLUTION_MS });
+    const recorderDelays = options.recorder?.loopDelays;
+    if (recorderDelays !== undefined) {
+      this.#delay = recorderDelays.histogram;
+      this.#delayPeriodMs = recorderDelays.periodMs;
+    } else {
+      this.#monitor = monitorEventLoopDelay({ resolution: DELAY_RESOLUTION_MS });
+      this.#delay = this.#monitor;
+      this.#delayPeriodMs = DELAY_RESOLUTION_MS;
+    }
     this.#elu = performance.eventLoopUtilization();
     this.#gc = new PerformanceObserver((list) => {
       for (const entry of list.getEntries()) {
@@ -69,7 +85,9 @@ export class RuntimeSampler {
   /** Starts measuring, and emitting every `intervalMs`; with an interval of 0 it does nothing. */
   start(): this {
     if (this.#options.intervalMs <= 0) return this;
-    this.#delay.enable();
+    this.#monitor?.enable();
+    // What the recorder's timer measured before this interval began is not this interval's.
+    if (this.#monitor === undefined) this.#delay.reset();
     this.#gc.observe({ entryTypes: ['gc'] });
     this.#timer = setInterval(() => this.emit(), this.#options.intervalMs);
     this.#timer.unref();
@@ -82,10 +100,11 @@ export class RuntimeSampler {
     const v = record.values;
     const delay = this.#delay;
     if (delay.count > 0) {
-      v.EventLoopDelayMin = lateBy(delay.min);
-      v.EventLoopDelayP50 = lateBy(delay.percentile(50));
-      v.EventLoopDelayP99 = lateBy(delay.percentile(99));
-      v.EventLoopDelayMax = lateBy(delay.max);
+      const periodMs = this.#delayPeriodMs;
+      v.EventLoopDelayMin = lateBy(delay.min, periodMs);
+      v.EventLoopDelayP50 = lateBy(delay.percentile(50), periodMs);
+      v.EventLoopDelayP99 = lateBy(delay.percentile(99), periodMs);
+      v.EventLoopDelayMax = lateBy(delay.max, periodMs);
     }
     delay.reset();
 
@@ -137,7 +156,7 @@ export class RuntimeSampler {
   stop(): void {
     if (this.#timer !== undefined) clearInterval(this.#timer);
     this.#timer = undefined;
-    this.#delay.disable();
+    this.#monitor?.disable();
     this.#gc.disconnect();
   }
 }

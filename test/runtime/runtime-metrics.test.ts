@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { performance } from 'node:perf_hooks';
+import { createHistogram, performance } from 'node:perf_hooks';
 import { describe, test } from 'node:test';
 import { JsonFormatter, MemorySink, RecordEmitter } from '../../src/record/index.js';
 import { RuntimeSampler } from '../../src/runtime/runtime-metrics.js';
@@ -93,6 +93,49 @@ describe('runtime record', () => {
       ],
       [0, 0, 3, 0],
     );
+  });
+
+  test("with the flight recorder on: its watch timer's delays, not a second timer, and the fields it measures", () => {
+    const sink = new MemorySink();
+    const emitter = new RecordEmitter(new JsonFormatter(), sink);
+    const histogram = createHistogram();
+    let totals = { eventsRecorded: 0, eventsDropped: 0, stalls: 0, loopIterations: 0, callbacksRun: undefined };
+    const recorder = {
+      stats: () => ({ ...totals, diskBytes: 0, segmentsEvicted: 0 }),
+      takeCallbackP99Ms: () => undefined,
+      loopDelays: { histogram, periodMs: 10 },
+    };
+    histogram.record(1e6); // before the sampler started: not its interval's
+    const sampler = new RuntimeSampler({
+      sink: emitter,
+      intervalMs: 60000,
+      telemetryStats: () => stats(0, 0, 0),
+      recorder,
+    });
+    sampler.start();
+    try {
+      // Firings 12 ms, 10 ms and 75 ms apart: 2, 0 and 65 ms late.
+      for (const ns of [12e6, 10e6, 75e6]) histogram.record(ns);
+      totals = { ...totals, stalls: 1, loopIterations: 40, eventsDropped: 3 };
+      sampler.emit();
+      sampler.emit();
+    } finally {
+      sampler.stop();
+    }
+    const [first, second] = sink.records<MetricLine>();
+    assert.ok(first && second);
+    assert.equal(metric(first, 'EventLoopDelayMin'), 0);
+    assert.ok(
+      Math.abs((metric(first, 'EventLoopDelayMax') ?? 0) - 65) < 0.1,
+      String(metric(first, 'EventLoopDelayMax')),
+    );
+    assert.deepEqual(
+      [metric(first, 'LongCallbacks'), metric(first, 'LoopIterations'), metric(first, 'RecorderEventsDropped')],
+      [1, 40, 3],
+    );
+    // Emitting resets the histogram: nothing recorded since, no delay.
+    assert.equal(metric(second, 'EventLoopDelayMax'), 0);
+    assert.equal(histogram.count, 0);
   });
 
   test('emits on its interval', async () => {

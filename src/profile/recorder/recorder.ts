@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { performance, type RecordableHistogram } from 'node:perf_hooks';
 import { LOG_LEVELS, type LogLevel, levelFor } from '../../log/filter.js';
 import { EV, EVENTS, FORMAT_VERSION } from '../format/schema.js';
 import { describeRecording, type RecorderConfig, type RecordingSummary } from './config.js';
@@ -19,7 +19,7 @@ import { watchGc } from './sources/gc.js';
 import { watchHttpClient } from './sources/http-client.js';
 import { watchHttpServer } from './sources/http-server.js';
 import { Profilers } from './sources/inspector.js';
-import { LoopWatch } from './sources/loop.js';
+import { LoopWatch, WATCH_PERIOD_MS } from './sources/loop.js';
 import { loadParkAddon, ParkWatch } from './sources/park.js';
 import { watchPending } from './sources/pending.js';
 import { watchPendingOrigins } from './sources/pending-origins.js';
@@ -326,6 +326,14 @@ export class Recorder {
         failed(err);
       }
     }
+  }
+
+  /**
+   * The watch timer's time between firings (ns), as `monitorEventLoopDelay()` at 10 ms would record
+   * it: the runtime record takes its event-loop delay from here rather than start another timer.
+   */
+  get loopDelays(): { readonly histogram: RecordableHistogram; readonly periodMs: number } {
+    return { histogram: this.#loop.delays, periodMs: WATCH_PERIOD_MS };
   }
 
   /** p99 callback duration since the last call (per-callback tracking only). */

@@ -101,11 +101,13 @@ describe('service run with DIAL9_* variables', () => {
       DIAL9_TRACE_DIR: dir,
       DIAL9_TRIGGER_REQUEST_P99_MS: '150',
       DIAL9_ROTATION_SECS: '0.5',
-      DIAL9_MAX_DISK_USAGE_MB: '0.025',
+      DIAL9_MAX_DISK_USAGE_MB: '0.05',
       DIAL9_MAX_FILE_SIZE_MB: '0.008',
-      // The budget holds ~8 segments of a ~6 KB header each: sized for the bytes per second without
-      // idle periods (up to ~200 a second while 50 uploads trickle in), which would make every
-      // 200 ms block a segment of its own and evict the incident before the 1 s p99 check sees it.
+      // Each 200 ms block passes the 8 KB cap (the header alone is ~6 KB before gzip), so a segment
+      // holds 200 ms and the budget ~16 of them (~3 KB gzipped each): ~3 s of history, enough for the
+      // 1 s p99 check to pin the incident before eviction reaches it, and still a fraction of the ~40
+      // segments the test writes. At 0.025 MB (~1.6 s) the check lost that race about one run in
+      // four. No idle periods: up to ~200 a second while 50 uploads trickle in would add bytes.
       DIAL9_PARK_ENABLED: 'false',
     });
     const fast = async (ms: number) => {

@@ -31,6 +31,10 @@ export interface Second {
 }
 
 const US_PER_S = 1_000_000;
+/** A loop sample's delay from which it is kept apart (the event-loop-delay finding's warning). */
+export const LONG_DELAY_US = 50_000;
+/** Long-delay samples kept (160 KB): later ones only count in their second's maximum. */
+const MAX_LONG_DELAYS = 10_000;
 /** Idle periods kept (16 MB): over 4 hours of a loop idle in 20 ms pieces. Later ones are dropped. */
 export const MAX_IDLE_PERIODS = 1_000_000;
 
@@ -53,6 +57,16 @@ export class Timeline {
   lastDropUs = Number.NaN;
   minUs = Number.POSITIVE_INFINITY;
   maxUs = Number.NEGATIVE_INFINITY;
+  /**
+   * Loop samples with a delay of `LONG_DELAY_US` or more (time, delay), at most `MAX_LONG_DELAYS`:
+   * the findings tell those of the start-up (before the first request) from the rest.
+   */
+  readonly longDelayTime = new GrowingF64();
+  readonly longDelayUs = new GrowingF64();
+  /** The earliest event of the process's first segment (index 0), if the trace has it: the start. */
+  processStartUs: number | undefined;
+  /** The first request the process served (µs), if any. */
+  firstRequestUs = Number.POSITIVE_INFINITY;
 
   add(segment: DecodedSegment): void {
     const e = segment.events;
@@ -80,7 +94,21 @@ export class Timeline {
         s.eluWeighted += (elu[i] as number) * p;
         s.periodUs += p;
         s.delayMaxUs = Math.max(s.delayMaxUs, delay[i] as number);
+        if ((delay[i] as number) >= LONG_DELAY_US && this.longDelayTime.length < MAX_LONG_DELAYS) {
+          this.longDelayTime.push(loop.time[i] as number);
+          this.longDelayUs.push(delay[i] as number);
+        }
       }
+    }
+    for (const name of ['requestOpen', 'httpInStart'] as const) {
+      const columns = e[name];
+      if (columns !== undefined && columns.count > 0)
+        this.firstRequestUs = Math.min(this.firstRequestUs, columns.time[0] as number);
+    }
+    if (segment.header.segment.index === 0) {
+      let start = Number.POSITIVE_INFINITY;
+      for (const columns of Object.values(e)) if (columns.count > 0) start = Math.min(start, columns.time[0] as number);
+      if (Number.isFinite(start)) this.processStartUs = start;
     }
     const res = e.resources;
     if (res !== undefined) {

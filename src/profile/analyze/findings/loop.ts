@@ -3,6 +3,8 @@
  * saturation (the loop busy nearly all the time for seconds on end: the process is at its capacity,
  * and queueing, not any single callback, makes requests slow).
  */
+
+import type { Second } from '../timeline.js';
 import type { Finding, Severity } from '../types.js';
 import { at, type FindingContext, ms, quantile, refsInWindow } from './context.js';
 import { cpuCores, elu, runsOf } from './windows.js';
@@ -13,11 +15,55 @@ const DELAY_CRITICAL_US = 200_000;
 const SATURATED_ELU = 0.9;
 const SATURATED_MIN_SECONDS = 3;
 
+/** Start-up ends at the first request, or this long after the process started at the latest. */
+const STARTUP_MAX_US = 60_000_000;
+
+/**
+ * The start-up (module loading, initialization: from the process's first event to its first
+ * request) when the trace has the process's first segment, and the longest loop delay in it.
+ */
+function startup(ctx: FindingContext): { endUs: number; worstUs: number; worstAtUs: number } | undefined {
+  const timeline = ctx.process.timeline;
+  const startUs = timeline.processStartUs;
+  if (startUs === undefined) return undefined;
+  const endUs = Math.min(timeline.firstRequestUs, startUs + STARTUP_MAX_US);
+  let worstUs = 0;
+  let worstAtUs = startUs;
+  for (let i = 0; i < timeline.longDelayTime.length; i++) {
+    const time = timeline.longDelayTime.at(i);
+    const delay = timeline.longDelayUs.at(i);
+    if (time < endUs && delay > worstUs) {
+      worstUs = delay;
+      worstAtUs = time - delay;
+    }
+  }
+  return worstUs === 0 ? undefined : { endUs, worstUs, worstAtUs: Math.max(startUs, worstAtUs) };
+}
+
 export function loopFindings(ctx: FindingContext): Finding[] {
   const { process } = ctx;
-  const seconds = process.timeline.ordered().filter((s) => s.periodUs > 0);
-  if (seconds.length === 0) return [];
   const findings: Finding[] = [];
+  // A start-up that blocks the loop (every service's module loading does, for a fraction of a
+  // second) is its own, informational finding: a critical event-loop delay at +0 s on every trace
+  // said nothing about serving. Its seconds count for the rest only with their later samples.
+  const start = startup(ctx);
+  if (start !== undefined) {
+    findings.push({
+      kind: 'event-loop-delay',
+      severity: start.worstUs >= 10 * DELAY_CRITICAL_US ? 'warning' : 'info',
+      summary: `start-up: the event loop was blocked up to ${Math.round(start.worstUs / 1000)} ms before the first request (module loading, initialization; at ${at(ctx, start.worstAtUs)}); no request waited, but a cold start (a new container, a Lambda) pays it`,
+      startMs: ms(start.worstAtUs),
+      durationMs: ms(start.worstUs),
+      stack: [],
+      requests: [],
+      evidence: { maxDelayMs: ms(start.worstUs), startup: 'yes', startupEnds: at(ctx, start.endUs) },
+    });
+  }
+  const seconds = process.timeline
+    .ordered()
+    .filter((s) => s.periodUs > 0)
+    .map((s) => (start !== undefined && s.index * 1e6 < start.endUs ? withoutStartup(ctx, s, start.endUs) : s));
+  if (seconds.length === 0) return findings;
 
   const delays = seconds.map((s) => s.delayMaxUs);
   const p99 = quantile(delays, 0.99);
@@ -78,4 +124,20 @@ export function loopFindings(ctx: FindingContext): Finding[] {
     });
   }
   return findings;
+}
+
+/**
+ * A second that began during the start-up, its delay taken from its long-delay samples after the
+ * start-up only (shorter ones are below every threshold: 0 stands for them).
+ */
+function withoutStartup(ctx: FindingContext, second: Second, startupEndUs: number): Second {
+  const timeline = ctx.process.timeline;
+  const fromUs = second.index * 1e6;
+  let delayMaxUs = 0;
+  for (let i = 0; i < timeline.longDelayTime.length; i++) {
+    const time = timeline.longDelayTime.at(i);
+    if (time >= startupEndUs && time >= fromUs && time < fromUs + 1e6)
+      delayMaxUs = Math.max(delayMaxUs, timeline.longDelayUs.at(i));
+  }
+  return { ...second, delayMaxUs };
 }

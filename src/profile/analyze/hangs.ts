@@ -3,14 +3,16 @@
  * the main thread is stuck (same start time, rewritten about every second with the duration so
  * far); a stall that ends also gets its `stall` event, one that never ends (a hang, then `kill -9`)
  * has only the markers. Kept per start time, the last marker wins, and a stall event with the same
- * start drops them: that stall is reported as one already. Browser-safe; the analysis and the
+ * start, or that lasted over the moment the last marker was written, drops them: that stall is
+ * reported as one already. Browser-safe; the analysis and the
  * Chrome export both feed it segment by segment, in index order.
  */
 import type { DecodedSegment } from '../format/index.js';
 
 /**
  * A marker's start is the main thread's last heartbeat, the stall's own start the same instant
- * measured on the main thread: they agree to well within this (µs).
+ * measured on the main thread: they usually agree to well within this (µs). Not always (a slow
+ * start-up): a stall also claims the markers written while it lasted.
  */
 export const SAME_STALL_US = 10_000;
 /** Start times kept at most: a process hangs once; a flapping one should not grow this unbounded. */
@@ -52,12 +54,24 @@ export class HangMarkers {
       }
     }
     // A stall event is written when the stall ends, so after its markers (same segment or later).
+    // Its markers are those that start where it starts, or that were written while it lasted: the
+    // two starts come from different signs of life (the watchdog's from the last heartbeat, the
+    // stall's from the watch timer's last firing or a request), which a slow start-up put 10 ms
+    // and more apart, and a finished 1.2 s start-up read as a hang.
     const stalls = segment.events.stall;
     if (stalls === undefined || this.#byStart.size === 0) return;
+    const durationF = stalls.fields.durationUs as Float64Array;
     for (let i = 0; i < stalls.count; i++) {
       const stallUs = stalls.time[i] as number;
-      for (const startUs of this.#byStart.keys())
-        if (Math.abs(startUs - stallUs) <= SAME_STALL_US) this.#byStart.delete(startUs);
+      const endUs = stallUs + (durationF[i] as number);
+      for (const [startUs, hang] of this.#byStart) {
+        const writtenUs = startUs + hang.durationUs;
+        if (
+          Math.abs(startUs - stallUs) <= SAME_STALL_US ||
+          (writtenUs >= stallUs - SAME_STALL_US && writtenUs <= endUs + SAME_STALL_US)
+        )
+          this.#byStart.delete(startUs);
+      }
     }
   }
 

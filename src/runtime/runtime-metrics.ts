@@ -86,8 +86,8 @@ export class RuntimeSampler {
   start(): this {
     if (this.#options.intervalMs <= 0) return this;
     this.#monitor?.enable();
-    // What the recorder's timer measured before this interval began is not this interval's.
-    if (this.#monitor === undefined) this.#delay.reset();
+    // What the recorder's timer measured before the first interval began is not that interval's.
+    this.#delay.reset();
     this.#gc.observe({ entryTypes: ['gc'] });
     this.#timer = setInterval(() => this.emit(), this.#options.intervalMs);
     this.#timer.unref();

@@ -31,7 +31,7 @@ export interface Second {
 }
 
 const US_PER_S = 1_000_000;
-/** A loop sample's delay from which it is kept apart (the event-loop-delay finding's warning). */
+/** A loop sample's delay from which it is kept apart: the event-loop-delay finding's warning level. */
 export const LONG_DELAY_US = 50_000;
 /** Long-delay samples kept (160 KB): later ones only count in their second's maximum. */
 const MAX_LONG_DELAYS = 10_000;

@@ -3,13 +3,13 @@
  * saturation (the loop busy nearly all the time for seconds on end: the process is at its capacity,
  * and queueing, not any single callback, makes requests slow).
  */
-
-import type { Second } from '../timeline.js';
+import { LONG_DELAY_US, type Second } from '../timeline.js';
 import type { Finding, Severity } from '../types.js';
 import { at, type FindingContext, ms, quantile, refsInWindow } from './context.js';
 import { cpuCores, elu, runsOf } from './windows.js';
 
-const DELAY_WARNING_US = 50_000;
+/** The timeline keeps each loop sample this late apart (the start-up is told from the rest by them). */
+const DELAY_WARNING_US = LONG_DELAY_US;
 const DELAY_CRITICAL_US = 200_000;
 /** Utilization from which the loop counts as saturated. */
 const SATURATED_ELU = 0.9;

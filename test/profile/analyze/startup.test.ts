@@ -1,6 +1,7 @@
 /**
  * A start-up that blocks the loop (module loading, initialization) is an informational finding of
  * its own, not a critical event-loop delay at +0 s on every trace; a delay while serving still is.
+ * Its long callbacks are grouped apart from the same site's while serving, and are info too.
  */
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
@@ -52,5 +53,20 @@ describe('profile analyze: the start-up', () => {
     const maxMs = Number(serving.evidence.maxDelayMs);
     assert.ok(maxMs >= 250 && maxMs < 350, `the 300 ms burn, not the start-up: ${text}`);
     assert.equal(delays.length, 2, text);
+
+    // The same two stretches as long callbacks: the start-up's apart, as info, not mixed with the
+    // burn while serving (the same site: no CPU samples here).
+    const callbacks = report.findings.filter((f) => f.kind === 'long-callback' || f.kind === 'blocked-callback');
+    const callbackText = JSON.stringify(callbacks, null, 1);
+    const startupCallback = callbacks.find((f) => f.evidence.startup === 'yes');
+    assert.ok(startupCallback, callbackText);
+    assert.equal(startupCallback.severity, 'info');
+    assert.match(startupCallback.summary, /^start-up: .* before the first request/);
+    assert.ok(Number(startupCallback.evidence.worstMs) >= 350, callbackText);
+    const servingCallback = callbacks.find((f) => f.evidence.startup === undefined);
+    assert.ok(servingCallback, callbackText);
+    assert.equal(servingCallback.severity, 'warning', 'no request open: critical demoted to warning');
+    const worstMs = Number(servingCallback.evidence.worstMs);
+    assert.ok(worstMs >= 250 && worstMs < 350, callbackText);
   });
 });

@@ -10,6 +10,7 @@ import { BLOCKED_CPU_SHARE, cpuShare } from '../attribution.js';
 import type { Req } from '../model.js';
 import type { Finding, Frame, Severity } from '../types.js';
 import { at, type FindingContext, fmtMs, ms, quantile, refs } from './context.js';
+import { STARTUP_WARNING_US, startupWindow } from './loop.js';
 
 /** A stall this many times its site's p99 is an outlier even below the absolute threshold. */
 const OUTLIER_FACTOR = 5;
@@ -18,6 +19,8 @@ const MIN_SAMPLE_DENSITY = 0.5;
 
 interface Group {
   site: string;
+  /** Stalls before the first request, when the trace has the process's start (see startupWindow). */
+  startup: boolean;
   blocked: boolean;
   views: StallView[];
   stack: Frame[];
@@ -27,12 +30,19 @@ export function longCallbackFindings(ctx: FindingContext): Finding[] {
   const { process } = ctx;
   const { longCallbackMs, criticalCallbackMs, requestsPerFinding } = process.options;
   const groups = new Map<string, Group>();
+  // Work before the first request (module loading, building the app) is grouped apart and judged
+  // as the start-up's loop delay is: every service has some, no request waits for it, only a cold
+  // start pays it. Mixed with the same site's work while serving, it made a warning of a routine
+  // 900 ms start-up.
+  const startupEndUs = startupWindow(ctx)?.endUs ?? Number.NEGATIVE_INFINITY;
   for (const stall of process.stalls) {
     const view = process.views.of(stall);
-    let group = groups.get(view.site);
+    const startup = stall.startUs < startupEndUs && view.ranFor === undefined;
+    const key = startup ? `${view.site}\u0000start-up` : view.site;
+    let group = groups.get(key);
     if (group === undefined) {
-      group = { site: view.site, blocked: false, views: [], stack: view.sites?.stack ?? [] };
-      groups.set(view.site, group);
+      group = { site: view.site, startup, blocked: false, views: [], stack: view.sites?.stack ?? [] };
+      groups.set(key, group);
     }
     group.views.push(view);
     if (group.stack.length === 0 && view.sites !== undefined) group.stack = view.sites.stack;
@@ -80,16 +90,22 @@ export function longCallbackFindings(ctx: FindingContext): Finding[] {
     // Work no request saw (start-up, or an idle moment) ranks below work that slowed requests:
     // the scan answers "why are requests slow" first.
     if (ran.size === 0 && delayedCount === 0) severity = severity === 'critical' ? 'warning' : 'info';
+    if (group.startup && delayedCount === 0)
+      severity = worst.stall.durationUs >= STARTUP_WARNING_US ? 'warning' : 'info';
     const requestPart =
-      ran.size > 0
-        ? `ran for ${ran.size} request${ran.size === 1 ? '' : 's'}${delayedCount > 0 ? `, delayed ${delayedCount} more` : ''}`
-        : delayedCount > 0
-          ? `no request of its own; delayed ${delayedCount} request${delayedCount === 1 ? '' : 's'}`
-          : 'no request open (start-up or idle: no request saw it)';
+      group.startup && delayedCount === 0
+        ? 'before the first request (start-up: no request waited, but a cold start pays it)'
+        : ran.size > 0
+          ? `ran for ${ran.size} request${ran.size === 1 ? '' : 's'}${delayedCount > 0 ? `, delayed ${delayedCount} more` : ''}`
+          : delayedCount > 0
+            ? `no request of its own; delayed ${delayedCount} request${delayedCount === 1 ? '' : 's'}`
+            : 'no request open (start-up or idle: no request saw it)';
     const times = group.views.length === 1 ? 'once' : `${group.views.length} times`;
-    const summary = group.blocked
-      ? `${group.site} blocked the event loop without working ${times} (process CPU ${Math.round(share * 100)}% of the time: a wait, sync I/O or a lock), worst ${fmtMs(worst.stall.durationUs)} at ${at(ctx, worst.stall.startUs)}; ${requestPart}`
-      : `${group.site} held the event loop ${times}, worst ${fmtMs(worst.stall.durationUs)} at ${at(ctx, worst.stall.startUs)}, ${fmtMs(totalUs)} in all; ${requestPart}`;
+    const summary =
+      (group.startup ? 'start-up: ' : '') +
+      (group.blocked
+        ? `${group.site} blocked the event loop without working ${times} (process CPU ${Math.round(share * 100)}% of the time: a wait, sync I/O or a lock), worst ${fmtMs(worst.stall.durationUs)} at ${at(ctx, worst.stall.startUs)}; ${requestPart}`
+        : `${group.site} held the event loop ${times}, worst ${fmtMs(worst.stall.durationUs)} at ${at(ctx, worst.stall.startUs)}, ${fmtMs(totalUs)} in all; ${requestPart}`);
     const evidence: Record<string, number | string> = {
       count: group.views.length,
       totalMs: ms(totalUs),
@@ -108,6 +124,7 @@ export function longCallbackFindings(ctx: FindingContext): Finding[] {
     }
     if (worst.sites !== undefined) evidence.samples = worst.sites.samples;
     if (group.blocked) evidence.blockedBelowCpuShare = BLOCKED_CPU_SHARE;
+    if (group.startup) evidence.startup = 'yes';
     if (Number.isFinite(density)) evidence.sampleDensity = Math.round(density * 100) / 100;
     findings.push({
       kind: group.blocked ? 'blocked-callback' : 'long-callback',

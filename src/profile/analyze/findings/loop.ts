@@ -15,8 +15,21 @@ const DELAY_CRITICAL_US = 200_000;
 const SATURATED_ELU = 0.9;
 const SATURATED_MIN_SECONDS = 3;
 
+/** A start-up that blocks the loop this long is a warning (a cold start that slow hurts), else info. */
+export const STARTUP_WARNING_US = 2_000_000;
 /** Start-up ends at the first request, or this long after the process started at the latest. */
 const STARTUP_MAX_US = 60_000_000;
+
+/**
+ * When the start-up ran (from the process's first event to its first request, 60 s at most); undefined
+ * when the trace does not have the process's first segment. The long-callback findings use it too.
+ */
+export function startupWindow(ctx: FindingContext): { startUs: number; endUs: number } | undefined {
+  const timeline = ctx.process.timeline;
+  const startUs = timeline.processStartUs;
+  if (startUs === undefined) return undefined;
+  return { startUs, endUs: Math.min(timeline.firstRequestUs, startUs + STARTUP_MAX_US) };
+}
 
 /**
  * The start-up (module loading, initialization: from the process's first event to its first
@@ -24,9 +37,9 @@ const STARTUP_MAX_US = 60_000_000;
  */
 function startup(ctx: FindingContext): { endUs: number; worstUs: number; worstAtUs: number } | undefined {
   const timeline = ctx.process.timeline;
-  const startUs = timeline.processStartUs;
-  if (startUs === undefined) return undefined;
-  const endUs = Math.min(timeline.firstRequestUs, startUs + STARTUP_MAX_US);
+  const window = startupWindow(ctx);
+  if (window === undefined) return undefined;
+  const { startUs, endUs } = window;
   let worstUs = 0;
   let worstAtUs = startUs;
   for (let i = 0; i < timeline.longDelayTime.length; i++) {
@@ -50,7 +63,7 @@ export function loopFindings(ctx: FindingContext): Finding[] {
   if (start !== undefined) {
     findings.push({
       kind: 'event-loop-delay',
-      severity: start.worstUs >= 10 * DELAY_CRITICAL_US ? 'warning' : 'info',
+      severity: start.worstUs >= STARTUP_WARNING_US ? 'warning' : 'info',
       summary: `start-up: the event loop was blocked up to ${Math.round(start.worstUs / 1000)} ms before the first request (module loading, initialization; at ${at(ctx, start.worstAtUs)}); no request waited, but a cold start (a new container, a Lambda) pays it`,
       startMs: ms(start.worstAtUs),
       durationMs: ms(start.worstUs),

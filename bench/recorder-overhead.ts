@@ -22,7 +22,8 @@
  *
  * Variants: off, off-again, dial9.env (dial9.env's settings), cpu-99hz (dial9.env + CPU sampling at
  * 99 Hz), task-dump (dial9.env + the task dump), no-resources (dial9.env without the 100 ms resource
- * sample), and any `name:VAR=value;VAR=value` (`--extra`, dial9.env's settings plus those variables).
+ * sample), and any `name:VAR=value;VAR=value` (`--extra`, dial9.env's settings plus those variables;
+ * `BENCH_ROOT=<dir>` runs that checkout's build instead, e.g. `git worktree add /tmp/old HEAD~1`).
  *
  *   apt-get install wrk    # the load generator (Debian's package); taskset is in util-linux
  *   npm run build && node dist/bench/recorder-overhead.js [--rounds 20] [--duration 2] [--connections 50]
@@ -84,7 +85,6 @@ const serverCpus = pin ? values['server-cpu'] : undefined;
 if (idle === 'park' && !pin) throw new Error('--idle park moves servers between pinned CPUs: drop --no-pin');
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const BIN = join(ROOT, 'bin/run.js');
 
 interface Variant {
   readonly name: string;
@@ -139,14 +139,18 @@ const FILES_ROOT = values['files-on-disk'] !== true && existsSync('/dev/shm') ? 
 
 async function startServer(variant: Variant): Promise<Server> {
   const dir = mkdtempSync(join(FILES_ROOT, `bench-recorder-${variant.name}-`));
-  const env = {
+  const env: NodeJS.ProcessEnv = {
     ...process.env,
     // Off means off, even after `source dial9.env` in the bench's shell.
     ...(variant.env === undefined ? { DIAL9_ENABLED: 'false' } : { ...variant.env, DIAL9_TRACE_DIR: join(dir, 't') }),
   };
-  const node = [process.execPath, BIN, 'run', '--port', '0', '--telemetry-dir', dir];
+  // BENCH_ROOT (an --extra variable, not passed on): another checkout's build, such as the previous
+  // commit's in a git worktree, measured against this one in the same rounds.
+  const root = env.BENCH_ROOT ?? ROOT;
+  delete env.BENCH_ROOT;
+  const node = [process.execPath, join(root, 'bin/run.js'), 'run', '--port', '0', '--telemetry-dir', dir];
   const [command, ...args] = serverCpus === undefined ? node : ['taskset', '-c', serverCpus, ...node];
-  const child = spawn(command as string, args, { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(command as string, args, { cwd: root, env, stdio: ['ignore', 'ignore', 'pipe'] });
   try {
     return await listening(variant, child, dir);
   } catch (err) {

@@ -37,7 +37,12 @@ const STATS_EVERY_TICKS = 4;
 const SELF_REPORT_EVERY_TICKS = 40;
 
 const encoder = new BatchEncoder(init.hrtimeOffsetUs);
-const files = new SegmentFiles(init.dir, init);
+const files = new SegmentFiles(init.dir, {
+  rotationMs: init.rotationMs,
+  maxFileBytes: init.maxFileBytes,
+  maxDiskBytes: init.maxDiskBytes,
+  finishedSiblings: true,
+});
 const fields = new Float64Array(RECORD_SLOTS);
 let closed = false;
 

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
-import { readdirSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { EV, EVENTS, encodeHeader, SegmentEncoder, type TraceHeader } from '../../../src/profile/format/index.js';
 import type { SealedSegmentInfo } from '../../../src/profile/recorder/protocol.js';
@@ -87,5 +89,46 @@ describe('segment files', () => {
     assert.ok(files.evicted > 10);
     assert.ok(diskBytes(dir) <= 100_000);
     assert.ok(sealed.filter((s) => s.pinned).length === 2, 'the pinned active and next segments say so when sealed');
+  });
+  it("counts and evicts finished processes' segments under the same budget, oldest first, pinned last; live and foreign directories untouched", () => {
+    const root = tempDir('dial9-siblings');
+    dirs.push(root);
+    const oldMs = Date.now() / 1000 - 120;
+    const place = (dir: string, name: string, old: boolean) => {
+      mkdirSync(join(root, dir), { recursive: true });
+      const path = join(root, dir, name);
+      writeFileSync(path, randomBytes(10_000));
+      if (old) utimesSync(path, oldMs, oldMs);
+      return path;
+    };
+    // A process that exited two minutes ago (one segment pinned by a trigger), one killed mid-segment,
+    // one still running, and a directory that is not a process's.
+    const exited = place('svc.100.20261201T000100Z.aaaaaa', 'trace.0.bin.gz', true);
+    const exitedPinned = place('svc.100.20261201T000100Z.aaaaaa', 'trace.1.pinned.bin.gz', true);
+    const killed = place('svc.200.20261201T000200Z.bbbbbb', 'trace.0.bin.active', true);
+    const live = place('svc.400.20261201T000400Z.dddddd', 'trace.0.bin.active', false);
+    const foreign = place('notes', 'trace.0.bin.gz', true);
+    const own = join(root, 'svc.300.20261201T000300Z.cccccc');
+    mkdirSync(own);
+    const finishedBytes = () => [exited, exitedPinned, killed].reduce((n, p) => n + (existsSync(p) ? 10_000 : 0), 0);
+
+    const limits = { rotationMs: 60_000, maxFileBytes: 20_000, maxDiskBytes: 50_000, finishedSiblings: true };
+    const files = new SegmentFiles(own, limits);
+    let killedGoneFirstAt = -1;
+    for (let i = 0; i < 40; i++) {
+      files.write(block(200, i + 1), header, () => {});
+      const total = diskBytes(own) + finishedBytes();
+      assert.ok(total <= limits.maxDiskBytes, `after block ${i}: ${total} bytes (own and finished processes')`);
+      if (!existsSync(killed) && killedGoneFirstAt < 0) {
+        killedGoneFirstAt = i;
+        assert.equal(existsSync(exited), false, 'the oldest process went first');
+      }
+    }
+    assert.ok(killedGoneFirstAt >= 0, "the killed process's segment was evicted");
+    assert.equal(existsSync(join(root, 'svc.200.20261201T000200Z.bbbbbb')), false, 'an emptied directory goes');
+    assert.equal(existsSync(exitedPinned), true, 'pinned segments outlast unpinned ones, ours included');
+    assert.equal(existsSync(live), true, "a live process's directory is its own");
+    assert.equal(existsSync(foreign), true, 'a directory not named like a process is not touched');
+    assert.ok(files.evicted > 2);
   });
 });

@@ -67,6 +67,12 @@ export class Timeline {
   processStartUs: number | undefined;
   /** The first request the process served (µs), if any. */
   firstRequestUs = Number.POSITIVE_INFINITY;
+  /**
+   * The end of the first loop sample (100 ms) in which the loop was busy less than half the time
+   * (µs): a start-up is over by then, whether or not a request ever comes (a batch job, a quiet
+   * service). Not the first `idle` period: loading ES modules waits on file reads now and then.
+   */
+  firstIdleUs = Number.POSITIVE_INFINITY;
 
   add(segment: DecodedSegment): void {
     const e = segment.events;
@@ -89,6 +95,8 @@ export class Timeline {
       const delay = loop.fields.delayMaxUs as Float64Array;
       const period = loop.fields.periodUs as Float64Array;
       for (let i = 0; i < loop.count; i++) {
+        // A loop sample is written at the end of its period.
+        if ((elu[i] as number) < 500) this.firstIdleUs = Math.min(this.firstIdleUs, loop.time[i] as number);
         const s = this.#second(loop.time[i] as number);
         const p = period[i] as number;
         s.eluWeighted += (elu[i] as number) * p;

@@ -17,18 +17,23 @@ const SATURATED_MIN_SECONDS = 3;
 
 /** A start-up that blocks the loop this long is a warning (a cold start that slow hurts), else info. */
 export const STARTUP_WARNING_US = 2_000_000;
-/** Start-up ends at the first request, or this long after the process started at the latest. */
+/** Start-up ends at the first request or once the loop idles, or this long after the process started at the latest. */
 const STARTUP_MAX_US = 60_000_000;
 
 /**
- * When the start-up ran (from the process's first event to its first request, 60 s at most); undefined
- * when the trace does not have the process's first segment. The long-callback findings use it too.
+ * When the start-up ran: from the process's first event until the loop was first mostly idle over a
+ * 100 ms sample or the first request came, whichever was first (60 s at most); undefined when the trace does not have the
+ * process's first segment. The long-callback findings use it too. Ending once the loop idles keeps
+ * a job that never serves a request from calling its first minute of work "start-up".
  */
 export function startupWindow(ctx: FindingContext): { startUs: number; endUs: number } | undefined {
   const timeline = ctx.process.timeline;
   const startUs = timeline.processStartUs;
   if (startUs === undefined) return undefined;
-  return { startUs, endUs: Math.min(timeline.firstRequestUs, startUs + STARTUP_MAX_US) };
+  return {
+    startUs,
+    endUs: Math.min(timeline.firstRequestUs, timeline.firstIdleUs, startUs + STARTUP_MAX_US),
+  };
 }
 
 /**

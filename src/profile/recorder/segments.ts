@@ -5,11 +5,9 @@
  * acceptable, filling the disk is not). Pinned segments (a trigger fired) carry `.pinned` in their
  * name and are evicted only when nothing else is left.
  *
- * With `finishedSiblings`, the budget also covers the directories other processes left in the same
- * trace directory once they finished (a service restarting in a loop left one budget per run): their
- * segments count towards it and go first, the oldest process's first, pinned ones last. A directory
- * is finished when nothing in it was written for FINISHED_AFTER_MS; live processes' directories are
- * theirs to manage.
+ * With `finishedSiblings`, the budget also covers the directories finished processes of this host
+ * left in the same trace directory (a service restarting in a loop left one budget per run; see
+ * finished-processes.ts): their segments count towards it and go first, the oldest process's first.
  */
 import {
   closeSync,
@@ -23,7 +21,8 @@ import {
   writeSync,
   writevSync,
 } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { join } from 'node:path';
+import { type FinishedFile, FinishedProcesses, SEGMENT_NAME } from './finished-processes.js';
 import { gzipFileSync } from './gzip-file.js';
 import type { SealedSegmentInfo } from './protocol.js';
 
@@ -33,22 +32,6 @@ export interface SegmentLimits {
   readonly maxDiskBytes: number;
   /** Count and evict the segments of finished processes beside this one (the writer thread sets it). */
   readonly finishedSiblings?: boolean;
-}
-
-/**
- * A sibling process directory untouched this long is finished: a live recorder writes a block every
- * 200 ms or so (its loop and resource samples), and every second while its loop hangs.
- */
-const FINISHED_AFTER_MS = 60_000;
-/** `<service>.<pid>.<start, UTC>.<random>`: how the recorder names a process directory. */
-const PROCESS_DIR = /^.+\.\d+\.\d{8}T\d{6}Z(?:\.[0-9a-f]+)?$/;
-
-/** A segment file (sealed, or `.active` after a kill) of a finished process. */
-interface LeftoverFile {
-  readonly dir: string;
-  readonly name: string;
-  readonly bytes: number;
-  readonly pinned: boolean;
 }
 
 interface SealedFile {
@@ -69,8 +52,6 @@ interface Active {
   pinned: boolean;
 }
 
-const SEGMENT_NAME = /^trace\.(\d+)(\.pinned)?\.bin(\.gz)?(\.active)?$/;
-
 export class SegmentFiles {
   #dir: string;
   #limits: SegmentLimits;
@@ -80,14 +61,15 @@ export class SegmentFiles {
   #pinNext = 0;
   /** Sealed segments as last listed (listing the directory for every block would cost a syscall per file). */
   #sealedCache: SealedFile[] | undefined;
-  /** Finished processes' files, oldest process first, and their bytes (listed again after each seal or eviction). */
-  #leftoverCache: { readonly files: LeftoverFile[]; readonly bytes: number } | undefined;
+  /** Finished processes' directories beside this one (with `finishedSiblings`). */
+  #finished: FinishedProcesses | undefined;
   evicted = 0;
   written = 0;
 
   constructor(dir: string, limits: SegmentLimits) {
     this.#dir = dir;
     this.#limits = limits;
+    if (limits.finishedSiblings === true) this.#finished = new FinishedProcesses(dir);
   }
 
   get dir(): string {
@@ -178,7 +160,7 @@ export class SegmentFiles {
     }
     this.#sealedCache = undefined;
     // Processes may have finished since the last look (their directories are listed once a segment).
-    this.#leftoverCache = undefined;
+    this.#finished?.refresh();
     // No eviction here: it could take the segment just sealed before its hook sees it. Sealing only
     // shrinks what is on disk (gzip); the next segment's first write makes room, oldest first.
     onSealed({ path, bytes: statSync(path).size, index: active.index, pinned });
@@ -271,88 +253,44 @@ export class SegmentFiles {
   }
 
   /**
-   * Finished sibling processes' segment files, oldest process first (their directory names start
-   * with the process's start, after the service name and pid: sorted by that start).
-   */
-  #leftovers(): { readonly files: LeftoverFile[]; readonly bytes: number } {
-    if (this.#leftoverCache !== undefined) return this.#leftoverCache;
-    const files: LeftoverFile[] = [];
-    let bytes = 0;
-    if (this.#limits.finishedSiblings === true) {
-      const parent = dirname(this.#dir);
-      const own = basename(this.#dir);
-      let names: string[] = [];
-      try {
-        names = readdirSync(parent).filter((n) => n !== own && PROCESS_DIR.test(n));
-      } catch {
-        // No parent to list: nothing left by others.
-      }
-      const started = (name: string) => /\.(\d{8}T\d{6}Z)/.exec(name)?.[1] ?? '';
-      names.sort((a, b) => started(a).localeCompare(started(b)) || a.localeCompare(b));
-      const now = Date.now();
-      for (const name of names) {
-        const dir = join(parent, name);
-        const found: (LeftoverFile & { index: number })[] = [];
-        let newestMs = Number.NEGATIVE_INFINITY;
-        let entries: string[];
-        try {
-          entries = readdirSync(dir);
-        } catch {
-          continue; // not a directory, or gone
-        }
-        for (const entry of entries) {
-          const match = SEGMENT_NAME.exec(entry);
-          if (match === null) continue;
-          try {
-            const stat = statSync(join(dir, entry));
-            newestMs = Math.max(newestMs, stat.mtimeMs);
-            found.push({ dir, name: entry, bytes: stat.size, pinned: match[2] !== undefined, index: Number(match[1]) });
-          } catch {
-            // Gone meanwhile.
-          }
-        }
-        if (found.length === 0 || now - newestMs < FINISHED_AFTER_MS) continue;
-        found.sort((a, b) => a.index - b.index);
-        for (const file of found) {
-          files.push(file);
-          bytes += file.bytes;
-        }
-      }
-    }
-    this.#leftoverCache = { files, bytes };
-    return this.#leftoverCache;
-  }
-
-  /**
-   * Evicts until `extra` more bytes fit in the budget: finished processes' unpinned segments (oldest
-   * first), then this process's unpinned ones, then pinned ones in the same order.
+   * Evicts until `extra` more bytes fit in the budget: finished processes' segments (the oldest
+   * process's first, unpinned before pinned), then this process's unpinned ones, then its pinned
+   * ones. The older runs' data goes before any of this run's, so the segment just sealed still has
+   * its turn as the size cap promises (at most half the budget: it and the next fit).
    */
   #makeRoom(extra: number): void {
     const sealed = this.#sealed();
-    const leftovers = this.#leftovers();
-    let total = (this.#active?.bytes ?? 0) + extra + leftovers.bytes;
+    const finished = this.#finished?.list() ?? { files: [], bytes: 0 };
+    let total = (this.#active?.bytes ?? 0) + extra + finished.bytes;
     for (const s of sealed) total += s.bytes;
     if (total <= this.#limits.maxDiskBytes) return;
-    const own = sealed.map((s) => ({ dir: this.#dir, name: s.name, bytes: s.bytes, pinned: s.pinned }));
+    const own = sealed.map((s): FinishedFile => ({ dir: this.#dir, name: s.name, bytes: s.bytes, pinned: s.pinned }));
     const order = [
-      ...leftovers.files.filter((f) => !f.pinned),
+      ...finished.files.filter((f) => !f.pinned),
+      ...finished.files.filter((f) => f.pinned),
       ...own.filter((f) => !f.pinned),
-      ...leftovers.files.filter((f) => f.pinned),
       ...own.filter((f) => f.pinned),
     ];
     this.#sealedCache = undefined;
-    this.#leftoverCache = undefined;
     const emptied = new Set<string>();
     for (const f of order) {
       if (total <= this.#limits.maxDiskBytes) break;
+      const theirs = f.dir !== this.#dir;
       try {
         unlinkSync(join(f.dir, f.name));
         this.evicted++;
-      } catch {
-        // Already gone.
+      } catch (err) {
+        // Not ours to delete after all (another user's, a read-only mount): leave that directory be.
+        if (theirs && (err as NodeJS.ErrnoException).code !== 'ENOENT') {
+          this.#finished?.refuse(f.dir);
+          continue;
+        }
       }
       total -= f.bytes;
-      if (f.dir !== this.#dir) emptied.add(f.dir);
+      if (theirs) {
+        this.#finished?.forget(f);
+        emptied.add(f.dir);
+      }
     }
     // A finished process's directory goes with its last segment (only when empty: nothing else is removed).
     for (const dir of emptied) {

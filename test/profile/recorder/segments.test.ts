@@ -1,11 +1,15 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { gzipSync } from 'node:zlib';
 import { EV, EVENTS, encodeHeader, SegmentEncoder, type TraceHeader } from '../../../src/profile/format/index.js';
 import type { SealedSegmentInfo } from '../../../src/profile/recorder/protocol.js';
 import { SegmentFiles } from '../../../src/profile/recorder/segments.js';
+import { concat } from '../format/hand-encoded.js';
 import { diskBytes, readSegments, tempDir } from '../trace-files.js';
 
 const header = (index: number) =>
@@ -90,45 +94,89 @@ describe('segment files', () => {
     assert.ok(diskBytes(dir) <= 100_000);
     assert.ok(sealed.filter((s) => s.pinned).length === 2, 'the pinned active and next segments say so when sealed');
   });
-  it("counts and evicts finished processes' segments under the same budget, oldest first, pinned last; live and foreign directories untouched", () => {
+  it("counts and evicts finished processes' segments under the same budget, oldest process first; live, paused, other hosts' and foreign directories untouched", () => {
     const root = tempDir('dial9-siblings');
     dirs.push(root);
-    const oldMs = Date.now() / 1000 - 120;
-    const place = (dir: string, name: string, old: boolean) => {
-      mkdirSync(join(root, dir), { recursive: true });
-      const path = join(root, dir, name);
-      writeFileSync(path, randomBytes(10_000));
-      if (old) utimesSync(path, oldMs, oldMs);
+    const deadPid = () => spawnSync('true').pid as number;
+    const host = hostname();
+    const segment = (pid: number, onHost: string) =>
+      concat([
+        encodeHeader({
+          format: 'dial9-node',
+          version: 2,
+          timeUnit: 'us',
+          clock: 'test',
+          timeOriginMs: 0,
+          segment: { index: 0, startWallMs: 0 },
+          process: { pid, host: onHost, service: 'svc', argv: [], node: 'v20' },
+          recording: { summary: '', on: [], off: {} },
+          config: {},
+          events: EVENTS,
+        }),
+        randomBytes(8_000),
+      ]);
+    const place = (dir: string, name: string, bytes: Uint8Array, at = root) => {
+      mkdirSync(join(at, dir), { recursive: true });
+      const path = join(at, dir, name);
+      writeFileSync(path, name.endsWith('.gz') ? gzipSync(bytes) : bytes);
+      // Two minutes old: age alone must not make a directory finished.
+      const oldS = Date.now() / 1000 - 120;
+      utimesSync(path, oldS, oldS);
       return path;
     };
-    // A process that exited two minutes ago (one segment pinned by a trigger), one killed mid-segment,
-    // one still running, and a directory that is not a process's.
-    const exited = place('svc.100.20261201T000100Z.aaaaaa', 'trace.0.bin.gz', true);
-    const exitedPinned = place('svc.100.20261201T000100Z.aaaaaa', 'trace.1.pinned.bin.gz', true);
-    const killed = place('svc.200.20261201T000200Z.bbbbbb', 'trace.0.bin.active', true);
-    const live = place('svc.400.20261201T000400Z.dddddd', 'trace.0.bin.active', false);
-    const foreign = place('notes', 'trace.0.bin.gz', true);
-    const own = join(root, 'svc.300.20261201T000300Z.cccccc');
-    mkdirSync(own);
-    const finishedBytes = () => [exited, exitedPinned, killed].reduce((n, p) => n + (existsSync(p) ? 10_000 : 0), 0);
+    const exitedPid = deadPid();
+    const killedPid = deadPid();
+    // Finished: an earlier run with this process's pid (a restarted container's pid 1), a process
+    // that exited (one segment pinned by a trigger), one killed mid-segment.
+    const samePid = place(`svc.${process.pid}.20261201T000030Z.aaaaaa`, 'trace.0.bin.gz', segment(process.pid, host));
+    const exited = place(`svc.${exitedPid}.20261201T000100Z.bbbbbb`, 'trace.0.bin.gz', segment(exitedPid, host));
+    const exitedPinned = place(
+      `svc.${exitedPid}.20261201T000100Z.bbbbbb`,
+      'trace.1.pinned.bin.gz',
+      segment(exitedPid, host),
+    );
+    const killed = place(`svc.${killedPid}.20261201T000200Z.cccccc`, 'trace.0.bin.active', segment(killedPid, host));
+    // Not finished, or not ours to judge: a live process quiet for two minutes (paused), a process
+    // of another host, a symlink named like a process directory, a directory not named like one.
+    const paused = place(
+      `svc.${process.ppid}.20261201T000010Z.dddddd`,
+      'trace.0.bin.active',
+      segment(process.ppid, host),
+    );
+    const elsewhere = place(
+      `svc.${exitedPid}.20261201T000020Z.eeeeee`,
+      'trace.0.bin.gz',
+      segment(exitedPid, 'elsewhere'),
+    );
+    const archive = tempDir('dial9-archive');
+    dirs.push(archive);
+    const archived = place('incident', 'trace.0.bin.gz', segment(exitedPid, host), archive);
+    symlinkSync(join(archive, 'incident'), join(root, `svc.${exitedPid}.20261201T000040Z.ffffff`));
+    const foreign = place('notes', 'trace.0.bin.gz', segment(exitedPid, host));
+    const finished = [samePid, exited, killed, exitedPinned];
+    const sizes = new Map(finished.map((p) => [p, statSync(p).size]));
+    const finishedBytes = () => finished.reduce((n, p) => n + (existsSync(p) ? (sizes.get(p) as number) : 0), 0);
 
+    const own = join(root, `svc.${process.pid}.20261201T000300Z.abcdef`);
+    mkdirSync(own);
     const limits = { rotationMs: 60_000, maxFileBytes: 20_000, maxDiskBytes: 50_000, finishedSiblings: true };
     const files = new SegmentFiles(own, limits);
-    let killedGoneFirstAt = -1;
+    const goneAt = new Map<string, number>();
     for (let i = 0; i < 40; i++) {
       files.write(block(200, i + 1), header, () => {});
       const total = diskBytes(own) + finishedBytes();
       assert.ok(total <= limits.maxDiskBytes, `after block ${i}: ${total} bytes (own and finished processes')`);
-      if (!existsSync(killed) && killedGoneFirstAt < 0) {
-        killedGoneFirstAt = i;
-        assert.equal(existsSync(exited), false, 'the oldest process went first');
-      }
+      for (const path of finished) if (!existsSync(path) && !goneAt.has(path)) goneAt.set(path, i);
     }
-    assert.ok(killedGoneFirstAt >= 0, "the killed process's segment was evicted");
-    assert.equal(existsSync(join(root, 'svc.200.20261201T000200Z.bbbbbb')), false, 'an emptied directory goes');
-    assert.equal(existsSync(exitedPinned), true, 'pinned segments outlast unpinned ones, ours included');
-    assert.equal(existsSync(live), true, "a live process's directory is its own");
-    assert.equal(existsSync(foreign), true, 'a directory not named like a process is not touched');
-    assert.ok(files.evicted > 2);
+    const order = finished.map((p) => goneAt.get(p) ?? Number.POSITIVE_INFINITY);
+    assert.deepEqual(
+      [...order].sort((x, y) => x - y),
+      order,
+      `oldest process first, pinned last: ${order}`,
+    );
+    assert.ok(Number.isFinite(order.at(-1) as number), 'every finished segment went before our own');
+    for (const dir of [samePid, exited, killed])
+      assert.equal(existsSync(dirname(dir)), false, 'emptied directories go');
+    for (const kept of [paused, elsewhere, archived, foreign]) assert.equal(existsSync(kept), true, kept);
   });
 });

@@ -3,11 +3,14 @@
  * the trace directory (a service restarting in a loop leaves one directory per run). The disk budget
  * covers them too: they are evicted first (see segments.ts).
  *
- * Finished is decided by the process, not by the files' age: the directory's name holds the pid and
- * its segments' header the host. A directory of this host whose pid no longer runs, or is this
- * process's own (a restarted container's pid 1), is finished. A live process, even one paused for an
- * hour (SIGSTOP, `docker pause`), is never touched, nor is a directory of another host (a container
- * sharing the volume: its own recorder manages it) or one whose header cannot be read. Only real
+ * Finished is decided by the process first: the directory's name holds the pid and its segments'
+ * header the host. A directory of this host whose pid no longer runs, or is this process's own (a
+ * restarted container's pid 1), and in which nothing was written for QUIET_MS, is finished. A live
+ * process, even one paused for an hour (SIGSTOP, `docker pause`), is never touched; nor is a
+ * directory of another host (a container sharing the volume: its own recorder manages it) or one
+ * whose header cannot be read. The quiet period covers a live process this one cannot see under the
+ * same host name (containers on the host's network each have their own pids): a live recorder writes
+ * every ~200 ms. Only real
  * directories named as the recorder names them are looked into (no symlinks), and only segment files
  * in them are counted and deleted.
  */
@@ -21,6 +24,8 @@ import { readHeader } from '../format/decoder.js';
 const PROCESS_DIR = /^.+\.(\d+)\.(\d{8}T\d{6}Z)(?:\.[0-9a-f]+)?$/;
 /** A segment's name: index, pinned. */
 export const SEGMENT_NAME = /^trace\.(\d+)(\.pinned)?\.bin(\.gz)?(\.active)?$/;
+/** A directory written to this recently is not finished, whatever its pid says. */
+const QUIET_MS = 60_000;
 /** Bytes read from a segment for its header (the header's JSON is ~9 KB, gzipped ~3 KB). */
 const HEADER_PROBE_BYTES = 64 * 1024;
 
@@ -98,6 +103,7 @@ export class FinishedProcesses {
         continue;
       }
       const found: (FinishedFile & { index: number })[] = [];
+      let newestMs = Number.NEGATIVE_INFINITY;
       let entries: string[];
       try {
         entries = readdirSync(dir);
@@ -110,12 +116,13 @@ export class FinishedProcesses {
         try {
           const stat = lstatSync(join(dir, entry));
           if (!stat.isFile()) continue;
+          newestMs = Math.max(newestMs, stat.mtimeMs);
           found.push({ dir, name: entry, bytes: stat.size, pinned: match[2] !== undefined, index: Number(match[1]) });
         } catch {
           // Gone meanwhile.
         }
       }
-      if (found.length === 0 || !this.#finished(name, dir, found)) continue;
+      if (found.length === 0 || Date.now() - newestMs < QUIET_MS || !this.#finished(name, dir, found)) continue;
       found.sort((a, b) => a.index - b.index);
       for (const file of found) {
         files.push(file);

@@ -119,7 +119,7 @@ describe('segment files', () => {
       mkdirSync(join(at, dir), { recursive: true });
       const path = join(at, dir, name);
       writeFileSync(path, name.endsWith('.gz') ? gzipSync(bytes) : bytes);
-      // Two minutes old: age alone must not make a directory finished.
+      // Two minutes old: quiet, yet age alone must not make a directory finished.
       const oldS = Date.now() / 1000 - 120;
       utimesSync(path, oldS, oldS);
       return path;
@@ -153,6 +153,9 @@ describe('segment files', () => {
     const archived = place('incident', 'trace.0.bin.gz', segment(exitedPid, host), archive);
     symlinkSync(join(archive, 'incident'), join(root, `svc.${exitedPid}.20261201T000040Z.ffffff`));
     const foreign = place('notes', 'trace.0.bin.gz', segment(exitedPid, host));
+    // A pid this process cannot see (another pid namespace under the same host name) that still writes.
+    const unseen = place(`svc.${exitedPid}.20261201T000005Z.abcabc`, 'trace.0.bin.active', segment(exitedPid, host));
+    utimesSync(unseen, new Date(), new Date());
     const finished = [samePid, exited, killed, exitedPinned];
     const sizes = new Map(finished.map((p) => [p, statSync(p).size]));
     const finishedBytes = () => finished.reduce((n, p) => n + (existsSync(p) ? (sizes.get(p) as number) : 0), 0);
@@ -177,6 +180,6 @@ describe('segment files', () => {
     assert.ok(Number.isFinite(order.at(-1) as number), 'every finished segment went before our own');
     for (const dir of [samePid, exited, killed])
       assert.equal(existsSync(dirname(dir)), false, 'emptied directories go');
-    for (const kept of [paused, elsewhere, archived, foreign]) assert.equal(existsSync(kept), true, kept);
+    for (const kept of [paused, elsewhere, archived, foreign, unseen]) assert.equal(existsSync(kept), true, kept);
   });
 });

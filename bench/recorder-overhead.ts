@@ -28,9 +28,10 @@
  *   apt-get install wrk    # the load generator (Debian's package); taskset is in util-linux
  *   npm run build && node dist/bench/recorder-overhead.js [--rounds 20] [--duration 2] [--connections 50]
  *     [--variants off-again,dial9.env,cpu-99hz] [--extra 'name:DIAL9_X=1'] [--warmup 3] [--fresh-every 1] [--idle stop|park] [--no-pin] [--files-on-disk]
+ *     [--rounds-file rounds.ndjson]
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -68,6 +69,11 @@ const { values } = parseArgs({
      * client's CPU, where its timers run beside wrk instead of beside the measured server).
      */
     idle: { type: 'string', default: 'stop' },
+    /**
+     * NDJSON of rounds: earlier runs' rounds with every variant of this run are read and pooled with
+     * this run's, and this run's rounds are appended (a few runs pooled resolve what one cannot).
+     */
+    'rounds-file': { type: 'string' },
   },
 });
 const rounds = Number(values.rounds);
@@ -303,16 +309,41 @@ async function retireGeneration(keep: boolean): Promise<void> {
   }
 }
 
+/** One round as `--rounds-file` keeps it: every variant's sample. */
+interface RoundLine {
+  readonly at: string;
+  readonly samples: Record<string, Sample>;
+}
+const roundsFile = values['rounds-file'];
+let pooledRounds = 0;
+if (roundsFile !== undefined && existsSync(roundsFile)) {
+  for (const text of readFileSync(roundsFile, 'utf8').split('\n')) {
+    if (text.trim() === '') continue;
+    const line = JSON.parse(text) as RoundLine;
+    // Only rounds that ran every variant of this run pair up with it.
+    if (!VARIANTS.every((v) => line.samples[v.name] !== undefined)) continue;
+    for (const v of VARIANTS) samples.get(v.name)?.push(line.samples[v.name] as Sample);
+    pooledRounds++;
+  }
+}
+
 let finished = false;
 try {
   for (let round = 0; round < rounds; round++) {
     if (servers.length === 0) await startGeneration();
     const line: string[] = [];
+    const kept: Record<string, Sample> = {};
     for (const server of order(servers, round)) {
       const sample = await measure(server, durationS);
       samples.get(server.variant.name)?.push(sample);
+      kept[server.variant.name] = sample;
       line.push(`${server.variant.name} ${fixed(sample.rps, 0)}/s ${fixed(sample.cpuUsPerRequest, 1)}µs`);
     }
+    if (roundsFile !== undefined)
+      appendFileSync(
+        roundsFile,
+        `${JSON.stringify({ at: new Date().toISOString(), samples: kept } satisfies RoundLine)}\n`,
+      );
     loadSeconds += durationS;
     process.stderr.write(`round ${round + 1}/${rounds}: ${line.join('  ')}\n`);
     if (freshEvery > 0 && (round + 1) % freshEvery === 0 && round + 1 < rounds) await retireGeneration(true);
@@ -355,7 +386,7 @@ function spread(values: readonly number[], digits = 3): string {
 
 const placement = pin ? `wrk on CPU ${clientCpus}, server on CPU ${serverCpus}` : 'unpinned';
 console.log(
-  `\nservice run, GET /items/:key, wrk -t1 -c${connections}, ${placement}, files in ${FILES_ROOT}; ${rounds} rounds × ${durationS} s, every variant each round (rotating, alternating order)${freshEvery > 0 ? `, new servers every ${freshEvery} round(s)` : ''}; node ${process.version}`,
+  `\nservice run, GET /items/:key, wrk -t1 -c${connections}, ${placement}, files in ${FILES_ROOT}; ${rounds} rounds × ${durationS} s, every variant each round (rotating, alternating order)${freshEvery > 0 ? `, new servers every ${freshEvery} round(s)` : ''}${pooledRounds > 0 ? `; pooled with ${pooledRounds} earlier rounds from ${roundsFile} (ratios and CPU over all ${pooledRounds + rounds}; events and bytes this run's)` : ''}; node ${process.version}`,
 );
 console.log(
   'Ratios: median of per-round ratios to `off` [interquartile range] (bootstrap 95% interval of the median).\n',

@@ -137,7 +137,8 @@ export class FinishedProcesses {
     let owner = this.#owners.get(name);
     if (owner === undefined) {
       owner = { host: hostOf(dir, files), pid: Number(PROCESS_DIR.exec(name)?.[1]) };
-      this.#owners.set(name, owner);
+      // An unreadable header (a segment cut inside it) is read again next time, not judged for good.
+      if (owner.host !== undefined) this.#owners.set(name, owner);
     }
     if (owner.host === undefined || owner.host !== hostname()) return false;
     if (owner.pid === process.pid) return true;

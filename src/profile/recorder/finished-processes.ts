@@ -26,8 +26,11 @@ const PROCESS_DIR = /^.+\.(\d+)\.(\d{8}T\d{6}Z)(?:\.[0-9a-f]+)?$/;
 export const SEGMENT_NAME = /^trace\.(\d+)(\.pinned)?\.bin(\.gz)?(\.active)?$/;
 /** A directory written to this recently is not finished, whatever its pid says. */
 const QUIET_MS = 60_000;
-/** Bytes read from a segment for its header (the header's JSON is ~9 KB, gzipped ~3 KB). */
-const HEADER_PROBE_BYTES = 64 * 1024;
+/**
+ * Bytes read from a segment for its header: the JSON is ~9 KB (~3 KB gzipped), more with a long
+ * `process.argv`; a header past this is not judged, and its directory is left alone.
+ */
+const HEADER_PROBE_BYTES = 1024 * 1024;
 
 export interface FinishedFile {
   readonly dir: string;
@@ -43,8 +46,13 @@ export class FinishedProcesses {
   #bytes = 0;
   /** Directories whose files could not be deleted (another user's, a read-only mount): left alone. */
   readonly #refused = new Set<string>();
-  /** Host and pid per directory name, once read: a directory's process never changes. */
+  /**
+   * Host and pid per directory name, once read (undefined host: no readable header): a directory's
+   * process never changes, and a directory of another host is not even listed again.
+   */
   readonly #owners = new Map<string, { host: string | undefined; pid: number }>();
+  /** Device and inode of each directory as scanned: a directory swapped for a symlink since is refused. */
+  readonly #identity = new Map<string, string>();
 
   /** `dir`: this process's own directory; its siblings are looked at. */
   constructor(dir: string) {
@@ -71,6 +79,19 @@ export class FinishedProcesses {
     this.#bytes -= file.bytes;
   }
 
+  /**
+   * Whether `dir` is still the directory scanned (not replaced, by a symlink or anything else, since):
+   * checked before each deletion, so no file is ever deleted through a link.
+   */
+  unchanged(dir: string): boolean {
+    try {
+      const stat = lstatSync(dir);
+      return stat.isDirectory() && this.#identity.get(dir) === `${stat.dev}:${stat.ino}`;
+    } catch {
+      return false;
+    }
+  }
+
   /** `dir`'s files cannot be deleted: not counted from now on. */
   refuse(dir: string): void {
     this.#refused.add(dir);
@@ -92,13 +113,20 @@ export class FinishedProcesses {
     names.sort((a, b) => started(a).localeCompare(started(b)) || a.localeCompare(b));
     const seen = new Set(names);
     for (const name of this.#owners.keys()) if (!seen.has(name)) this.#owners.delete(name);
+    this.#identity.clear();
     const files: FinishedFile[] = [];
     let bytes = 0;
+    const host = hostname();
     for (const name of names) {
       const dir = join(parent, name);
       if (this.#refused.has(dir)) continue;
+      // Judged before (another host, or no readable header): not listed again, every segment.
+      const known = this.#owners.get(name);
+      if (known !== undefined && known.host !== host) continue;
       try {
-        if (!lstatSync(dir).isDirectory()) continue; // a symlink or a file: not ours to clean
+        const stat = lstatSync(dir);
+        if (!stat.isDirectory()) continue; // a symlink or a file: not ours to clean
+        this.#identity.set(dir, `${stat.dev}:${stat.ino}`);
       } catch {
         continue;
       }
@@ -136,9 +164,10 @@ export class FinishedProcesses {
   #finished(name: string, dir: string, files: readonly FinishedFile[]): boolean {
     let owner = this.#owners.get(name);
     if (owner === undefined) {
+      // Only quiet directories get here: a header unreadable now (cut inside it by a kill, or too
+      // long) stays so, and the directory is left alone for good.
       owner = { host: hostOf(dir, files), pid: Number(PROCESS_DIR.exec(name)?.[1]) };
-      // An unreadable header (a segment cut inside it) is read again next time, not judged for good.
-      if (owner.host !== undefined) this.#owners.set(name, owner);
+      this.#owners.set(name, owner);
     }
     if (owner.host === undefined || owner.host !== hostname()) return false;
     if (owner.pid === process.pid) return true;

@@ -12,6 +12,7 @@
 import {
   closeSync,
   ftruncateSync,
+  mkdirSync,
   openSync,
   readdirSync,
   renameSync,
@@ -195,12 +196,27 @@ export class SegmentFiles {
     return total;
   }
 
+  /**
+   * Opens a new segment file, making this process's directory again when it is gone (removed by
+   * hand, or by another process that took this one for finished: recording goes on either way).
+   */
+  #create(path: string): number {
+    try {
+      return openSync(path, 'w');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      mkdirSync(this.#dir);
+      this.#sealedCache = undefined;
+      return openSync(path, 'w');
+    }
+  }
+
   #open(header: (index: number) => Uint8Array): Active {
     const index = this.#nextIndex++;
     const path = join(this.#dir, `trace.${index}.bin.active`);
     const bytes = header(index);
     this.#makeRoom(bytes.length);
-    const fd = openSync(path, 'w');
+    const fd = this.#create(path);
     try {
       writeSync(fd, bytes);
     } catch (err) {
@@ -276,6 +292,10 @@ export class SegmentFiles {
     for (const f of order) {
       if (total <= this.#limits.maxDiskBytes) break;
       const theirs = f.dir !== this.#dir;
+      if (theirs && this.#finished?.unchanged(f.dir) !== true) {
+        this.#finished?.refuse(f.dir);
+        continue;
+      }
       try {
         unlinkSync(join(f.dir, f.name));
         this.evicted++;

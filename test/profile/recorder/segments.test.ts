@@ -1,7 +1,17 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -181,5 +191,61 @@ describe('segment files', () => {
     for (const dir of [samePid, exited, killed])
       assert.equal(existsSync(dirname(dir)), false, 'emptied directories go');
     for (const kept of [paused, elsewhere, archived, foreign, unseen]) assert.equal(existsSync(kept), true, kept);
+  });
+  it('never deletes through a directory swapped for a symlink after the scan; makes its own directory again when it is gone', () => {
+    const root = tempDir('dial9-swap');
+    dirs.push(root);
+    const pid = spawnSync('true').pid as number;
+    const bytes = concat([
+      encodeHeader({
+        format: 'dial9-node',
+        version: 2,
+        timeUnit: 'us',
+        clock: 'test',
+        timeOriginMs: 0,
+        segment: { index: 0, startWallMs: 0 },
+        process: { pid, host: hostname(), service: 'svc', argv: [], node: 'v20' },
+        recording: { summary: '', on: [], off: {} },
+        config: {},
+        events: EVENTS,
+      }),
+      randomBytes(30_000),
+    ]);
+    const finishedDir = join(root, `svc.${pid}.20261201T000100Z.aaaaaa`);
+    mkdirSync(finishedDir);
+    const finished = join(finishedDir, 'trace.0.bin');
+    writeFileSync(finished, bytes);
+    const oldS = Date.now() / 1000 - 120;
+    utimesSync(finished, oldS, oldS);
+    const own = join(root, `svc.${process.pid}.20261201T000300Z.abcdef`);
+    mkdirSync(own);
+    const files = new SegmentFiles(own, {
+      rotationMs: 60_000,
+      maxFileBytes: 20_000,
+      maxDiskBytes: 50_000,
+      finishedSiblings: true,
+    });
+    // The first block lists the finished directory (within budget, nothing deleted yet).
+    files.write(block(20, 1), header, () => {});
+    assert.equal(existsSync(finished), true);
+    // Swapped for a symlink to a live directory holding a file of the same name.
+    const elsewhere = join(tempDir('dial9-swap-target'), 'live');
+    dirs.push(dirname(elsewhere));
+    mkdirSync(elsewhere);
+    writeFileSync(join(elsewhere, 'trace.0.bin'), 'live data');
+    rmSync(finishedDir, { recursive: true });
+    symlinkSync(elsewhere, finishedDir);
+    for (let i = 0; i < 20; i++) files.write(block(200, i + 2), header, () => {});
+    assert.equal(readFileSync(join(elsewhere, 'trace.0.bin'), 'utf8'), 'live data');
+    assert.ok(diskBytes(own) <= 50_000);
+
+    // Our own directory removed from under us: the next segment makes it again.
+    files.seal(() => {});
+    rmSync(own, { recursive: true });
+    files.write(block(20, 99), header, () => {});
+    assert.ok(
+      readdirSync(own).some((n) => /^trace\.\d+\.bin\.active$/.test(n)),
+      'a new segment in the directory made again',
+    );
   });
 });

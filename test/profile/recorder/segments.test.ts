@@ -47,6 +47,25 @@ function block(events: number, seed: number): Uint8Array {
   return encoder.takeBlock() as Uint8Array;
 }
 
+/** Another process's segment: a header naming its pid and host, then `bytes` of incompressible data. */
+function processSegment(pid: number, host: string, bytes: number): Uint8Array {
+  return concat([
+    encodeHeader({
+      format: 'dial9-node',
+      version: 2,
+      timeUnit: 'us',
+      clock: 'test',
+      timeOriginMs: 0,
+      segment: { index: 0, startWallMs: 0 },
+      process: { pid, host, service: 'svc', argv: [], node: 'v20' },
+      recording: { summary: '', on: [], off: {} },
+      config: {},
+      events: EVENTS,
+    }),
+    randomBytes(bytes),
+  ]);
+}
+
 const dirs: string[] = [];
 after(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
@@ -109,22 +128,7 @@ describe('segment files', () => {
     dirs.push(root);
     const deadPid = () => spawnSync('true').pid as number;
     const host = hostname();
-    const segment = (pid: number, onHost: string) =>
-      concat([
-        encodeHeader({
-          format: 'dial9-node',
-          version: 2,
-          timeUnit: 'us',
-          clock: 'test',
-          timeOriginMs: 0,
-          segment: { index: 0, startWallMs: 0 },
-          process: { pid, host: onHost, service: 'svc', argv: [], node: 'v20' },
-          recording: { summary: '', on: [], off: {} },
-          config: {},
-          events: EVENTS,
-        }),
-        randomBytes(8_000),
-      ]);
+    const segment = (pid: number, onHost: string) => processSegment(pid, onHost, 8_000);
     const place = (dir: string, name: string, bytes: Uint8Array, at = root) => {
       mkdirSync(join(at, dir), { recursive: true });
       const path = join(at, dir, name);
@@ -196,21 +200,7 @@ describe('segment files', () => {
     const root = tempDir('dial9-swap');
     dirs.push(root);
     const pid = spawnSync('true').pid as number;
-    const bytes = concat([
-      encodeHeader({
-        format: 'dial9-node',
-        version: 2,
-        timeUnit: 'us',
-        clock: 'test',
-        timeOriginMs: 0,
-        segment: { index: 0, startWallMs: 0 },
-        process: { pid, host: hostname(), service: 'svc', argv: [], node: 'v20' },
-        recording: { summary: '', on: [], off: {} },
-        config: {},
-        events: EVENTS,
-      }),
-      randomBytes(30_000),
-    ]);
+    const bytes = processSegment(pid, hostname(), 30_000);
     const finishedDir = join(root, `svc.${pid}.20261201T000100Z.aaaaaa`);
     mkdirSync(finishedDir);
     const finished = join(finishedDir, 'trace.0.bin');

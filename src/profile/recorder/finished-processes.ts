@@ -14,7 +14,7 @@
  * directories named as the recorder names them are looked into (no symlinks), and only segment files
  * in them are counted and deleted.
  */
-import { closeSync, lstatSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, lstatSync, openSync, readdirSync, readSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { constants, gunzipSync } from 'node:zlib';
@@ -150,7 +150,7 @@ export class FinishedProcesses {
           // Gone meanwhile.
         }
       }
-      if (found.length === 0 || Date.now() - newestMs < QUIET_MS || !this.#finished(name, dir, found)) continue;
+      if (found.length === 0 || Date.now() - newestMs < QUIET_MS || !this.#finished(name, dir, found, host)) continue;
       found.sort((a, b) => a.index - b.index);
       for (const file of found) {
         files.push(file);
@@ -161,7 +161,8 @@ export class FinishedProcesses {
     return files;
   }
 
-  #finished(name: string, dir: string, files: readonly FinishedFile[]): boolean {
+  /** Whether the quiet directory `name` belongs to a process of `host` (this one's) that no longer runs. */
+  #finished(name: string, dir: string, files: readonly FinishedFile[], host: string): boolean {
     let owner = this.#owners.get(name);
     if (owner === undefined) {
       // Only quiet directories get here: a header unreadable now (cut inside it by a kill, or too
@@ -169,7 +170,7 @@ export class FinishedProcesses {
       owner = { host: hostOf(dir, files), pid: Number(PROCESS_DIR.exec(name)?.[1]) };
       this.#owners.set(name, owner);
     }
-    if (owner.host === undefined || owner.host !== hostname()) return false;
+    if (owner.host !== host) return false;
     if (owner.pid === process.pid) return true;
     try {
       process.kill(owner.pid, 0);
@@ -187,7 +188,7 @@ function hostOf(dir: string, files: readonly FinishedFile[]): string | undefined
       const fd = openSync(join(dir, file.name), 'r');
       let bytes: Uint8Array;
       try {
-        const buffer = Buffer.alloc(Math.min(HEADER_PROBE_BYTES, statSync(join(dir, file.name)).size));
+        const buffer = Buffer.alloc(Math.min(HEADER_PROBE_BYTES, fstatSync(fd).size));
         const read = readSync(fd, buffer, 0, buffer.length, 0);
         bytes = buffer.subarray(0, read);
       } finally {

@@ -17,14 +17,15 @@ const SATURATED_MIN_SECONDS = 3;
 
 /** A start-up that blocks the loop this long is a warning (a cold start that slow hurts), else info. */
 export const STARTUP_WARNING_US = 2_000_000;
-/** Start-up ends at the first request or once the loop idles, or this long after the process started at the latest. */
+/** The start-up ends this long after the process started at the latest. */
 const STARTUP_MAX_US = 60_000_000;
 
 /**
- * When the start-up ran: from the process's first event until the loop was first mostly idle over a
- * 100 ms sample or the first request came, whichever was first (60 s at most); undefined when the trace does not have the
- * process's first segment. The long-callback findings use it too. Ending once the loop idles keeps
- * a job that never serves a request from calling its first minute of work "start-up".
+ * When the start-up ran: from the process's first event until the first request came or the loop
+ * was first mostly idle over a 100 ms sample, whichever was first (60 s at most); undefined when the
+ * trace does not have the process's first segment. The long-callback findings use it too. Ending
+ * once the loop idles keeps a job that never serves a request from calling its first minute of
+ * work "start-up".
  */
 export function startupWindow(ctx: FindingContext): { startUs: number; endUs: number } | undefined {
   const timeline = ctx.process.timeline;
@@ -37,8 +38,8 @@ export function startupWindow(ctx: FindingContext): { startUs: number; endUs: nu
 }
 
 /**
- * The start-up (module loading, initialization: from the process's first event to its first
- * request) when the trace has the process's first segment, and the longest loop delay in it.
+ * The start-up (module loading, initialization: see `startupWindow`) when the trace has the
+ * process's first segment, and the longest loop delay in it.
  */
 function startup(ctx: FindingContext): { endUs: number; worstUs: number; worstAtUs: number } | undefined {
   const timeline = ctx.process.timeline;

@@ -20,7 +20,6 @@ import type { ParkWatch } from './park.js';
 
 /** The watch timer's period (also the runtime record's event-loop-delay resolution: see `delays`). */
 export const WATCH_PERIOD_MS = 10;
-const CHECK_MS = WATCH_PERIOD_MS;
 const SAMPLE_MS = 100;
 /** A firing later than this counts as delayed (timers are ms-granular). */
 const MIN_LATE_MS = 1;
@@ -54,7 +53,7 @@ export class LoopWatch {
   /** A request event after the timer was due (the poll phase runs before the late timer does). */
   #aliveAfterDue = false;
   #lastFireMs = performance.now();
-  #dueMs = this.#lastFireMs + CHECK_MS;
+  #dueMs = this.#lastFireMs + WATCH_PERIOD_MS;
   #lastAliveMs = this.#lastFireMs;
   /**
    * Requests open at `#lastAliveMs` (a request event, or the last firing), where a stall starts:
@@ -125,7 +124,7 @@ export class LoopWatch {
     if (this.#stopped) return;
     // refresh() re-arms the same Timeout: no allocation per firing.
     if (this.#timer !== undefined) this.#timer.refresh();
-    else this.#timer = setTimeout(() => this.#fire(), CHECK_MS).unref();
+    else this.#timer = setTimeout(() => this.#fire(), WATCH_PERIOD_MS).unref();
   }
 
   /**
@@ -187,7 +186,7 @@ export class LoopWatch {
     this.#inFlightAfterDue = 0;
     this.#aliveSeen = false;
     this.#aliveAfterDue = false;
-    this.#dueMs = now + CHECK_MS;
+    this.#dueMs = now + WATCH_PERIOD_MS;
     if (now - this.#lastSampleMs >= SAMPLE_MS) this.#sample(now);
     this.#arm();
     // This wake-up was the recorder's own: it does not end an idle period.

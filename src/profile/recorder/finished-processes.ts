@@ -10,9 +10,8 @@
  * directory of another host (a container sharing the volume: its own recorder manages it) or one
  * whose header cannot be read. The quiet period covers a live process this one cannot see under the
  * same host name (containers on the host's network each have their own pids): a live recorder writes
- * every ~200 ms. Only real
- * directories named as the recorder names them are looked into (no symlinks), and only segment files
- * in them are counted and deleted.
+ * every ~200 ms. Only real directories named as the recorder names them are looked into (no
+ * symlinks), and only segment files in them are counted and deleted.
  */
 import { closeSync, fstatSync, lstatSync, openSync, readdirSync, readSync } from 'node:fs';
 import { hostname } from 'node:os';
@@ -70,13 +69,14 @@ export class FinishedProcesses {
     this.#files = undefined;
   }
 
-  /** `file` is gone (evicted): no longer counted. */
-  forget(file: FinishedFile): void {
-    if (this.#files === undefined) return;
-    const at = this.#files.indexOf(file);
-    if (at < 0) return;
-    this.#files.splice(at, 1);
-    this.#bytes -= file.bytes;
+  /**
+   * `gone` were evicted: no longer counted. Taken out in one pass after an eviction round, not one
+   * search and splice per file (a budget cut after a long restart loop evicts thousands at once).
+   */
+  forget(gone: ReadonlySet<FinishedFile>): void {
+    if (this.#files === undefined || gone.size === 0) return;
+    this.#files = this.#files.filter((f) => !gone.has(f));
+    this.#bytes = this.#files.reduce((n, f) => n + f.bytes, 0);
   }
 
   /**

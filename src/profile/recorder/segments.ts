@@ -289,6 +289,7 @@ export class SegmentFiles {
     ];
     this.#sealedCache = undefined;
     const emptied = new Set<string>();
+    const gone = new Set<FinishedFile>();
     for (const f of order) {
       if (total <= this.#limits.maxDiskBytes) break;
       const theirs = f.dir !== this.#dir;
@@ -308,10 +309,11 @@ export class SegmentFiles {
       }
       total -= f.bytes;
       if (theirs) {
-        this.#finished?.forget(f);
+        gone.add(f);
         emptied.add(f.dir);
       }
     }
+    this.#finished?.forget(gone);
     // A finished process's directory goes with its last segment (only when empty: nothing else is removed).
     for (const dir of emptied) {
       try {

@@ -191,7 +191,9 @@ export class Recorder {
     if (res.socket === null) this.#watchQueued(request.raw.socket, res);
     // 'close' comes once per response; `on` spares the wrapper `once` would allocate.
     res.on('close', () => {
-      this.#open.delete(res);
+      // Once per request even if 'close' comes twice: Node 24 closes the responses queued on a dead
+      // connection itself, after #watchQueued has already closed them (Node 20 and 22 never do).
+      if (!this.#open.delete(res)) return;
       values.Duration = msSince(started);
       values.InFlight = this.#inFlight;
       this.#inFlight--;
@@ -274,9 +276,10 @@ export class Recorder {
   }
 
   /**
-   * Node never closes the responses still queued on a connection that dies (a reset, or bytes that
-   * are not HTTP after pipelined requests): close them here, or their records would never be written
-   * and the in-flight count would never come back down. The list only holds what is still queued.
+   * Node 20 and 22 never close the responses still queued on a connection that dies (a reset, or
+   * bytes that are not HTTP after pipelined requests): close them here, or their records would never
+   * be written and the in-flight count would never come back down (Node 24 closes them too, later;
+   * the 'close' handler runs once). The list only holds what is still queued.
    */
   #watchQueued(socket: Socket, res: ServerResponse): void {
     const queueing = socket as QueueingSocket;

@@ -92,6 +92,10 @@ export function prepareDir(spec: OptionSpec, text: string): string {
       // Not mkdirSync(recursive): it never returns for a path like /proc/nope (see make-dir.ts).
       makeDir(dir);
     } catch (err) {
+      // Node 20's statSync above throws ENOTDIR for a path through a file; Node 22 and later answer
+      // "no entry" instead, and mkdir meets the file here: the same message either way.
+      if ((err as NodeJS.ErrnoException).code === 'ENOTDIR')
+        throw invalid(spec, text, `expected a directory path (${describeFsError(err)})`);
       // mkdir answers ENOENT where the parent exists but takes no new entries (/proc, /sys).
       const reason =
         (err as NodeJS.ErrnoException).code === 'ENOENT'

@@ -8,6 +8,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import type { Summary } from '../../../src/load/summary.js';
+import { knownProblem } from '../../../src/profile/sessions/known-problems.js';
 import { TOOL_PACKAGES } from '../../../src/profile/sessions/tool-install.js';
 import { stopAll } from '../../helpers/service-process.js';
 import { assertNoStrays, FIXTURES, oneErrorLine, onlyCapture, record, tempDir } from './capture-helpers.js';
@@ -49,6 +50,18 @@ describe('service profile record with 0x and clinic', () => {
     ['clinic-bubbleprof', '.clinic-bubbleprof.html'],
     ['clinic-heap', '.clinic-heapprofiler.html'],
   ] as const) {
+    const refused = knownProblem(tool);
+    if (refused !== undefined) {
+      // This Node cannot run it (clinic doctor on Node >= 21.7): what the user gets is the refusal.
+      test(`${tool}: refused on Node ${process.versions.node} with the reason, before anything starts`, async () => {
+        const captures = captureRoot(tool);
+        const result = await record(['--tool', tool, '--capture-dir', captures, ...LOAD], {}, 60_000);
+        assert.notEqual(result.code, 0);
+        assert.equal(oneErrorLine(result), `Error: ${refused}`);
+        assert.equal(existsSync(captures), false);
+      });
+      continue;
+    }
     test(`${tool}: the report page, and the service drained under it`, async () => {
       const captures = captureRoot(tool);
       const result = await record(['--tool', tool, '--capture-dir', captures, ...LOAD], {}, 600_000);

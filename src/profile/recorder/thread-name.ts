@@ -1,7 +1,8 @@
 /**
  * Names the calling thread for the kernel (Linux: /proc/thread-self/comm, 15 bytes at most), so
  * `top -H`, `ps -L` and the benchmarks can tell the recorder's writer from the other threads (Node
- * calls them all `node`, or the main one `MainThread` from Node 24). Elsewhere, or if /proc is not there, nothing happens.
+ * calls them all `node`, or the main one `MainThread` from Node 24). Elsewhere, or if /proc is not
+ * there, nothing happens.
  */
 import { writeFileSync } from 'node:fs';
 

@@ -30,7 +30,7 @@ describe('nameThisThread', () => {
     assert.equal(run.code, 0, run.stderr);
     const names = JSON.parse(run.stdout.trim().split('\n')[0] ?? '[]') as string[];
     assert.equal(names.filter((n) => n === 'dial9-writer').length, 1, names.join(','));
-    // The name Node gave it: \`node\` up to Node 22, \`MainThread\` from Node 24.
+    // The name Node gave it: `node` up to Node 22, `MainThread` from Node 24.
     const before = JSON.parse(run.stdout.trim().split('\n')[1] ?? '""') as string;
     assert.match(before, /^(node|MainThread)$/);
     assert.equal(names[0], before, 'the main thread keeps its name');

@@ -41,12 +41,14 @@ if (!existsSync(join(bin, 'node'))) {
   mkdirSync(home, { recursive: true });
   const pkg = `node-linux-${process.arch}@${version}`;
   console.log(`fetching ${pkg} from the npm registry`);
-  const tarball = execFileSync('npm', ['pack', pkg, '--silent', '--pack-destination', home], { encoding: 'utf8' })
-    .trim()
-    .split('\n')
-    .pop();
-  execFileSync('tar', ['xzf', join(home, tarball ?? ''), '-C', home]);
-  rmSync(join(home, tarball ?? ''), { force: true });
+  const packed = execFileSync('npm', ['pack', pkg, '--silent', '--pack-destination', home], { encoding: 'utf8' });
+  const tarball = join(home, packed.trim().split('\n').pop() ?? '');
+  if (!tarball.endsWith('.tgz')) {
+    console.error(`npm pack ${pkg} named no tarball: ${JSON.stringify(packed)}`);
+    process.exit(1);
+  }
+  execFileSync('tar', ['xzf', tarball, '-C', home]);
+  rmSync(tarball, { force: true });
 }
 
 const all = flags.includes('--all');

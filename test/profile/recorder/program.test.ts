@@ -198,6 +198,66 @@ describe('the flight recorder in a plain Node program (preload)', () => {
     assert.ok(loop.length >= 5);
   });
 
+  it('records failed outgoing requests of both clients with their error and origin, also when only errors are kept', async () => {
+    const program = `
+      import http from 'node:http';
+      import net from 'node:net';
+      // A port with nothing listening: taken, then freed.
+      const probe = net.createServer().listen(0, '127.0.0.1', () => {
+        const port = probe.address().port;
+        probe.close(async () => {
+          const base = 'http://127.0.0.1:' + port;
+          await fetch(base + '/refused-fetch').catch(() => {});
+          await new Promise((resolve) => http.get(base + '/refused-http').on('error', resolve));
+          const ok = http.createServer((req, res) => res.end('ok')).listen(0, '127.0.0.1', async () => {
+            const url = 'http://127.0.0.1:' + ok.address().port + '/fine';
+            await new Promise((resolve) => http.get(url, (r) => { r.resume(); r.on('end', resolve); }));
+            console.log(JSON.stringify({ refused: port, ok: ok.address().port }));
+            ok.close();
+          });
+        });
+      });
+    `;
+    for (const targets of [undefined, 'error']) {
+      const dir = traceDir();
+      const run = await runToEnd(program, {
+        DIAL9_ENABLED: 'true',
+        DIAL9_TRACE_DIR: dir,
+        ...(targets === undefined ? {} : { DIAL9_TARGETS: targets }),
+      });
+      assert.equal(run.code, 0, run.stderr);
+      const ports = JSON.parse(run.stdout.trim()) as { refused: number; ok: number };
+      const segment = readSegments(dir)[0]?.segment ?? assert.fail('no segment');
+      const starts = eventRows(segment, 'httpOutStart');
+      const ends = eventRows(segment, 'httpOutEnd');
+      const failed = starts
+        .filter((s) => String(s.path).startsWith('/refused'))
+        .map((s) => {
+          const end = ends.find((e) => e.request === s.request);
+          return [s.client, s.method, s.origin, s.path, end?.error, end !== undefined && end.time >= s.time];
+        });
+      const origin = `http://127.0.0.1:${ports.refused}`;
+      assert.deepEqual(
+        failed,
+        [
+          ['undici', 'GET', origin, '/refused-fetch', 'ECONNREFUSED', true],
+          ['http', 'GET', origin, '/refused-http', 'ECONNREFUSED', true],
+        ],
+        `DIAL9_TARGETS=${targets}`,
+      );
+      const fine = starts.filter((s) => s.path === '/fine');
+      if (targets === 'error') {
+        assert.deepEqual(fine, [], 'a request that succeeded is left out when only errors are kept');
+      } else {
+        assert.deepEqual(
+          fine.map((s) => s.origin),
+          [`http://127.0.0.1:${ports.ok}`],
+        );
+        assert.equal(ends.find((e) => e.request === fine[0]?.request)?.status, 200);
+      }
+    }
+  });
+
   it('shows a handle leak as a growing handle count', async () => {
     const dir = traceDir();
     const run = await runToEnd(

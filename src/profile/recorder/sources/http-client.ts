@@ -16,9 +16,20 @@ interface UndiciRequest {
   readonly path?: string;
 }
 
+/** A start left out by the error-only filter: written after all when its request fails. */
+interface HeldStart {
+  readonly timeMs: number;
+  readonly client: string;
+  readonly method: string | undefined;
+  readonly origin: string;
+  readonly path: string | undefined;
+}
+
 export function watchHttpClient(ring: EventRing, requests: RequestTracker, keepErrorsOnly: boolean): () => void {
   const seqs = new WeakMap<object, number>();
   const status = new WeakMap<object, number>();
+  /** Only when keeping errors only: an error without its start would not say where the request went. */
+  const held = new WeakMap<object, HeldStart>();
 
   const start = (
     request: object,
@@ -29,10 +40,24 @@ export function watchHttpClient(ring: EventRing, requests: RequestTracker, keepE
   ) => {
     const seq = requests.nextSeq();
     seqs.set(request, seq);
-    if (keepErrorsOnly) return;
+    const timeMs = performance.now();
+    if (keepErrorsOnly) {
+      held.set(request, { timeMs, client, method, origin, path });
+      return;
+    }
+    putStart(timeMs, seq, client, method, origin, path);
+  };
+  const putStart = (
+    timeMs: number,
+    seq: number,
+    client: string,
+    method: string | undefined,
+    origin: string,
+    path: string | undefined,
+  ) => {
     ring.put(
       EV.httpOutStart,
-      performance.now(),
+      timeMs,
       seq,
       ring.intern(client),
       ring.intern(method),
@@ -49,8 +74,26 @@ export function watchHttpClient(ring: EventRing, requests: RequestTracker, keepE
     const seq = seqs.get(request);
     if (seq === undefined) return;
     seqs.delete(request);
-    if (keepErrorsOnly && error === undefined) return;
+    if (keepErrorsOnly) {
+      const first = held.get(request);
+      held.delete(request);
+      if (error === undefined) return;
+      // Written with the time it started (the format allows a step back in time).
+      if (first !== undefined) putStart(first.timeMs, seq, first.client, first.method, first.origin, first.path);
+    }
     ring.put(EV.httpOutEnd, performance.now(), seq, status.get(request) ?? 0, ring.intern(error));
+  };
+  /**
+   * node:http's client: `http.client.request.error` says why a request failed (Node 20.20 and later
+   * publish it); `close` ends the request too where no response came and nothing said why (older
+   * Nodes), so it does not stay open in the trace forever. A `close` listener changes nothing for the
+   * program, unlike an `error` one.
+   */
+  const nodeStart = (r: ClientRequest) => {
+    start(r, 'http', r.method, nodeOrigin(r), r.path);
+    r.once('close', () => {
+      if (!status.has(r)) end(r, 'ERR_CLOSED');
+    });
   };
 
   const subscriptions: [string, (message: unknown) => void][] = [
@@ -79,8 +122,14 @@ export function watchHttpClient(ring: EventRing, requests: RequestTracker, keepE
     [
       'http.client.request.start',
       (m) => {
-        const r = (m as { request: ClientRequest }).request;
-        start(r, 'http', r.method, `${r.protocol}//${r.host}`, r.path);
+        nodeStart((m as { request: ClientRequest }).request);
+      },
+    ],
+    [
+      'http.client.request.error',
+      (m) => {
+        const { request, error } = m as { request: ClientRequest; error: Error & { code?: string } };
+        end(request, error.code ?? error.name);
       },
     ],
     [
@@ -98,4 +147,13 @@ export function watchHttpClient(ring: EventRing, requests: RequestTracker, keepE
   return () => {
     for (const [name, fn] of subscriptions) diagnosticsChannel.unsubscribe(name, fn);
   };
+}
+
+/**
+ * Where a node:http request goes: its protocol and the Host header Node wrote (`host:port`, the port
+ * left out when it is the protocol's default). `request.host` alone has no port.
+ */
+function nodeOrigin(r: ClientRequest): string {
+  const host = r.getHeader('host');
+  return `${r.protocol}//${typeof host === 'string' && host !== '' ? host : r.host}`;
 }

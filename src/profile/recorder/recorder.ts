@@ -238,9 +238,10 @@ export class Recorder {
     const p99Threshold = config.triggerRequestP99Ms;
     if (p99Threshold !== undefined)
       this.#every(P99_CHECK_MS, () => {
-        const p99 = this.requests.takeP99();
-        // The slow requests closed during the last check period (and began up to p99 before it).
-        if (p99 !== undefined && p99 > p99Threshold) this.trigger('request p99', p99, p99Threshold, P99_CHECK_MS + p99);
+        const p99 = this.requests.takeP99(performance.now());
+        // The slow requests closed since the durations began (and began up to p99 before that).
+        if (p99 !== undefined && p99.p99Ms > p99Threshold)
+          this.trigger('request p99', p99.p99Ms, p99Threshold, Math.max(P99_CHECK_MS, p99.windowMs) + p99.p99Ms);
       });
     if (sealOnExit) {
       process.on('exit', this.#onExit);

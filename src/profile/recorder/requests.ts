@@ -6,6 +6,16 @@
 
 /** Window of request durations kept for the p99 trigger. */
 const P99_WINDOW = 1024;
+/** Fewer requests than this are not a p99 yet: their durations are kept for the next check... */
+const P99_MIN_REQUESTS = 20;
+/** ...until this long has passed: at low traffic the p99 of what there was (its slowest, under 100). */
+const P99_MAX_WAIT_MS = 10_000;
+
+export interface RequestP99 {
+  readonly p99Ms: number;
+  /** The time the durations were collected over, up to the call. */
+  readonly windowMs: number;
+}
 
 export class RequestTracker {
   #nextSeq = 1;
@@ -15,6 +25,8 @@ export class RequestTracker {
   #lastMs = [Number.NEGATIVE_INFINITY, Number.NEGATIVE_INFINITY];
   #durationsMs = new Float64Array(P99_WINDOW);
   #durationCount = 0;
+  /** The check before the first of the durations kept (undefined: none yet). */
+  #durationsSinceMs: number | undefined;
   /** Called on every request event with its time and request: a sign of life of the loop. */
   onAlive: (timeMs: number, seq: number) => void = () => {};
 
@@ -49,12 +61,25 @@ export class RequestTracker {
     this.#durationsMs[this.#durationCount++ % P99_WINDOW] = durationMs;
   }
 
-  /** p99 of the durations recorded since the last call (undefined when fewer than 20), then forgets them. */
-  takeP99(): number | undefined {
+  /**
+   * The p99 of the durations recorded since the last p99 was given, then forgets them; undefined
+   * while there are fewer than P99_MIN_REQUESTS of them and the first is less than P99_MAX_WAIT_MS
+   * old (a quiet service's slow requests are still caught, a few seconds later). `nowMs`: this check.
+   */
+  takeP99(nowMs: number): RequestP99 | undefined {
     const n = Math.min(this.#durationCount, P99_WINDOW);
+    if (n === 0) {
+      // Nothing yet: the durations to come begin their window at this check (at most a check early).
+      this.#durationsSinceMs = nowMs;
+      return undefined;
+    }
+    // Durations from before the first check: their window begins at it.
+    const sinceMs = this.#durationsSinceMs ?? nowMs;
+    this.#durationsSinceMs = sinceMs;
+    if (n < P99_MIN_REQUESTS && nowMs - sinceMs < P99_MAX_WAIT_MS) return undefined;
     this.#durationCount = 0;
-    if (n < 20) return undefined;
+    this.#durationsSinceMs = nowMs;
     const sorted = this.#durationsMs.slice(0, n).sort();
-    return sorted[Math.min(n - 1, Math.ceil(n * 0.99) - 1)];
+    return { p99Ms: sorted[Math.min(n - 1, Math.ceil(n * 0.99) - 1)] as number, windowMs: nowMs - sinceMs };
   }
 }

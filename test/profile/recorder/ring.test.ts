@@ -138,13 +138,29 @@ describe('event ring', () => {
 });
 
 describe('request tracker', () => {
-  it('gives the p99 of the durations since the last call, from 20 requests on', () => {
+  it('gives the p99 of the durations since the last p99, from 20 requests on or after 10 s', () => {
+    const first = new RequestTracker();
+    for (const ms of [500, 600]) first.recordDuration(ms);
+    assert.equal(first.takeP99(1000), undefined, 'durations from before the first check');
+    assert.equal(first.takeP99(10_999), undefined);
+    assert.deepEqual(first.takeP99(11_000), { p99Ms: 600, windowMs: 10_000 });
+
     const tracker = new RequestTracker();
+    assert.equal(tracker.takeP99(0), undefined, 'nothing recorded');
     for (let i = 1; i <= 10; i++) tracker.recordDuration(i);
-    assert.equal(tracker.takeP99(), undefined);
+    assert.equal(tracker.takeP99(1000), undefined, '10 requests in a second: kept for the next check');
     for (let i = 1; i <= 100; i++) tracker.recordDuration(i);
-    assert.equal(tracker.takeP99(), 99);
-    assert.equal(tracker.takeP99(), undefined, 'forgotten after each call');
+    // 110 durations: 1..10 twice, 11..100 once; the 109th of them sorted.
+    assert.deepEqual(tracker.takeP99(2000), { p99Ms: 99, windowMs: 2000 });
+    assert.equal(tracker.takeP99(3000), undefined, 'forgotten once given');
+
+    // A quiet service, an hour without requests, then three slow ones: the p99 of what there was
+    // once 10 s have passed since the last check without any, not over the hour.
+    assert.equal(tracker.takeP99(3_603_000), undefined);
+    for (const ms of [800, 1200, 900]) tracker.recordDuration(ms);
+    assert.equal(tracker.takeP99(3_604_000), undefined);
+    assert.equal(tracker.takeP99(3_612_999), undefined);
+    assert.deepEqual(tracker.takeP99(3_613_000), { p99Ms: 1200, windowMs: 10_000 });
   });
 
   it('names the request that ran since a time, the service record preferred', () => {

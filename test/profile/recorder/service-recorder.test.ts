@@ -23,6 +23,23 @@ after(async () => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
+/** A PUT whose body arrives `delayMs` after its headers: the service sees a request that long. */
+function slowPutTo(url: string, key: string, delayMs: number): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    const request = http.request(
+      `${url}/items/${key}`,
+      { method: 'PUT', agent: false, headers: { 'content-length': '4' } },
+      (response) => {
+        response.resume();
+        response.on('end', () => resolve(response.statusCode ?? 0));
+      },
+    );
+    request.on('error', reject);
+    request.flushHeaders();
+    setTimeout(() => request.end('slow'), delayMs);
+  });
+}
+
 describe('service run with DIAL9_* variables', () => {
   it('warns about bad values, serves, records its requests and seals the segment on SIGTERM', async () => {
     const dir = tempDir('dial9-service');
@@ -114,21 +131,7 @@ describe('service run with DIAL9_* variables', () => {
       const end = Date.now() + ms;
       while (Date.now() < end) assert.equal((await fetch(`${service.url}/health`)).status, 200);
     };
-    /** A PUT whose body arrives `delayMs` after its headers: the service sees a request that long. */
-    const slowPut = (key: string, delayMs: number) =>
-      new Promise<number>((resolve, reject) => {
-        const request = http.request(
-          `${service.url}/items/${key}`,
-          { method: 'PUT', agent: false, headers: { 'content-length': '4' } },
-          (response) => {
-            response.resume();
-            response.on('end', () => resolve(response.statusCode ?? 0));
-          },
-        );
-        request.on('error', reject);
-        request.flushHeaders();
-        setTimeout(() => request.end('slow'), delayMs);
-      });
+    const slowPut = (key: string, delayMs: number) => slowPutTo(service.url, key, delayMs);
     await fast(1500);
     const statuses = await Promise.all(Array.from({ length: 50 }, (_, i) => slowPut(`slow-${i}`, 400)));
     assert.deepEqual(new Set(statuses), new Set([204]));
@@ -172,6 +175,36 @@ describe('service run with DIAL9_* variables', () => {
         ]),
       )}`,
     );
+  });
+
+  it('fires the request-p99 trigger at low traffic too: three slow requests, no others', async () => {
+    const dir = tempDir('dial9-p99-quiet');
+    dirs.push(dir);
+    const service = await startService([], {
+      DIAL9_ENABLED: 'true',
+      DIAL9_TRACE_DIR: dir,
+      DIAL9_TRIGGER_REQUEST_P99_MS: '150',
+    });
+    const statuses = await Promise.all(['q1', 'q2', 'q3'].map((key) => slowPutTo(service.url, key, 400)));
+    assert.deepEqual(statuses, [204, 204, 204]);
+    // Fewer than 20 requests: the p99 is taken once 10 s have passed since the durations began.
+    const warning = await waitFor(
+      'the trigger warning',
+      () =>
+        parseLines<Line>(service.stderr()).find(
+          (l) => l.target === 'service:recorder' && l.level === 'warn' && String(l.msg).includes('trigger'),
+        ),
+      30_000,
+    ).catch((err) => assert.fail(`${err}\n${service.stderr()}`));
+    assert.match(String(warning.msg), /^flight recorder trigger: request p99 \d+\.\d ms over 150 ms/);
+    assert.equal(await service.stop('SIGTERM'), 0);
+    const files = readSegments(dir);
+    const triggers = files.flatMap((f) => eventRows(f.segment, 'trigger'));
+    assert.equal(triggers.length, 1);
+    assert.ok(Number(triggers[0]?.valueUs) > 150_000, `p99 ${triggers[0]?.valueUs} µs`);
+    const pinned = files.filter((f) => f.name.includes('.pinned.'));
+    const slow = pinned.flatMap((f) => eventRows(f.segment, 'requestClose')).filter((r) => r.status === 204);
+    assert.equal(slow.length, 3, files.map((f) => f.name).join(' '));
   });
 
   it('without DIAL9_ENABLED: no recorder line, no trace, the runtime record as before', async () => {

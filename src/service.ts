@@ -80,11 +80,12 @@ export async function runService(config: RunConfig, hooks: RunHooks = {}): Promi
 }
 
 /**
- * The flight recorder (DIAL9_* variables, see docs/profiling.md), imported only when DIAL9_ENABLED
- * is set: off, it costs nothing, not even its import. Its config is lenient: bad values warn.
+ * The flight recorder (DIAL9_* variables, see docs/profiling.md), imported only when a DIAL9_*
+ * variable is set: without any, it costs nothing, not even its import. Its config is lenient: bad
+ * values warn, and so do unknown DIAL9_* names and settings given without DIAL9_ENABLED.
  */
 async function startFlightRecorder(telemetry: TelemetryGuard): Promise<Recorder | undefined> {
-  if ((process.env.DIAL9_ENABLED ?? '').trim() === '') return undefined;
+  if (!Object.keys(process.env).some((name) => name.startsWith('DIAL9_'))) return undefined;
   const { startRecorderFromEnv } = await import('./profile/recorder/index.js');
   const log = telemetry.logger.for('service:recorder');
   // sealOnExit: every exit path seals, the fatal ones included; finish() seals first on a normal stop.

@@ -74,9 +74,12 @@ const SAFE_FILE_NAME = /^[A-Za-z0-9._-]{1,64}$/;
 
 class Reader {
   readonly warnings: string[] = [];
+  /** Every variable asked for: the DIAL9_* names this version knows. */
+  readonly known = new Set<string>();
   constructor(private readonly env: Env) {}
 
   #raw(name: string): string | undefined {
+    this.known.add(name);
     const value = this.env[name]?.trim();
     return value === undefined || value === '' ? undefined : value;
   }
@@ -182,7 +185,67 @@ export function recorderConfigFromEnv(env: Env = process.env): ParsedRecorderCon
     targets: r.targets('DIAL9_TARGETS'),
     notApplicable,
   };
-  return { config: Object.freeze(config), warnings: r.warnings };
+  return { config: Object.freeze(config), warnings: [...r.warnings, ...misspelled(env, r.known, enabled)] };
+}
+
+/**
+ * A misspelt variable (`DIAL9_ENABLE=true`) would otherwise be ignored without a word, and a trace
+ * config that looks right but records nothing is what dial9's users found hardest to notice. So:
+ * one warning per DIAL9_* name this version does not know (with the nearest known one), and one when
+ * DIAL9_* settings are given but DIAL9_ENABLED is not (explicitly false is a choice: no warning).
+ */
+function misspelled(env: Env, known: ReadonlySet<string>, enabled: boolean): string[] {
+  const warnings: string[] = [];
+  const given = Object.keys(env)
+    .filter((name) => name.startsWith('DIAL9_') && (env[name]?.trim() ?? '') !== '')
+    .sort();
+  for (const name of given) {
+    if (known.has(name)) continue;
+    const nearest = nearestName(name, known);
+    warnings.push(
+      `${name} is not a flight recorder variable${nearest === undefined ? '' : ` (did you mean ${nearest}?)`}; ignored (every variable: docs/profiling.md)`,
+    );
+  }
+  const settings = given.filter((name) => name !== 'DIAL9_ENABLED' && known.has(name));
+  if (!enabled && (env.DIAL9_ENABLED?.trim() ?? '') === '' && settings.length > 0)
+    warnings.push(
+      `${settings.join(', ')} ${settings.length === 1 ? 'is' : 'are'} set but DIAL9_ENABLED is not: the flight recorder is off (set DIAL9_ENABLED=true to record)`,
+    );
+  return warnings;
+}
+
+/**
+ * The known name within 3 edits of `name` (the closest), else the shortest that extends it (a suffix
+ * left off: DIAL9_CPU_PROFILE for DIAL9_CPU_PROFILE_ENABLED), if any.
+ */
+function nearestName(name: string, known: ReadonlySet<string>): string | undefined {
+  let best: string | undefined;
+  let bestDistance = 4;
+  for (const candidate of known) {
+    const distance = editDistance(name, candidate);
+    if (distance < bestDistance) {
+      best = candidate;
+      bestDistance = distance;
+    }
+  }
+  if (best !== undefined) return best;
+  for (const candidate of known)
+    if (candidate.startsWith(`${name}_`) && (best === undefined || candidate.length < best.length)) best = candidate;
+  return best;
+}
+
+/** Levenshtein distance, one row at a time (names are short). */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      row[j] = Math.min((previous[j] as number) + 1, (row[j - 1] as number) + 1, (previous[j - 1] as number) + cost);
+    }
+    previous = row;
+  }
+  return previous[b.length] as number;
 }
 
 /** What is recorded, and what is off and why: the start-up line and each file's metadata. */

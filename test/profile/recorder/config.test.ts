@@ -55,6 +55,32 @@ describe('DIAL9_* config', () => {
     assert.equal(config.targets.source, 'error,service=trace,app=trace,undici=info,http=info');
   });
 
+  it('warns about DIAL9_* names it does not know, with the nearest known one, and ignores them', () => {
+    const { config, warnings } = recorderConfigFromEnv({
+      DIAL9_ENABLE: 'true',
+      DIAL9_CPU_PROFILE: 'true',
+      DIAL9_FROBNICATE: '1',
+      DIAL9_EMPTY: '',
+      PATH: '/usr/bin',
+    });
+    assert.equal(config.enabled, false);
+    assert.equal(config.cpuProfile, false);
+    assert.deepEqual(warnings, [
+      'DIAL9_CPU_PROFILE is not a flight recorder variable (did you mean DIAL9_CPU_PROFILE_ENABLED?); ignored (every variable: docs/profiling.md)',
+      'DIAL9_ENABLE is not a flight recorder variable (did you mean DIAL9_ENABLED?); ignored (every variable: docs/profiling.md)',
+      'DIAL9_FROBNICATE is not a flight recorder variable; ignored (every variable: docs/profiling.md)',
+    ]);
+  });
+
+  it('warns when settings are given without DIAL9_ENABLED, not when it is false', () => {
+    const settings = { DIAL9_TRACE_DIR: '/tmp/t', DIAL9_CPU_PROFILE_ENABLED: 'true' };
+    assert.deepEqual(recorderConfigFromEnv(settings).warnings, [
+      'DIAL9_CPU_PROFILE_ENABLED, DIAL9_TRACE_DIR are set but DIAL9_ENABLED is not: the flight recorder is off (set DIAL9_ENABLED=true to record)',
+    ]);
+    assert.deepEqual(recorderConfigFromEnv({ ...settings, DIAL9_ENABLED: 'false' }).warnings, []);
+    assert.deepEqual(recorderConfigFromEnv({ ...settings, DIAL9_ENABLED: 'true' }).warnings, []);
+  });
+
   it('caps the file size at a quarter of a small budget', () => {
     const { config } = recorderConfigFromEnv({ DIAL9_MAX_DISK_USAGE_MB: '2' });
     assert.equal(config.maxFileSizeBytes, 0.5 * MB);
@@ -93,7 +119,11 @@ describe('DIAL9_* park/unpark settings', () => {
     const set = recorderConfigFromEnv({ DIAL9_IDLE_THRESHOLD_MS: '5', DIAL9_PARK_ADDON: '/opt/loop_park.node' });
     assert.equal(set.config.idleThresholdMs, 5);
     assert.equal(set.config.parkAddonPath, '/opt/loop_park.node');
-    const bad = recorderConfigFromEnv({ DIAL9_IDLE_THRESHOLD_MS: '0.001', DIAL9_PARK_ENABLED: 'perhaps' });
+    const bad = recorderConfigFromEnv({
+      DIAL9_ENABLED: 'true',
+      DIAL9_IDLE_THRESHOLD_MS: '0.001',
+      DIAL9_PARK_ENABLED: 'perhaps',
+    });
     assert.equal(bad.warnings.length, 2);
     assert.match(
       bad.warnings.join('\n'),

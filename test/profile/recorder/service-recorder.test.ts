@@ -217,7 +217,17 @@ describe('service run with DIAL9_* variables', () => {
     );
     assert.equal(runtime.metrics?.LoopIterations, undefined);
     assert.equal(await service.stop('SIGTERM'), 0);
-    assert.equal(service.stderr().includes('service:recorder'), false);
+    // A setting without the switch: one warning that the recorder is off, nothing recorded.
+    const recorderLines = parseLines<Line>(service.stderr()).filter((l) => l.target === 'service:recorder');
+    assert.deepEqual(
+      recorderLines.map((l) => [l.level, l.msg]),
+      [
+        [
+          'warn',
+          'DIAL9_TRACE_DIR is set but DIAL9_ENABLED is not: the flight recorder is off (set DIAL9_ENABLED=true to record)',
+        ],
+      ],
+    );
     assert.deepEqual(readdirSync(dir), []);
   });
 });

@@ -22,10 +22,13 @@ import {
   writeSync,
   writevSync,
 } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { type FinishedFile, FinishedProcesses, SEGMENT_NAME } from './finished-processes.js';
 import { gzipFileSync } from './gzip-file.js';
 import type { SealedSegmentInfo } from './protocol.js';
+
+/** A gzip member's header and trailer, and deflate's fixed overhead, generously (its bound grows ~1/1024 with the input besides). */
+const GZIP_FRAMING_BYTES = 1024;
 
 export interface SegmentLimits {
   readonly rotationMs: number;
@@ -119,8 +122,10 @@ export class SegmentFiles {
     const current = this.#active ?? this.#open(header);
     this.#makeRoom(length);
     try {
-      if (parts === undefined) writeSync(current.fd, block as Uint8Array);
-      else writeAll(current.fd, parts, length);
+      // At the segment's own length, never the descriptor's position: a write that failed half-way
+      // (a full disk) moved that position past what the truncate below keeps, and the next block
+      // would land after a hole of zeros that stops every reader.
+      writeAllAt(current.fd, parts ?? [block as Uint8Array], length, current.bytes);
     } catch (err) {
       // A full disk can take part of the block: cut it off, or the blocks written after it (once
       // there is room again) would follow a torn one and a reader would stop at the tear.
@@ -146,6 +151,10 @@ export class SegmentFiles {
     const base = join(this.#dir, `trace.${active.index}${pinned ? '.pinned' : ''}.bin`);
     renameSync(active.path, base);
     this.#sealedCache = undefined;
+    // The gzipped copy is on disk beside the plain one until that is deleted: room for it first, as
+    // large as the plain one (deflate's bound, give or take its few bytes of framing), or the total
+    // would pass the budget by a segment for the length of the gzip. The segment itself stays.
+    this.#makeRoom(active.bytes + Math.ceil(active.bytes / 1024) + GZIP_FRAMING_BYTES, basename(base));
     let path = base;
     try {
       gzipFileSync(base, `${base}.gz`);
@@ -162,8 +171,8 @@ export class SegmentFiles {
     this.#sealedCache = undefined;
     // Processes may have finished since the last look (their directories are listed once a segment).
     this.#finished?.refresh();
-    // No eviction here: it could take the segment just sealed before its hook sees it. Sealing only
-    // shrinks what is on disk (gzip); the next segment's first write makes room, oldest first.
+    // No eviction after the gzip: it could take the segment just sealed before its hook sees it.
+    // The gzip only shrank what is on disk; the next segment's first write makes room, oldest first.
     onSealed({ path, bytes: statSync(path).size, index: active.index, pinned });
   }
 
@@ -205,7 +214,8 @@ export class SegmentFiles {
       return openSync(path, 'w');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      mkdirSync(this.#dir);
+      // The whole trace directory may have gone too (`rm -rf traces`): made again, parents included.
+      mkdirSync(this.#dir, { recursive: true });
       this.#sealedCache = undefined;
       return openSync(path, 'w');
     }
@@ -218,7 +228,7 @@ export class SegmentFiles {
     this.#makeRoom(bytes.length);
     const fd = this.#create(path);
     try {
-      writeSync(fd, bytes);
+      writeAllAt(fd, [bytes], bytes.length, 0);
     } catch (err) {
       // A full disk: no segment without its header, and no descriptor left open (one leaked per
       // block ran a program out of descriptors).
@@ -274,10 +284,11 @@ export class SegmentFiles {
    * ones. The older runs' data goes before any of this run's, so the segment just sealed still has
    * its turn as the size cap promises (at most half the budget: it and the next fit).
    */
-  #makeRoom(extra: number): void {
-    const sealed = this.#sealed();
+  #makeRoom(extra: number, keep?: string): void {
+    const sealed = this.#sealed().filter((s) => s.name !== keep);
+    const kept = this.#sealed().find((s) => s.name === keep)?.bytes ?? 0;
     const finished = this.#finished?.list() ?? { files: [], bytes: 0 };
-    let total = (this.#active?.bytes ?? 0) + extra + finished.bytes;
+    let total = (this.#active?.bytes ?? 0) + extra + finished.bytes + kept;
     for (const s of sealed) total += s.bytes;
     if (total <= this.#limits.maxDiskBytes) return;
     const own = sealed.map((s): FinishedFile => ({ dir: this.#dir, name: s.name, bytes: s.bytes, pinned: s.pinned }));
@@ -325,18 +336,30 @@ export class SegmentFiles {
   }
 }
 
-/** Writes `parts` (`length` bytes in all) at the file's position, over as many writev calls as it takes. */
-function writeAll(fd: number, parts: readonly Uint8Array[], length: number): void {
-  let written = writevSync(fd, parts as Uint8Array[]);
+/**
+ * Writes `parts` (`length` bytes in all) at `position`, over as many calls as it takes: a write to a
+ * regular file may be short (a disk filling up), and what it left out follows at its own offset.
+ */
+function writeAllAt(fd: number, parts: readonly Uint8Array[], length: number, position: number): void {
+  let written =
+    parts.length === 1
+      ? writeSync(fd, parts[0] as Uint8Array, 0, length, position)
+      : writevSync(fd, parts as Uint8Array[], position);
   if (written === length) return;
-  // A short write (rare on a regular file): the rest, part by part.
+  let at = position + written;
   for (const part of parts) {
     if (written >= part.length) {
       written -= part.length;
       continue;
     }
     let offset = written;
-    while (offset < part.length) offset += writeSync(fd, part, offset);
+    while (offset < part.length) {
+      const n = writeSync(fd, part, offset, part.length - offset, at);
+      // No progress and no error: the disk takes nothing more (an error is what ENOSPC gives).
+      if (n === 0) throw Object.assign(new Error('write made no progress'), { code: 'ENOSPC' });
+      offset += n;
+      at += n;
+    }
     written = 0;
   }
 }

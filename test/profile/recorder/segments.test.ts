@@ -15,7 +15,7 @@ import {
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { gzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { EV, EVENTS, encodeHeader, SegmentEncoder, type TraceHeader } from '../../../src/profile/format/index.js';
 import type { SealedSegmentInfo } from '../../../src/profile/recorder/protocol.js';
 import { SegmentFiles } from '../../../src/profile/recorder/segments.js';
@@ -100,6 +100,67 @@ describe('segment files', () => {
       const raw = s.segment.blocks.reduce((n, b) => n + b.bytes, 0);
       assert.ok(raw <= limits.maxFileBytes, `${s.name}: ${raw} bytes of blocks`);
     }
+  });
+
+  it('stays within the budget while a segment is gzipped: room for the .gz is made before it is written', () => {
+    const dir = tempDir('dial9-seal-budget');
+    dirs.push(dir);
+    const limits = { rotationMs: 60_000, maxFileBytes: 20_000, maxDiskBytes: 50_000 };
+    const files = new SegmentFiles(dir, limits);
+    const peaks: number[] = [];
+    // When a segment is handed over, its plain file is gone and the .gz stays: the plain file's bytes
+    // plus what is on disk now is the most the directory held during the gzip.
+    const onSealed = (info: SealedSegmentInfo) => {
+      const plain = gunzipSync(readFileSync(info.path)).length;
+      peaks.push(diskBytes(dir) + plain);
+    };
+    for (let i = 0; i < 60; i++) files.write(block(200, i + 1), header, onSealed);
+    files.seal(onSealed);
+    assert.ok(peaks.length >= 10, `${peaks.length} segments sealed`);
+    const over = peaks.filter((bytes) => bytes > limits.maxDiskBytes);
+    assert.deepEqual(over, [], `peaks during the gzip: ${peaks.join(', ')}`);
+  });
+
+  it('writes each block at the end of what the segment holds: after a failed write, no hole and no torn block', () => {
+    const dir = tempDir('dial9-short-write');
+    dirs.push(dir);
+    const url = (path: string) => new URL(path, import.meta.url).href;
+    // A child whose file size limit is lowered mid-block (RLIMIT_FSIZE through prlimit, as a full
+    // disk would): the write stops short, then fails; the limit lifted, recording goes on.
+    const program = `
+      import { execFileSync } from 'node:child_process';
+      import { EV, EVENTS, encodeHeader, SegmentEncoder } from ${JSON.stringify(url('../../../src/profile/format/index.js'))};
+      import { SegmentFiles } from ${JSON.stringify(url('../../../src/profile/recorder/segments.js'))};
+      process.on('SIGXFSZ', () => {}); // the write fails with EFBIG instead of killing the process
+      const header = (index) => encodeHeader({ format: 'dial9-node', version: 2, timeUnit: 'us', clock: 'test',
+        timeOriginMs: 0, segment: { index, startWallMs: 0 }, process: { pid: 1, host: 'h', service: 's', argv: [],
+        node: 'v20' }, recording: { summary: '', on: [], off: {} }, config: {}, events: EVENTS });
+      const block = (n, tag) => { const e = new SegmentEncoder(); for (let i = 0; i < n; i++) e.event(EV.stall, i, [tag, i, 0, 0, 0, 0]); return e.takeBlock(); };
+      const fsize = (limit) => execFileSync('prlimit', ['--pid', String(process.pid), '--fsize=' + limit + ':']);
+      const files = new SegmentFiles(process.env.SEGMENT_DIR, { rotationMs: 60_000, maxFileBytes: 10_000_000, maxDiskBytes: 100_000_000 });
+      files.write(block(100, 1), header, () => {});
+      const second = block(400, 2);
+      fsize(files.activeBytes + Math.floor(second.length / 2));
+      let error = 'none';
+      try { files.write(second, header, () => {}); } catch (err) { error = err.code; }
+      fsize('unlimited');
+      files.write(block(100, 3), header, () => {});
+      files.seal(() => {});
+      console.log(error);
+    `;
+    const child = spawnSync(process.execPath, ['--input-type=module', '-e', program], {
+      encoding: 'utf8',
+      env: { ...process.env, SEGMENT_DIR: dir },
+    });
+    assert.equal(child.status, 0, child.stderr);
+    assert.equal(child.stdout.trim(), 'EFBIG');
+    const segments = readSegments(dir);
+    assert.equal(segments.length, 1);
+    const segment = segments[0]?.segment ?? assert.fail('no segment');
+    assert.equal(segment.truncated, false, 'every byte of the file is a complete block');
+    // The first and third blocks, whole; nothing of the one that failed.
+    const tags = Array.from(segment.events.stall?.fields.durationUs ?? []);
+    assert.deepEqual([tags.length, new Set(tags)], [200, new Set([1, 3])]);
   });
 
   it('keeps pinned segments (the active one, the one before and the next) past eviction', () => {
@@ -196,7 +257,7 @@ describe('segment files', () => {
       assert.equal(existsSync(dirname(dir)), false, 'emptied directories go');
     for (const kept of [paused, elsewhere, archived, foreign, unseen]) assert.equal(existsSync(kept), true, kept);
   });
-  it('never deletes through a directory swapped for a symlink after the scan; makes its own directory again when it is gone', () => {
+  it('never deletes through a directory swapped for a symlink after the scan; makes its own directory again when it is gone, the trace directory too', () => {
     const root = tempDir('dial9-swap');
     dirs.push(root);
     const pid = spawnSync('true').pid as number;
@@ -236,6 +297,15 @@ describe('segment files', () => {
     assert.ok(
       readdirSync(own).some((n) => /^trace\.\d+\.bin\.active$/.test(n)),
       'a new segment in the directory made again',
+    );
+
+    // The whole trace directory removed (`rm -rf traces`): made again, parents included.
+    files.seal(() => {});
+    rmSync(root, { recursive: true });
+    files.write(block(20, 100), header, () => {});
+    assert.ok(
+      readdirSync(own).some((n) => /^trace\.\d+\.bin\.active$/.test(n)),
+      'a new segment in the trace directory made again',
     );
   });
 });

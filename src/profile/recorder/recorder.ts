@@ -66,7 +66,14 @@ const P99_CHECK_MS = 1000;
 const EXIT_SEAL_TIMEOUT_MS = 3000;
 const CLOCK_SYNC_MS = 10_000;
 const PENDING_SAMPLE_MS = 1000;
-const SIGNALS: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP'];
+/**
+ * Signals whose default action ends the process and that a program may be sent: sealed first, then
+ * raised again. SIGQUIT (core dump), SIGUSR2 (nodemon's restart) and SIGALRM end a program with no
+ * handler just as SIGTERM does. Not SIGUSR1 (Node's inspector) nor SIGPROF/SIGVTALRM (profilers).
+ */
+const SIGNALS: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR2', 'SIGALRM'];
+/** Held on every signal above while sealing: a repeated signal waits for the seal (bounded by its timeout). */
+const whileSealing = (): void => {};
 /** Targets whose filter level is remembered; past this, forgotten and looked up again. */
 const MAX_CACHED_TARGETS = 1024;
 
@@ -106,14 +113,28 @@ export class Recorder {
   #levels = new Map<string, number>();
   #closed = false;
   #onExit = () => this.closeSync(EXIT_SEAL_TIMEOUT_MS);
-  /** The loop ran dry: seal while asynchronous work still runs, so sealed-segment hooks may finish. */
-  #onBeforeExit = () => void this.close(EXIT_SEAL_TIMEOUT_MS);
+  /**
+   * The loop ran dry: seal while asynchronous work still runs, so sealed-segment hooks may finish.
+   * Not when the program listens for 'beforeExit' too: it may start more work there, and the loop
+   * runs on, still recorded; 'exit' seals when the process really ends.
+   */
+  #onBeforeExit = () => {
+    if (process.listenerCount('beforeExit') > 1) return;
+    void this.close(EXIT_SEAL_TIMEOUT_MS);
+  };
   #onSignal = (signal: NodeJS.Signals) => {
     // Someone else handles it: they decide when to exit, and 'exit' seals.
     if (process.listenerCount(signal) > 1) return;
+    // A second signal (Ctrl-C twice, `timeout` signalling the whole process group) must not find the
+    // default action half-way through the seal: it would leave the segment `.active`, or a bare
+    // `.bin` beside a partial `.gz`. Held first, so that no signal ever finds no listener meanwhile.
+    for (const s of SIGNALS) process.on(s, whileSealing);
     for (const s of SIGNALS) process.removeListener(s, this.#onSignal);
     // Sealed (hooks included, within the timeout), then the signal again: the program dies of it.
-    void this.close(EXIT_SEAL_TIMEOUT_MS).finally(() => process.kill(process.pid, signal));
+    void this.close(EXIT_SEAL_TIMEOUT_MS).finally(() => {
+      for (const s of SIGNALS) process.removeListener(s, whileSealing);
+      process.kill(process.pid, signal);
+    });
   };
 
   private constructor(options: RecorderOptions) {

@@ -1,7 +1,7 @@
 /**
  * Preload: `node --import service/recorder/register app.js` records any Node program with the same
- * DIAL9_* variables as `service run`. It seals the active segment on exit and on SIGTERM/SIGINT/SIGHUP
- * (re-raised afterwards when the program has no handler of its own, so the program dies as before).
+ * DIAL9_* variables as `service run`. It seals the active segment on exit and on the signals that end
+ * a process (raised again afterwards when the program has no handler of its own, so it dies as before).
  */
 import { isMainThread } from 'node:worker_threads';
 import { startRecorderFromEnv } from './index.js';

@@ -470,6 +470,55 @@ describe('the flight recorder in a plain Node program (preload)', () => {
       assert.deepEqual(names(dir), ['trace.0.bin.gz']);
       assert.deepEqual(lines(run.stdout(), 'uploaded'), ['trace.0.bin.gz']);
     });
+
+    it('on a second signal while sealing (Ctrl-C twice, SIGTERM then SIGQUIT): the seal and the hook still finish', async () => {
+      for (const [first, second] of [
+        ['SIGINT', 'SIGINT'],
+        ['SIGTERM', 'SIGQUIT'],
+        ['SIGUSR2', 'SIGTERM'],
+      ] as const) {
+        const dir = traceDir();
+        const run = runProgram(program(400, 'setInterval(() => {}, 1000);'), {
+          DIAL9_ENABLED: 'true',
+          DIAL9_TRACE_DIR: dir,
+        });
+        const processDir = await waitFor('the process directory', () => processDirs(dir)[0], 10_000);
+        await waitFor('the active segment', () => readdirSync(processDir).find((n) => n.endsWith('.active')), 10_000);
+        run.child.kill(first);
+        // The hook has the segment (sealed) and 400 ms of work to go: the second signal lands in it.
+        await waitFor('the hook', () => (run.stdout().includes('sealed ') ? true : undefined), 10_000);
+        run.child.kill(second);
+        const result = await run.exited;
+        assert.equal(result.signal, first, `${first} then ${second}`);
+        assert.deepEqual(names(dir), ['trace.0.bin.gz']);
+        assert.deepEqual(lines(run.stdout(), 'uploaded'), ['trace.0.bin.gz'], `${first} then ${second}`);
+      }
+    });
+
+    it("with the program's own 'beforeExit' listener starting more work: recorded to the end, sealed at exit", async () => {
+      const dir = traceDir();
+      const run = await runToEnd(
+        program(
+          0,
+          `
+          import { mark } from ${JSON.stringify(API_URL)};
+          let rounds = 0;
+          process.on('beforeExit', () => {
+            if (rounds++ < 2) setTimeout(() => mark('app', 'more work ' + rounds), 300);
+          });
+          `,
+        ),
+        { DIAL9_ENABLED: 'true', DIAL9_TRACE_DIR: dir },
+      );
+      assert.equal(run.code, 0, run.stderr);
+      assert.deepEqual(names(dir), ['trace.0.bin.gz']);
+      assert.deepEqual(lines(run.stdout, 'sealed'), ['trace.0.bin.gz']);
+      const segment = readSegments(dir)[0]?.segment ?? assert.fail('no segment');
+      assert.deepEqual(
+        eventRows(segment, 'mark').map((m) => m.name),
+        ['more work 1', 'more work 2'],
+      );
+    });
   });
 
   it('rotates at the size cap without breaking string references (each segment decodes its strings)', async () => {

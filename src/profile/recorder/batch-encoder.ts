@@ -64,6 +64,11 @@ export class BatchEncoder {
     this.#lastTextId = 0;
   }
 
+  /** Events encoded since the last block was taken. */
+  get pendingEvents(): number {
+    return this.#encoder.pendingEvents;
+  }
+
   /** The block of everything encoded since the last call, as parts (see SegmentEncoder.takeBlockParts). */
   takeBlockParts(): readonly Uint8Array[] | undefined {
     return this.#encoder.takeBlockParts();

@@ -90,5 +90,12 @@ export type FromWriter =
   | { readonly op: 'buffer'; readonly buffer: SharedArrayBuffer }
   | { readonly op: 'sealed'; readonly segment: SealedSegmentInfo }
   | { readonly op: 'error'; readonly message: string }
-  | { readonly op: 'stats'; readonly diskBytes: number; readonly evicted: number; readonly written: number }
+  | {
+      readonly op: 'stats';
+      readonly diskBytes: number;
+      readonly evicted: number;
+      readonly written: number;
+      /** Events in blocks that could not be written (a full or failing disk), since the start. */
+      readonly lost: number;
+    }
   | { readonly op: 'closed' };

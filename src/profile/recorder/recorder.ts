@@ -366,7 +366,8 @@ export class Recorder {
   stats(): RecorderStats {
     return {
       eventsRecorded: this.ring.recorded,
-      eventsDropped: this.ring.dropped,
+      // Full buffers on this thread, and blocks the writer could not write (a full disk).
+      eventsDropped: this.ring.dropped + this.#writer.lost,
       stalls: this.#loop.stats.stalls,
       loopIterations: this.#loop.stats.loopIterations,
       callbacksRun: this.#callbacks?.callbacks,

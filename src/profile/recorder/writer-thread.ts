@@ -28,6 +28,8 @@ export class RecorderWriter {
   #resolveClosed: () => void = () => {};
   diskBytes = 0;
   evicted = 0;
+  /** Events the writer could not write (a full or failing disk). */
+  lost = 0;
   written = 0;
 
   constructor(init: WriterInit, events: WriterEvents) {
@@ -60,6 +62,7 @@ export class RecorderWriter {
           this.diskBytes = message.diskBytes;
           this.evicted = message.evicted;
           this.written = message.written;
+          this.lost = message.lost;
           break;
         case 'closed':
           this.#resolveClosed();

@@ -36,6 +36,8 @@ const STATS_EVERY_TICKS = 4;
 /** The writer's own memory goes into the trace every this many ticks: 10 s. */
 const SELF_REPORT_EVERY_TICKS = 40;
 
+/** This thread's performance.now() plus this, in ms: the main thread's clock. */
+const toMainMs = performance.timeOrigin - init.header.timeOriginMs;
 const encoder = new BatchEncoder(init.hrtimeOffsetUs);
 const files = new SegmentFiles(init.dir, {
   rotationMs: init.rotationMs,
@@ -45,6 +47,11 @@ const files = new SegmentFiles(init.dir, {
 });
 const fields = new Float64Array(RECORD_SLOTS);
 let closed = false;
+/** Events in blocks that could not be written, since the start (the RuntimeMetrics record counts them as dropped). */
+let lost = 0;
+/** Of those, the ones no `dropped` event in the trace accounts for yet, and when the first was lost (µs). */
+let unrecordedLoss = 0;
+let lossStartedUs = 0;
 
 function post(message: FromWriter): void {
   port?.postMessage(message);
@@ -76,12 +83,33 @@ function onSealed(segment: Parameters<Parameters<SegmentFiles['seal']>[0]>[0]): 
  * it reaches the size cap (over it by one block at most), and the next starts with fresh tables.
  */
 function flushBlock(): void {
+  if (unrecordedLoss > 0) {
+    // Blocks lost since the last one written: the trace says how many events are missing, and when.
+    fields[0] = unrecordedLoss;
+    encoder.event(EV.dropped, lossStartedUs, fields);
+  }
+  const events = encoder.pendingEvents;
   const block = encoder.takeBlockParts();
   if (block === undefined) return;
   try {
     files.write(block, header, onSealed, false);
+    unrecordedLoss = 0;
   } catch (err) {
     reportError(`cannot write trace segment in ${init.dir}: ${(err as Error).message}`);
+    // The block is gone; so is its `dropped` event, whose count is carried on, not counted again.
+    const lostNow = unrecordedLoss > 0 ? events - 1 : events;
+    if (unrecordedLoss === 0) lossStartedUs = (performance.now() + toMainMs) * 1000;
+    unrecordedLoss += lostNow;
+    lost += lostNow;
+    // Later blocks may use strings and stacks this one defined: the segment ends with what it holds
+    // (all of it decodes), and the next one, once the disk takes it, starts with fresh tables.
+    try {
+      files.seal(onSealed);
+    } catch (sealErr) {
+      reportError(`cannot seal trace segment: ${(sealErr as Error).message}`);
+    }
+    encoder.newSegment();
+    return;
   }
   if (files.activeBytes >= init.maxFileBytes) rotate();
 }
@@ -102,7 +130,7 @@ function close(done: Int32Array | undefined): void {
     closed = true;
     rotate();
   }
-  post({ op: 'stats', diskBytes: files.diskBytes(), evicted: files.evicted, written: files.written });
+  post({ op: 'stats', diskBytes: files.diskBytes(), evicted: files.evicted, written: files.written, lost });
   post({ op: 'closed' });
   if (done !== undefined) {
     Atomics.store(done, 0, 1);
@@ -170,8 +198,6 @@ port.on('message', (message: ToWriter) => {
  * and is killed leaves a trace that shows the hang, its start and how long it had lasted.
  */
 const heartbeat = new Heartbeat(init.heartbeat);
-/** This thread's performance.now() plus this, in ms: the main thread's clock. */
-const toMainMs = performance.timeOrigin - init.header.timeOriginMs;
 let lastCount = heartbeat.count();
 let nextReportMs = 0;
 function watch(): void {
@@ -209,7 +235,7 @@ let ticks = 0;
 setInterval(() => {
   ticks++;
   if (ticks % STATS_EVERY_TICKS === 0)
-    post({ op: 'stats', diskBytes: files.diskBytes(), evicted: files.evicted, written: files.written });
+    post({ op: 'stats', diskBytes: files.diskBytes(), evicted: files.evicted, written: files.written, lost });
   if (closed) return;
   watch();
   if (files.dueForRotation(Date.now())) rotate();

@@ -258,6 +258,43 @@ describe('the flight recorder in a plain Node program (preload)', () => {
     }
   });
 
+  it('counts the events of blocks a full disk refused, in the trace and in the stats, and every segment still decodes', async () => {
+    const dir = traceDir();
+    // RLIMIT_FSIZE through prlimit stands in for a full disk: no file may grow past 20 KB, so every
+    // segment's third or fourth block is refused (EFBIG, as ENOSPC would be), until it is lifted.
+    const run = await runToEnd(
+      `
+      import { execFileSync } from 'node:child_process';
+      import { activeRecorder, mark } from ${JSON.stringify(API_URL)};
+      process.on('SIGXFSZ', () => {}); // a refused write fails instead of killing the process
+      const fsize = (limit) => execFileSync('prlimit', ['--pid', String(process.pid), '--fsize=' + limit + ':']);
+      let n = 0;
+      const timer = setInterval(() => { for (let i = 0; i < 20; i++) mark('app', 'm', n++); }, 5);
+      setTimeout(() => fsize(20_000), 300);
+      setTimeout(() => fsize('unlimited'), 2300);
+      setTimeout(() => clearInterval(timer), 3000);
+      // The writer reports its counts every second: the last report comes after the last loss.
+      setTimeout(() => console.log(JSON.stringify({ marks: n, dropped: activeRecorder().stats().eventsDropped })), 4500);
+      `,
+      { DIAL9_ENABLED: 'true', DIAL9_TRACE_DIR: dir },
+    );
+    assert.equal(run.code, 0, run.stderr);
+    const { marks, dropped } = JSON.parse(run.stdout.trim()) as { marks: number; dropped: number };
+    assert.match(run.stderr, /cannot write trace segment in .*EFBIG/);
+    const files = readSegments(dir);
+    assert.ok(files.length >= 3, `${files.length} segments`);
+    for (const f of files) assert.equal(f.segment.truncated, false, `${f.name} decodes to its end`);
+    const recorded = files.reduce((sum, f) => sum + eventRows(f.segment, 'mark').length, 0);
+    const droppedInTrace = files.reduce(
+      (sum, f) => sum + eventRows(f.segment, 'dropped').reduce((n, d) => n + Number(d.count), 0),
+      0,
+    );
+    assert.ok(recorded < marks && recorded > 0, `${recorded} of ${marks} marks recorded`);
+    assert.ok(droppedInTrace > 0);
+    assert.equal(dropped, droppedInTrace, 'the stats count what the trace says is missing');
+    assert.ok(recorded + droppedInTrace >= marks, `${recorded} recorded + ${droppedInTrace} dropped < ${marks} marks`);
+  });
+
   it('shows a handle leak as a growing handle count', async () => {
     const dir = traceDir();
     const run = await runToEnd(

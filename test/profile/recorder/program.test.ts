@@ -137,6 +137,34 @@ describe('the flight recorder in a plain Node program (preload)', () => {
     assert.equal(frame?.line, 6, 'the line where the function is declared');
   });
 
+  it('with per-callback tracking on, records the blocking handler as a callback of its request and duration', async () => {
+    const dir = traceDir();
+    const run = await runToEnd(BLOCKING_PROGRAM, {
+      DIAL9_ENABLED: 'true',
+      DIAL9_TRACE_DIR: dir,
+      DIAL9_CALLBACK_TRACKING_ENABLED: 'true',
+    });
+    assert.equal(run.code, 0, run.stderr);
+    const segment = readSegments(dir)[0]?.segment ?? assert.fail('no segment');
+    const opens = eventRows(segment, 'requestOpen');
+    const blockSeq = opens.find((r) => r.requestId === 'req-block-1')?.request;
+    assert.ok(blockSeq !== undefined && Number(blockSeq) > 0, JSON.stringify(opens));
+    const waitedMs = new Map(
+      run.stdout
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as { requestId: string; blockedMs: number })
+        .map((r) => [r.requestId, r.blockedMs]),
+    ).get('req-block-1') as number;
+    const mine = eventRows(segment, 'callback').filter((c) => c.request === blockSeq);
+    const longest = mine.reduce((a, c) => (Number(c.durationUs) > Number(a?.durationUs ?? 0) ? c : a), mine[0]);
+    assert.ok(longest, `no callback of request ${blockSeq}`);
+    const ms = Number(longest.durationUs) / 1000;
+    assert.ok(ms >= waitedMs && ms <= waitedMs * 1.1, `the handler blocked ${waitedMs} ms, its callback took ${ms} ms`);
+    // node:http runs a request's handler in the server's async resource for it.
+    assert.equal(longest.type, 'HTTPServerAsyncResource', JSON.stringify(mine));
+  });
+
   it('records a forced GC, and an outgoing request to a slow server while the loop is idle', async () => {
     const dir = traceDir();
     const run = await runToEnd(

@@ -68,32 +68,49 @@ export function gzipEngine(): 'stream' | 'steps' {
   return deflateStream() === undefined ? 'steps' : 'stream';
 }
 
+/**
+ * Called before each write to the destination with the bytes about to be written: the disk budget
+ * makes room for them first (segments.ts).
+ */
+export type BeforeWrite = (bytes: number) => void;
+
 /** `engine: 'steps'` forces the fallback (tests compare the two). */
-export function gzipFileSync(source: string, destination: string, engine?: 'stream' | 'steps'): void {
+export function gzipFileSync(
+  source: string,
+  destination: string,
+  engine?: 'stream' | 'steps',
+  beforeWrite?: BeforeWrite,
+): void {
   const deflate = engine === 'steps' ? undefined : deflateStream();
   const input = openSync(source, 'r');
   let output: number | undefined;
   try {
-    output = openSync(destination, 'w');
-    writeSync(output, HEADER);
-    const { crc, size } =
-      deflate === undefined ? deflateInSteps(input, output) : deflateStreamed(deflate, input, output);
+    const fd = openSync(destination, 'w');
+    output = fd;
+    const write = (bytes: Uint8Array, length = bytes.length): void => {
+      beforeWrite?.(length);
+      writeSync(fd, bytes, 0, length);
+    };
+    write(HEADER);
+    const { crc, size } = deflate === undefined ? deflateInSteps(input, write) : deflateStreamed(deflate, input, write);
     const trailer = Buffer.alloc(8);
     trailer.writeUInt32LE(crc >>> 0, 0);
     trailer.writeUInt32LE(size % 2 ** 32, 4);
-    writeSync(output, trailer);
+    write(trailer);
   } finally {
     closeSync(input);
     if (output !== undefined) closeSync(output);
   }
 }
 
+type Write = (bytes: Uint8Array, length?: number) => void;
+
 interface Summary {
   readonly crc: number;
   readonly size: number;
 }
 
-function deflateStreamed(deflate: DeflateRaw & ZlibInternals, input: number, output: number): Summary {
+function deflateStreamed(deflate: DeflateRaw & ZlibInternals, input: number, write: Write): Summary {
   const handle = deflate._handle;
   const state = deflate._writeState;
   if (handle === null) throw new Error('deflate stream closed');
@@ -105,7 +122,7 @@ function deflateStreamed(deflate: DeflateRaw & ZlibInternals, input: number, out
       handle.writeSync(flush, chunk, inOffset, inLength, out, 0, OUT_BYTES);
       const outFree = state[0] as number;
       const inLeft = state[1] as number;
-      if (outFree < OUT_BYTES) writeSync(output, out, 0, OUT_BYTES - outFree);
+      if (outFree < OUT_BYTES) write(out, OUT_BYTES - outFree);
       inOffset += inLength - inLeft;
       inLength = inLeft;
       // Output space left over means zlib is done with this input (and, for Z_FINISH, the stream).
@@ -132,7 +149,7 @@ function deflateStreamed(deflate: DeflateRaw & ZlibInternals, input: number, out
  * The fallback: each step deflated on its own, ending on a byte boundary (Z_SYNC_FLUSH), the last
  * with the final block, so the pieces concatenate into one valid deflate stream.
  */
-function deflateInSteps(input: number, output: number): Summary {
+function deflateInSteps(input: number, write: Write): Summary {
   // Two buffers, reading one step ahead: the last step (the next read is empty) ends the stream.
   let current = steps[0];
   let ahead = steps[1];
@@ -145,8 +162,7 @@ function deflateInSteps(input: number, output: number): Summary {
     size += read;
     const aheadRead = readSync(input, ahead, 0, STEP_BYTES, null);
     const last = aheadRead === 0;
-    writeSync(
-      output,
+    write(
       deflateRawSync(chunk, { level: GZIP_LEVEL, finishFlush: last ? constants.Z_FINISH : constants.Z_SYNC_FLUSH }),
     );
     if (last) break;

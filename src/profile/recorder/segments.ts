@@ -27,9 +27,6 @@ import { type FinishedFile, FinishedProcesses, SEGMENT_NAME } from './finished-p
 import { gzipFileSync } from './gzip-file.js';
 import type { SealedSegmentInfo } from './protocol.js';
 
-/** A gzip member's header and trailer, and deflate's fixed overhead, generously (its bound grows ~1/1024 with the input besides). */
-const GZIP_FRAMING_BYTES = 1024;
-
 export interface SegmentLimits {
   readonly rotationMs: number;
   readonly maxFileBytes: number;
@@ -151,13 +148,18 @@ export class SegmentFiles {
     const base = join(this.#dir, `trace.${active.index}${pinned ? '.pinned' : ''}.bin`);
     renameSync(active.path, base);
     this.#sealedCache = undefined;
-    // The gzipped copy is on disk beside the plain one until that is deleted: room for it first, as
-    // large as the plain one (deflate's bound, give or take its few bytes of framing), or the total
-    // would pass the budget by a segment for the length of the gzip. The segment itself stays.
-    this.#makeRoom(active.bytes + Math.ceil(active.bytes / 1024) + GZIP_FRAMING_BYTES, basename(base));
+    // The gzipped copy grows on disk beside the plain one until that is deleted: room is made for
+    // each piece before it is written (the plain file and the .gz so far counted, neither of them
+    // evicted), or the total would pass the budget by up to a segment while the gzip runs.
+    const keep = [basename(base), `${basename(base)}.gz`];
+    let gzipped = 0;
+    const beforeWrite = (bytes: number): void => {
+      this.#makeRoom(active.bytes + gzipped + bytes, keep);
+      gzipped += bytes;
+    };
     let path = base;
     try {
-      gzipFileSync(base, `${base}.gz`);
+      gzipFileSync(base, `${base}.gz`, undefined, beforeWrite);
       unlinkSync(base);
       path = `${base}.gz`;
     } catch {
@@ -284,11 +286,11 @@ export class SegmentFiles {
    * ones. The older runs' data goes before any of this run's, so the segment just sealed still has
    * its turn as the size cap promises (at most half the budget: it and the next fit).
    */
-  #makeRoom(extra: number, keep?: string): void {
-    const sealed = this.#sealed().filter((s) => s.name !== keep);
-    const kept = this.#sealed().find((s) => s.name === keep)?.bytes ?? 0;
+  #makeRoom(extra: number, keep: readonly string[] = []): void {
+    // Files in `keep` are neither evicted nor counted: the caller counts them in `extra`.
+    const sealed = keep.length === 0 ? this.#sealed() : this.#sealed().filter((s) => !keep.includes(s.name));
     const finished = this.#finished?.list() ?? { files: [], bytes: 0 };
-    let total = (this.#active?.bytes ?? 0) + extra + finished.bytes + kept;
+    let total = (this.#active?.bytes ?? 0) + extra + finished.bytes;
     for (const s of sealed) total += s.bytes;
     if (total <= this.#limits.maxDiskBytes) return;
     const own = sealed.map((s): FinishedFile => ({ dir: this.#dir, name: s.name, bytes: s.bytes, pinned: s.pinned }));

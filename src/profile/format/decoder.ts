@@ -10,6 +10,7 @@
  * - `SegmentReader`: fed chunk by chunk (a fetch stream), decodes blocks as they complete.
  */
 import { ByteReader } from './bytes.js';
+import { checkHeader } from './header-check.js';
 import {
   BLOCK_HEADER_BYTES,
   BLOCK_MAGIC,
@@ -93,7 +94,11 @@ interface Growing {
 
 const textDecoder = new TextDecoder();
 
-/** Header of a segment, or undefined when `bytes` does not hold all of it yet. Throws on a non-trace. */
+/**
+ * Header of a segment, or undefined when `bytes` does not hold all of it yet. Throws
+ * TraceFormatError on a non-trace, and on a header that is not what this reader can trust (see
+ * header-check.ts).
+ */
 export function readHeader(bytes: Uint8Array): { header: TraceHeader; bytes: number } | undefined {
   const magicLength = Math.min(bytes.length, FILE_MAGIC.length);
   for (let i = 0; i < magicLength; i++) {
@@ -110,8 +115,18 @@ export function readHeader(bytes: Uint8Array): { header: TraceHeader; bytes: num
   const jsonLength = reader.u32();
   const end = FILE_PREAMBLE_BYTES + jsonLength;
   if (bytes.length < end) return undefined;
-  const header = JSON.parse(textDecoder.decode(bytes.subarray(FILE_PREAMBLE_BYTES, end))) as TraceHeader;
-  return { header, bytes: end };
+  let json: unknown;
+  try {
+    json = JSON.parse(textDecoder.decode(bytes.subarray(FILE_PREAMBLE_BYTES, end)));
+  } catch (err) {
+    throw new TraceFormatError(`its header is not JSON (${(err as Error).message})`);
+  }
+  // Everything after this trusts the header's shape and schema: check them once, here.
+  try {
+    return { header: checkHeader(json, version), bytes: end };
+  } catch (err) {
+    throw new TraceFormatError((err as Error).message);
+  }
 }
 
 /** Incremental reader: `push()` chunks in file order, then `result()`. */

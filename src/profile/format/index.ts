@@ -2,4 +2,5 @@
 export * from './decoder.js';
 export { encodeHeader, SegmentEncoder } from './encoder.js';
 export { gunzip, isGzip } from './gzip.js';
+export { checkHeader } from './header-check.js';
 export * from './schema.js';

@@ -125,7 +125,7 @@ describe('trace format', () => {
 describe('the decoder bundles for a browser', () => {
   it('imports nothing from Node', async () => {
     const { readFileSync } = await import('node:fs');
-    for (const file of ['decoder', 'bytes', 'schema', 'gzip', 'index']) {
+    for (const file of ['decoder', 'bytes', 'schema', 'gzip', 'header-check', 'index']) {
       const source = readFileSync(new URL(`../../../../src/profile/format/${file}.ts`, import.meta.url), 'utf8');
       const imports = [...source.matchAll(/from '([^']+)'/g)].map((m) => m[1]);
       for (const name of imports) assert.match(String(name), /^\.\//, `${file}.ts imports ${name}`);

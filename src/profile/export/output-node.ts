@@ -121,6 +121,11 @@ async function writeFile(
   failed: OutputFailed,
 ): Promise<number> {
   const stream = createWriteStream(path);
+  // pump, `once` and `finished` each read the errors they wait for; this listener covers the rest.
+  // Destroyed after a failure (the trace's or the output's) with a write still in flight, the
+  // stream reports ERR_STREAM_DESTROYED for that write, and an 'error' nobody listens to would kill
+  // the process with a stack trace, before the temporary is removed.
+  stream.on('error', () => undefined);
   try {
     await asOutputError(once(stream, 'open'), failed);
     const bytes = await pump(chunks, stream, failed);
@@ -130,7 +135,12 @@ async function writeFile(
     await asOutputError(finished(stream), failed);
     return bytes;
   } finally {
-    stream.destroy();
+    // Closed before returning: the caller removes the temporary next.
+    if (!stream.closed) {
+      const closed = new Promise<void>((resolve) => stream.once('close', () => resolve()));
+      stream.destroy();
+      await closed;
+    }
   }
 }
 

@@ -6,13 +6,13 @@
  * cannot be read at all (an empty `.active` left by a full disk, a `.gz` cut inside its header) is
  * skipped with a warning: one damaged file must not hide the rest of the trace.
  */
-import { createReadStream, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { AnalyzeError, TraceError } from '../../errors.js';
 import type { DecodedSegment } from '../format/index.js';
 import { TraceAnalyzer } from './analyzer.js';
-import { decodeSegmentFile } from './segment-bytes-node.js';
+import { decodeSegmentFile, readRawSegment } from './segment-bytes-node.js';
 import type { AnalysisReport, AnalyzeOptions, RequestBreakdown } from './types.js';
 
 const SEGMENT = /^trace\.(\d+)\.(?:pinned\.)?bin(?:\.gz|\.active)?$/;
@@ -77,14 +77,8 @@ function warnOnStderr(message: string): void {
 
 /** One segment file decoded; a `.gz` cut short gives its complete blocks and a warning in `warnings`. */
 function readSegmentFile(file: string, warnings: string[]): DecodedSegment {
-  let raw: Uint8Array;
   try {
-    raw = readFileSync(file);
-  } catch (err) {
-    throw new AnalyzeError('SVC_ERR_ANALYZE_TRACE', `cannot read ${file}: ${(err as Error).message}`, err);
-  }
-  try {
-    const { segment, cutShort } = decodeSegmentFile(file, raw);
+    const { segment, cutShort } = decodeSegmentFile(file, readRawSegment(file));
     if (cutShort !== undefined) warnings.push(cutShort);
     return segment;
   } catch (err) {
@@ -99,6 +93,11 @@ export function segmentFiles(path: string): string[] {
   if (!existsSync(path)) throw new AnalyzeError('SVC_ERR_ANALYZE_PATH', `${path} does not exist`);
   const stat = statSync(path);
   const found: string[] = [];
+  if (!stat.isFile() && !stat.isDirectory())
+    throw new AnalyzeError(
+      'SVC_ERR_ANALYZE_PATH',
+      `${path} is neither a file nor a directory: give a trace segment, a process directory, a trace directory or a capture`,
+    );
   if (stat.isFile()) {
     if (!SEGMENT.test(basename(path)) && !looksLikeSegment(path))
       throw new AnalyzeError(
@@ -139,7 +138,7 @@ function indexOf(file: string): number {
 }
 
 function looksLikeSegment(file: string): boolean {
-  const head = readFileSync(file).subarray(0, 8);
+  const head = Buffer.from(readRawSegment(file, 8));
   return (head[0] === 0x1f && head[1] === 0x8b) || head.toString('latin1') === 'DIAL9JS\u0000';
 }
 

@@ -3,6 +3,7 @@
  * `.gz` cut short (a full disk, a `kill -9` while gzip wrote it) still inflates up to where it stops:
  * the decoder then reads its complete blocks and says `truncated`, as it does for an `.active` file.
  */
+import { closeSync, constants as fs, fstatSync, openSync, readFileSync, readSync, type Stats } from 'node:fs';
 import { constants, gunzipSync } from 'node:zlib';
 import { TraceError } from '../../errors.js';
 import { type DecodedSegment, decodeSegment, isGzip } from '../format/index.js';
@@ -11,6 +12,48 @@ export interface SegmentBytes {
   readonly bytes: Uint8Array;
   /** Why the gzip data could not be read to its end, when it could not (what inflated is in `bytes`). */
   readonly damage?: Error;
+}
+
+/**
+ * A segment file's raw bytes (all of them, or the first `maxBytes`), for every reader of segment
+ * files. Only a regular file is read: a FIFO or a device named like a segment (`trace.0.bin.active`)
+ * would block the reader forever or feed it without end. Opened with O_NONBLOCK, so opening a FIFO
+ * does not itself wait for a writer; the type is checked on the open descriptor, not on a name
+ * that could change in between. Throws TraceError SVC_ERR_TRACE_UNREADABLE.
+ */
+export function readRawSegment(path: string, maxBytes?: number): Uint8Array {
+  let fd: number;
+  try {
+    fd = openSync(path, fs.O_RDONLY | fs.O_NONBLOCK);
+  } catch (err) {
+    throw unreadable(`cannot read trace segment ${path}`, err);
+  }
+  try {
+    const info = fstatSync(fd);
+    if (!info.isFile()) throw new Error(`it is ${fileType(info)}, not a regular file`);
+    if (maxBytes === undefined) return asBytes(readFileSync(fd));
+    const buffer = new Uint8Array(Math.min(maxBytes, info.size));
+    let read = 0;
+    while (read < buffer.length) {
+      const n = readSync(fd, buffer, read, buffer.length - read, read);
+      if (n === 0) break;
+      read += n;
+    }
+    return buffer.subarray(0, read);
+  } catch (err) {
+    throw unreadable(`cannot read trace segment ${path}`, err);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function fileType(info: Stats): string {
+  if (info.isDirectory()) return 'a directory';
+  if (info.isFIFO()) return 'a FIFO';
+  if (info.isCharacterDevice()) return 'a character device';
+  if (info.isBlockDevice()) return 'a block device';
+  if (info.isSocket()) return 'a socket';
+  return 'not a regular file';
 }
 
 export function inflateSegment(raw: Uint8Array): SegmentBytes {

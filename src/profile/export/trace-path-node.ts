@@ -6,11 +6,17 @@
  * `.active` left by a full disk, a `.gz` cut inside its header) is left out with a warning on stderr:
  * one damaged file must not hide the rest of the trace.
  */
-import { open, readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { constants, gunzipSync } from 'node:zlib';
 import { TraceError } from '../../errors.js';
-import { decodeSegmentFile, inflateSegment, type SegmentBytes, unreadable } from '../analyze/segment-bytes-node.js';
+import {
+  decodeSegmentFile,
+  inflateSegment,
+  readRawSegment,
+  type SegmentBytes,
+  unreadable,
+} from '../analyze/segment-bytes-node.js';
 import { type DecodedSegment, isGzip, readHeader, type TraceHeader } from '../format/index.js';
 
 /** `trace.3.bin.gz`, `trace.4.pinned.bin.gz`, `trace.5.bin.active`, `trace.2.bin`. */
@@ -58,6 +64,11 @@ async function collect(dir: string, depth: number, out: TraceProcess[]): Promise
 export async function findTraceProcesses(path: string): Promise<TraceProcess[]> {
   const info = await stat(path).catch(() => undefined);
   if (info === undefined) throw new TraceError('SVC_ERR_TRACE_NOT_FOUND', `${path} does not exist`);
+  if (!info.isFile() && !info.isDirectory())
+    throw new TraceError(
+      'SVC_ERR_TRACE_NOT_FOUND',
+      `${path} is neither a file nor a directory: give a segment, a process directory, a trace directory or a capture directory`,
+    );
   if (info.isFile()) {
     // Named on its own, a damaged file fails when it is read, as the whole trace it is.
     const dir = join(path, '..');
@@ -110,18 +121,11 @@ const PROBE_BYTES = 64 * 1024;
 
 /** Reads a segment's header from the start of the file only; throws what readSegment would. */
 async function probeHeader(path: string): Promise<void> {
+  const head = readRawSegment(path, PROBE_BYTES);
   let bytes: Uint8Array;
   try {
-    const file = await open(path, 'r');
-    try {
-      const buffer = new Uint8Array(PROBE_BYTES);
-      const { bytesRead } = await file.read(buffer, 0, PROBE_BYTES, 0);
-      const head = buffer.subarray(0, bytesRead);
-      // A prefix of a gzip stream is a stream cut short: inflate what is there.
-      bytes = isGzip(head) ? gunzipSync(head, { finishFlush: constants.Z_SYNC_FLUSH }) : head;
-    } finally {
-      await file.close();
-    }
+    // A prefix of a gzip stream is a stream cut short: inflate what is there.
+    bytes = isGzip(head) ? gunzipSync(head, { finishFlush: constants.Z_SYNC_FLUSH }) : head;
   } catch (err) {
     throw unreadable(`cannot read trace segment ${path}`, err);
   }
@@ -132,8 +136,9 @@ async function probeHeader(path: string): Promise<void> {
 }
 
 async function segmentBytes(path: string): Promise<SegmentBytes> {
+  const raw = readRawSegment(path);
   try {
-    return inflateSegment(new Uint8Array(await readFile(path)));
+    return inflateSegment(raw);
   } catch (err) {
     throw unreadable(`cannot read trace segment ${path}`, err);
   }
@@ -141,13 +146,7 @@ async function segmentBytes(path: string): Promise<SegmentBytes> {
 
 /** One segment, decoded; a file that is not a trace gives SVC_ERR_TRACE_UNREADABLE. */
 export async function readSegment(path: string): Promise<DecodedSegment> {
-  let raw: Uint8Array;
-  try {
-    raw = new Uint8Array(await readFile(path));
-  } catch (err) {
-    throw unreadable(`cannot read trace segment ${path}`, err);
-  }
-  const { segment, cutShort } = decodeSegmentFile(path, raw);
+  const { segment, cutShort } = decodeSegmentFile(path, readRawSegment(path));
   if (cutShort !== undefined) warn(cutShort);
   return segment;
 }

@@ -5,6 +5,7 @@
  * segments, analyze and export skip it with one warning line and read the rest.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -118,5 +119,29 @@ describe('a segment whose header is not what the recorder writes', () => {
       trace.metadata.processes.map((p) => p.segments),
       [1],
     );
+  });
+});
+
+describe('paths that are not regular files', () => {
+  it('a FIFO named like a segment is skipped with a warning, not read forever', async () => {
+    const dir = processDir('fifo', true);
+    execFileSync('mkfifo', [join(dir, 'trace.1.bin.active')]);
+    const expected =
+      /^warning: skipped a damaged segment: cannot read trace segment .*trace\.1\.bin\.active: it is a FIFO, not a regular file$/;
+    const analyzed = await runCli(['profile', 'analyze', dir, '--json'], {}, 30_000);
+    assert.equal(analyzed.code, 0, analyzed.stderr);
+    assert.match(analyzed.stderr.trim(), expected);
+    assert.equal((JSON.parse(analyzed.stdout) as { trace: { segments: number } }).trace.segments, 1);
+    const exported = await runCli(['profile', 'export', dir, '-o', join(root, 'fifo', 'out.json')], {}, 30_000);
+    assert.equal(exported.code, 0, exported.stderr);
+    assert.match(exported.stderr.trim(), expected);
+  });
+
+  it('a device named as the trace is one line', async () => {
+    for (const command of ['analyze', 'export'])
+      oneLineError(
+        await runCli(['profile', command, '/dev/null'], {}, 30_000),
+        /\/dev\/null is neither a file nor a directory/,
+      );
   });
 });

@@ -4,15 +4,11 @@
  * the decoder then reads its complete blocks and says `truncated`, as it does for an `.active` file.
  */
 import { closeSync, constants as fs, fstatSync, openSync, readFileSync, readSync, type Stats } from 'node:fs';
-import { constants, gunzipSync } from 'node:zlib';
 import { TraceError } from '../../errors.js';
-import { type DecodedSegment, decodeSegment, isGzip } from '../format/index.js';
+import { type DecodedSegment, decodeSegment, FILE_MAGIC, isGzip } from '../format/index.js';
+import { inflateSegment, type SegmentBytes } from './inflate-node.js';
 
-export interface SegmentBytes {
-  readonly bytes: Uint8Array;
-  /** Why the gzip data could not be read to its end, when it could not (what inflated is in `bytes`). */
-  readonly damage?: Error;
-}
+export { inflateHead, inflateSegment, type SegmentBytes } from './inflate-node.js';
 
 /**
  * A segment file's raw bytes (all of them, or the first `maxBytes`), for every reader of segment
@@ -31,7 +27,10 @@ export function readRawSegment(path: string, maxBytes?: number): Uint8Array {
   try {
     const info = fstatSync(fd);
     if (!info.isFile()) throw new Error(`it is ${fileType(info)}, not a regular file`);
-    if (maxBytes === undefined) return asBytes(readFileSync(fd));
+    if (maxBytes === undefined) {
+      const all = readFileSync(fd);
+      return new Uint8Array(all.buffer, all.byteOffset, all.byteLength);
+    }
     const buffer = new Uint8Array(Math.min(maxBytes, info.size));
     let read = 0;
     while (read < buffer.length) {
@@ -56,31 +55,9 @@ function fileType(info: Stats): string {
   return 'not a regular file';
 }
 
-export function inflateSegment(raw: Uint8Array): SegmentBytes {
-  if (!isGzip(raw)) return { bytes: new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength) };
-  try {
-    return { bytes: asBytes(gunzipSync(raw)) };
-  } catch (err) {
-    // Z_SYNC_FLUSH as the final flush: inflate what is there instead of failing on the missing end
-    // ("unexpected end of file"). Data that is corrupt, not cut short, still fails: rethrow the
-    // original error, it says what is wrong with the file.
-    let bytes: Buffer;
-    try {
-      bytes = gunzipSync(raw, { finishFlush: constants.Z_SYNC_FLUSH });
-    } catch {
-      throw err;
-    }
-    return { bytes: asBytes(bytes), damage: err as Error };
-  }
-}
-
-function asBytes(buffer: Uint8Array): Uint8Array {
-  return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
-}
-
 export interface SegmentRead {
   readonly segment: DecodedSegment;
-  /** Set when a `.gz` was cut short: what was read of it, for one warning line. */
+  /** Set when a `.gz` was cut short or is damaged: what was read of it, for one warning line. */
   readonly cutShort?: string;
 }
 
@@ -101,15 +78,28 @@ export function decodeSegmentFile(path: string, raw: Uint8Array): SegmentRead {
   try {
     segment = decodeSegment(bytes);
   } catch (err) {
-    if (damage !== undefined) throw unreadable(`cannot read trace segment ${path}`, damage);
-    throw unreadable(`${path} is not a readable trace segment`, err);
+    if (damage === undefined) throw unreadable(`${path} is not a readable trace segment`, err);
+    // Cut short inside its header: that is the whole story. Damaged: say what the damage did too.
+    if (damage.message === 'unexpected end of file') throw unreadable(`cannot read trace segment ${path}`, damage);
+    throw unreadable(`cannot read trace segment ${path}`, `${damage.message} (${(err as Error).message})`);
   }
-  if (damage === undefined) return { segment };
   const blocks = segment.blocks.length;
-  return {
-    segment,
-    cutShort: `${path} is cut short (${damage.message}): read its ${blocks} complete block${blocks === 1 ? '' : 's'}`,
-  };
+  const read = `read its ${blocks} complete block${blocks === 1 ? '' : 's'}`;
+  if (damage !== undefined) {
+    const cut = damage.message === 'unexpected end of file';
+    return { segment, cutShort: `${path} is ${cut ? 'cut short' : 'damaged'} (${damage.message}): ${read}` };
+  }
+  // A sealed segment inflated whole, yet holds bytes after its last block that are not a block: a
+  // second segment appended as another gzip member, or damage inside the data (gzip's CRC only
+  // covers what it was given). An `.active` file ending inside a block is normal: no warning.
+  if (segment.truncated && isGzip(raw)) {
+    const last = segment.blocks[blocks - 1];
+    const end = last === undefined ? undefined : last.offset + last.bytes;
+    const another = end !== undefined && FILE_MAGIC.every((byte, i) => bytes[end + i] === byte);
+    const what = another ? 'another segment (a second gzip member)' : 'bytes that are not a block';
+    return { segment, cutShort: `${path} is damaged (${what} after its last complete block): ${read}` };
+  }
+  return { segment };
 }
 
 export function unreadable(what: string, err: unknown): TraceError {

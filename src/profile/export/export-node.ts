@@ -35,8 +35,23 @@ export interface ExportResult {
   readonly file: boolean;
 }
 
-async function* segmentsOf(process: TraceProcess): AsyncGenerator<DecodedSegment> {
-  for (const path of process.segments) yield await readSegment(path);
+/**
+ * The process's segments, decoded one at a time. One whose header read (see findTraceProcesses) but
+ * whose whole cannot be (one that inflates past the bound of a segment) is skipped with a warning
+ * when there are others, as analyze does: it must not cost the export of the rest.
+ */
+async function* segmentsOf(process: TraceProcess, others: boolean): AsyncGenerator<DecodedSegment> {
+  for (const path of process.segments) {
+    let segment: DecodedSegment;
+    try {
+      segment = await readSegment(path);
+    } catch (err) {
+      if (!(others || process.segments.length > 1) || !(err instanceof TraceError)) throw err;
+      globalThis.process.stderr.write(`warning: skipped a damaged segment: ${err.message}\n`);
+      continue;
+    }
+    yield segment;
+  }
 }
 
 function defaultOutput(path: string, processes: readonly TraceProcess[], format: ExportFormat): string {
@@ -62,7 +77,7 @@ async function cpuProfileOf(
   const process = sampled[0] as TraceProcess;
   const header = headers[processes.indexOf(process)];
   const builder = new CpuProfileBuilder(Number(header?.config.cpuSampleHz) || 99);
-  for await (const segment of segmentsOf(process)) builder.addSegment(segment);
+  for await (const segment of segmentsOf(process, false)) builder.addSegment(segment);
   if (builder.sampleCount === 0)
     throw new TraceError(
       'SVC_ERR_EXPORT_NO_CPU_SAMPLES',
@@ -83,7 +98,7 @@ export async function exportTrace(options: ExportOptions): Promise<ExportResult>
   const exportProcesses: ExportProcess[] = processes.map((process, i) => ({
     header: headers[i] as NonNullable<(typeof headers)[number]>,
     name: process.name,
-    segments: () => segmentsOf(process),
+    segments: () => segmentsOf(process, processes.length > 1),
   }));
   const output = options.output ?? defaultOutput(options.path, processes, 'chrome');
   const written = await writeOutput(output, chromeTraceChunks(exportProcesses));

@@ -8,10 +8,10 @@
  */
 import { readdir, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { constants, gunzipSync } from 'node:zlib';
 import { TraceError } from '../../errors.js';
 import {
   decodeSegmentFile,
+  inflateHead,
   inflateSegment,
   readRawSegment,
   type SegmentBytes,
@@ -122,12 +122,12 @@ const PROBE_BYTES = 64 * 1024;
 /** Reads a segment's header from the start of the file only; throws what readSegment would. */
 async function probeHeader(path: string): Promise<void> {
   const head = readRawSegment(path, PROBE_BYTES);
-  let bytes: Uint8Array;
-  try {
-    // A prefix of a gzip stream is a stream cut short: inflate what is there.
-    bytes = isGzip(head) ? gunzipSync(head, { finishFlush: constants.Z_SYNC_FLUSH }) : head;
-  } catch (err) {
-    throw unreadable(`cannot read trace segment ${path}`, err);
+  // A prefix of a gzip stream is a stream cut short: inflate what is there (a bounded amount).
+  const bytes = isGzip(head) ? inflateHead(head) : head;
+  if (bytes === undefined) {
+    // Not gzip after all, or damaged at once: the whole read says why.
+    readHeaderOrThrow(path, await segmentBytes(path));
+    return;
   }
   if (headerOf(path, bytes) !== undefined) return;
   // A header longer than the probe (a big recording summary), or none: read it all, for the error

@@ -6,10 +6,11 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, createWriteStream, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { after, before, describe, it } from 'node:test';
-import { gunzipSync } from 'node:zlib';
+import { createGzip, gunzipSync } from 'node:zlib';
 import { FILE_MAGIC } from '../../../src/profile/format/index.js';
 import { type RunResult, runCli, stopAll } from '../../helpers/service-process.js';
 import { killAll, processDirs, runToEnd, tempDir } from '../trace-files.js';
@@ -143,5 +144,80 @@ describe('paths that are not regular files', () => {
         await runCli(['profile', command, '/dev/null'], {}, 30_000),
         /\/dev\/null is neither a file nor a directory/,
       );
+  });
+});
+
+describe('a sealed segment damaged inside its gzip data', () => {
+  /** analyze --json of `dir`: the report's segments and events, and its stderr lines. */
+  async function analyze(dir: string): Promise<{ segments: number; events: number; warnings: string[] }> {
+    const result = await runCli(['profile', 'analyze', dir, '--json'], {}, 60_000);
+    assert.equal(result.code, 0, result.stderr);
+    const { trace } = JSON.parse(result.stdout) as { trace: { segments: number; events: number } };
+    return {
+      ...trace,
+      warnings: result.stderr
+        .trim()
+        .split('\n')
+        .filter((l) => l !== ''),
+    };
+  }
+
+  it('a flipped bit, trailing garbage or a second member: read up to the damage, one warning line', async () => {
+    const whole = readFileSync(goodGz);
+    const flipped = Buffer.from(whole);
+    // Near the end: in the last blocks' data (the header is most of a small segment's gzip).
+    const at = whole.length - 40;
+    flipped[at] = (flipped[at] as number) ^ 0x10;
+    const cases = [
+      { name: 'flip', bytes: flipped, why: /is damaged \(.+\): read its [1-9]\d* complete blocks?$/ },
+      {
+        name: 'garbage',
+        bytes: Buffer.concat([whole, Buffer.from('garbage trailing')]),
+        why: /is damaged \(incorrect header check\): read its [1-9]\d* complete blocks?$/,
+      },
+      {
+        name: 'two-members',
+        bytes: Buffer.concat([whole, whole]),
+        why: /is damaged \(another segment \(a second gzip member\) after its last complete block\): read its [1-9]\d* complete blocks?$/,
+      },
+    ];
+    const good = await analyze(join(goodGz, '..'));
+    for (const { name, bytes, why } of cases) {
+      const dir = processDir(`gz-${name}`, false);
+      writeFileSync(join(dir, 'trace.0.bin.gz'), bytes);
+      const damaged = await analyze(dir);
+      assert.equal(damaged.segments, 1, name);
+      assert.ok(damaged.events > 0, name);
+      if (name !== 'flip') assert.equal(damaged.events, good.events, name);
+      assert.equal(damaged.warnings.length, 1, `${name}: ${damaged.warnings.join('\n')}`);
+      assert.match(damaged.warnings[0] ?? '', /^warning: .*trace\.0\.bin\.gz /);
+      assert.match(damaged.warnings[0] ?? '', why, name);
+      const out = join(root, `gz-${name}`, 'out.json');
+      const exported = await runCli(['profile', 'export', dir, '-o', out], {}, 60_000);
+      assert.equal(exported.code, 0, exported.stderr);
+      assert.match(exported.stderr.trim(), why, name);
+    }
+  });
+
+  it('a gzip bomb is refused past a bound, with a warning, and the rest is read', async () => {
+    const dir = processDir('bomb', true);
+    // A real header, then 300 MB of zeros (300 KB of gzip): past the 256 MB a segment may inflate to.
+    const header = goodRaw.subarray(0, 16 + goodRaw.readUInt32LE(12));
+    const zeros = Buffer.alloc(1024 * 1024);
+    async function* bomb(): AsyncGenerator<Buffer> {
+      yield header;
+      for (let i = 0; i < 300; i++) yield zeros;
+    }
+    await pipeline(bomb(), createGzip({ level: 1 }), createWriteStream(join(dir, 'trace.1.bin.gz')));
+    const analyzed = await analyze(dir);
+    assert.equal(analyzed.segments, 1);
+    assert.equal(analyzed.warnings.length, 1, analyzed.warnings.join('\n'));
+    assert.match(
+      analyzed.warnings[0] ?? '',
+      /^warning: skipped a damaged segment: cannot read trace segment .*trace\.1\.bin\.gz: it inflates to more than 256 MB, more than any segment the recorder writes/,
+    );
+    const exported = await runCli(['profile', 'export', dir, '-o', join(root, 'bomb', 'out.json')], {}, 60_000);
+    assert.equal(exported.code, 0, exported.stderr);
+    assert.match(exported.stderr, /trace\.1\.bin\.gz: it inflates to more than 256 MB/);
   });
 });

@@ -35,15 +35,35 @@ export interface PathAnalysis {
 }
 
 export async function analyzeTracePath(path: string, options: AnalyzePathOptions = {}): Promise<PathAnalysis> {
-  const files = segmentFiles(path);
-  // A file named on its own is the whole trace: damaged, it fails as before. Found in a directory,
-  // it is one of many, skipped so that the others are still read.
-  const single = statSync(path).isFile();
   const { metricsPath, requestId, onWarning = warnOnStderr, ...rest } = options;
   const analyzer = new TraceAnalyzer({
     ...rest,
     requestIds: [...(rest.requestIds ?? []), ...(requestId === undefined ? [] : [requestId])],
   });
+  const { files, warnings } = addTraceSegments(path, (segment) => analyzer.addSegment(segment));
+  for (const warning of warnings) onWarning(warning);
+  let joined: number | undefined;
+  if (metricsPath !== undefined) joined = await joinMetrics(analyzer, metricsPath);
+  const report = analyzer.report();
+  if (requestId === undefined) return { report, files, ...(joined === undefined ? {} : { joined }) };
+  const request = analyzer.explain(requestId) ?? null;
+  return { report, request, files, ...(joined === undefined ? {} : { joined }) };
+}
+
+/**
+ * Decodes the segments under `path` one at a time, in order, into `add`: what analyze reads, and
+ * the viewer's analysis too (the same files, the same damaged ones skipped, the same warnings).
+ * Returns the files and one warning line per segment skipped or read in part; throws
+ * AnalyzeError when nothing at all can be read.
+ */
+export function addTraceSegments(
+  path: string,
+  add: (segment: DecodedSegment) => void,
+): { files: string[]; warnings: string[] } {
+  const files = segmentFiles(path);
+  // A file named on its own is the whole trace: damaged, it fails as before. Found in a directory,
+  // it is one of many, skipped so that the others are still read.
+  const single = statSync(path).isFile();
   const warnings: string[] = [];
   let firstFailure: AnalyzeError | undefined;
   let added = 0;
@@ -57,18 +77,12 @@ export async function analyzeTracePath(path: string, options: AnalyzePathOptions
       warnings.push(`skipped a damaged segment: ${err.message}`);
       continue;
     }
-    analyzer.addSegment(segment);
+    add(segment);
     added++;
   }
   // Nothing readable: the error the first file gave, alone, as when there was one file.
   if (added === 0 && firstFailure !== undefined) throw firstFailure;
-  for (const warning of warnings) onWarning(warning);
-  let joined: number | undefined;
-  if (metricsPath !== undefined) joined = await joinMetrics(analyzer, metricsPath);
-  const report = analyzer.report();
-  if (requestId === undefined) return { report, files, ...(joined === undefined ? {} : { joined }) };
-  const request = analyzer.explain(requestId) ?? null;
-  return { report, request, files, ...(joined === undefined ? {} : { joined }) };
+  return { files, warnings };
 }
 
 function warnOnStderr(message: string): void {

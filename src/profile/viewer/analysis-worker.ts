@@ -2,15 +2,13 @@
  * Runs the analysis of one trace directory off the server's thread (decoding a 60 s segment of a
  * busy service takes seconds), then stays to answer `explain(requestId)` from the same analyzer.
  */
-import { readFileSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
-import { gunzipSync } from 'node:zlib';
 import { TraceAnalyzer } from '../analyze/index.js';
-import { segmentFiles } from '../analyze/load-node.js';
-import { decodeSegment } from '../format/index.js';
+import { addTraceSegments } from '../analyze/load-node.js';
 
 export type AnalysisWorkerReply =
-  | { type: 'report'; report: unknown }
+  /** `warnings`: one line per segment skipped or read in part, as `service profile analyze` says them. */
+  | { type: 'report'; report: unknown; warnings: string[] }
   | { type: 'failed'; message: string }
   | { type: 'explain'; id: number; request: unknown };
 
@@ -21,13 +19,11 @@ const { dir } = workerData as { dir: string };
 let analyzer: TraceAnalyzer | undefined;
 try {
   const next = new TraceAnalyzer();
-  for (const file of segmentFiles(dir)) {
-    const raw = readFileSync(file);
-    const bytes = file.endsWith('.gz') ? gunzipSync(raw) : raw;
-    next.addSegment(decodeSegment(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)));
-  }
+  // The CLI's reader: a .gz cut short or damaged gives what inflates, a damaged segment is skipped
+  // with a warning instead of failing the whole trace, errors are its one-line messages.
+  const { warnings } = addTraceSegments(dir, (segment) => next.addSegment(segment));
   analyzer = next;
-  port.postMessage({ type: 'report', report: next.report() } satisfies AnalysisWorkerReply);
+  port.postMessage({ type: 'report', report: next.report(), warnings } satisfies AnalysisWorkerReply);
 } catch (err) {
   port.postMessage({ type: 'failed', message: (err as Error).message } satisfies AnalysisWorkerReply);
 }

@@ -11,7 +11,8 @@ import type { AnalysisWorkerReply } from './analysis-worker.js';
 
 export type AnalysisState =
   | { status: 'running' }
-  | { status: 'done'; report: unknown }
+  /** `warnings`: segments skipped or read in part, one line each (the page shows them). */
+  | { status: 'done'; report: unknown; warnings: string[] }
   | { status: 'failed'; error: string };
 
 interface Entry {
@@ -41,7 +42,7 @@ export class TraceAnalyses {
       pending: new Map(),
     };
     worker.on('message', (reply: AnalysisWorkerReply) => {
-      if (reply.type === 'report') created.state = { status: 'done', report: reply.report };
+      if (reply.type === 'report') created.state = { status: 'done', report: reply.report, warnings: reply.warnings };
       else if (reply.type === 'failed') created.state = { status: 'failed', error: reply.message };
       else {
         created.pending.get(reply.id)?.(reply.request);

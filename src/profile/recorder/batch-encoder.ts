@@ -69,8 +69,15 @@ export class BatchEncoder {
     return this.#encoder.pendingEvents;
   }
 
+  /**
+   * Of those, the ring's `dropped` events, and the events they say were dropped: should the block be
+   * lost, its data events are counted lost and the drops it reported are carried to the next one.
+   */
+  pendingDrops = { markers: 0, count: 0 };
+
   /** The block of everything encoded since the last call, as parts (see SegmentEncoder.takeBlockParts). */
   takeBlockParts(): readonly Uint8Array[] | undefined {
+    this.pendingDrops = { markers: 0, count: 0 };
     return this.#encoder.takeBlockParts();
   }
 
@@ -92,7 +99,11 @@ export class BatchEncoder {
     const mainStrings = this.#mainStrings;
     for (let i = 0; i < batch.defs.length; i += 2)
       mainStrings.set(batch.defs[i] as number, batch.defs[i + 1] as string);
-    if (batch.dropped > 0) encoder.event(EV.dropped, batch.droppedAtMs * 1000, [batch.dropped]);
+    if (batch.dropped > 0) {
+      encoder.event(EV.dropped, batch.droppedAtMs * 1000, [batch.dropped]);
+      this.pendingDrops.markers++;
+      this.pendingDrops.count += batch.dropped;
+    }
     const records = new Float64Array(batch.buffer, 0, batch.count * RECORD_SLOTS);
     const inline = new InlineReader(new Uint8Array(batch.buffer, batch.textOffset, batch.textBytes));
     const fields = this.#fields;

@@ -89,7 +89,13 @@ export function gzipFileSync(
     output = fd;
     const write = (bytes: Uint8Array, length = bytes.length): void => {
       beforeWrite?.(length);
-      writeSync(fd, bytes, 0, length);
+      // All of it or an error: a short write (a disk filling up) would leave a .gz cut short, and
+      // the plain file is deleted once the gzip returns.
+      for (let offset = 0; offset < length; ) {
+        const n = writeSync(fd, bytes, offset, length - offset);
+        if (n === 0) throw Object.assign(new Error('write made no progress'), { code: 'ENOSPC' });
+        offset += n;
+      }
     };
     write(HEADER);
     const { crc, size } = deflate === undefined ? deflateInSteps(input, write) : deflateStreamed(deflate, input, write);

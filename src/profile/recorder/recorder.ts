@@ -115,12 +115,17 @@ export class Recorder {
   #onExit = () => this.closeSync(EXIT_SEAL_TIMEOUT_MS);
   /**
    * The loop ran dry: seal while asynchronous work still runs, so sealed-segment hooks may finish.
-   * Not when the program listens for 'beforeExit' too: it may start more work there, and the loop
-   * runs on, still recorded; 'exit' seals when the process really ends.
+   * Unless another 'beforeExit' listener started more work (the program's own, pino's transports):
+   * then the loop runs on, still recorded, and the next 'beforeExit' decides again. This listener
+   * goes first (prepended) and counts the active resources; a microtask, which runs once every
+   * listener has, counts them again. Counted, not required to be none: the list also holds handles
+   * that never keep the loop alive (stdio pipes).
    */
   #onBeforeExit = () => {
-    if (process.listenerCount('beforeExit') > 1) return;
-    void this.close(EXIT_SEAL_TIMEOUT_MS);
+    const before = process.getActiveResourcesInfo().length;
+    queueMicrotask(() => {
+      if (process.getActiveResourcesInfo().length <= before) void this.close(EXIT_SEAL_TIMEOUT_MS);
+    });
   };
   #onSignal = (signal: NodeJS.Signals) => {
     // Someone else handles it: they decide when to exit, and 'exit' seals.
@@ -266,7 +271,7 @@ export class Recorder {
       });
     if (sealOnExit) {
       process.on('exit', this.#onExit);
-      process.on('beforeExit', this.#onBeforeExit);
+      process.prependListener('beforeExit', this.#onBeforeExit);
       for (const signal of SIGNALS) process.on(signal, this.#onSignal);
     }
     this.#log('info', { dir: this.dir, on: this.recording.on, off: this.recording.off }, this.recording.summary);

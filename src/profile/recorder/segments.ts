@@ -12,7 +12,6 @@
 import {
   closeSync,
   ftruncateSync,
-  mkdirSync,
   openSync,
   readdirSync,
   renameSync,
@@ -23,6 +22,7 @@ import {
   writevSync,
 } from 'node:fs';
 import { basename, join } from 'node:path';
+import { makeDir } from '../../make-dir.js';
 import { type FinishedFile, FinishedProcesses, SEGMENT_NAME } from './finished-processes.js';
 import { gzipFileSync } from './gzip-file.js';
 import type { SealedSegmentInfo } from './protocol.js';
@@ -49,6 +49,8 @@ interface Active {
   readonly path: string;
   readonly fd: number;
   readonly openedMs: number;
+  /** Its header's length: a segment no longer than this holds no block yet. */
+  readonly headerBytes: number;
   bytes: number;
   pinned: boolean;
 }
@@ -84,6 +86,11 @@ export class SegmentFiles {
 
   get hasActive(): boolean {
     return this.#active !== undefined;
+  }
+
+  /** Whether the active segment holds a block (not only its header). */
+  get activeHoldsBlocks(): boolean {
+    return this.#active !== undefined && this.#active.bytes > this.#active.headerBytes;
   }
 
   /** Bytes of the active segment (0 when none is open). */
@@ -216,8 +223,9 @@ export class SegmentFiles {
       return openSync(path, 'w');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      // The whole trace directory may have gone too (`rm -rf traces`): made again, parents included.
-      mkdirSync(this.#dir, { recursive: true });
+      // The whole trace directory may have gone too (`rm -rf traces`): made again, parents included
+      // (not `mkdirSync(..., { recursive: true })`, which can loop forever: see make-dir.ts).
+      makeDir(this.#dir);
       this.#sealedCache = undefined;
       return openSync(path, 'w');
     }
@@ -243,7 +251,15 @@ export class SegmentFiles {
       throw err;
     }
     this.written += bytes.length;
-    this.#active = { index, path, fd, openedMs: Date.now(), bytes: bytes.length, pinned: false };
+    this.#active = {
+      index,
+      path,
+      fd,
+      openedMs: Date.now(),
+      headerBytes: bytes.length,
+      bytes: bytes.length,
+      pinned: false,
+    };
     return this.#active;
   }
 

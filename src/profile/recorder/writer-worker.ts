@@ -89,6 +89,9 @@ function flushBlock(): void {
     encoder.event(EV.dropped, lossStartedUs, fields);
   }
   const events = encoder.pendingEvents;
+  // `dropped` events in the block: the ring's, and this function's own for an earlier loss.
+  const drops = encoder.pendingDrops;
+  const markers = drops.markers + (unrecordedLoss > 0 ? 1 : 0);
   const block = encoder.takeBlockParts();
   if (block === undefined) return;
   try {
@@ -96,17 +99,23 @@ function flushBlock(): void {
     unrecordedLoss = 0;
   } catch (err) {
     reportError(`cannot write trace segment in ${init.dir}: ${(err as Error).message}`);
-    // The block is gone; so is its `dropped` event, whose count is carried on, not counted again.
-    const lostNow = unrecordedLoss > 0 ? events - 1 : events;
+    // The block's data events are lost (counted once, here); the drops its `dropped` events
+    // reported (the ring's, already counted by the main thread, and an earlier loss of this
+    // thread's) go into the next `dropped` event instead, so the trace still adds up.
+    const lostNow = events - markers;
     if (unrecordedLoss === 0) lossStartedUs = (performance.now() + toMainMs) * 1000;
-    unrecordedLoss += lostNow;
+    unrecordedLoss += lostNow + drops.count;
     lost += lostNow;
-    // Later blocks may use strings and stacks this one defined: the segment ends with what it holds
-    // (all of it decodes), and the next one, once the disk takes it, starts with fresh tables.
-    try {
-      files.seal(onSealed);
-    } catch (sealErr) {
-      reportError(`cannot seal trace segment: ${(sealErr as Error).message}`);
+    // Later blocks may use strings and stacks this one defined: a segment holding blocks ends with
+    // what it has (all of it decodes). One holding only its header stays open (sealing it would
+    // hand an empty segment to the hook, and count against the budget, at every refused block).
+    // Either way the next block starts with fresh tables.
+    if (files.activeHoldsBlocks) {
+      try {
+        files.seal(onSealed);
+      } catch (sealErr) {
+        reportError(`cannot seal trace segment: ${(sealErr as Error).message}`);
+      }
     }
     encoder.newSegment();
     return;

@@ -160,7 +160,8 @@ describe('the flight recorder in a plain Node program (preload)', () => {
     const longest = mine.reduce((a, c) => (Number(c.durationUs) > Number(a?.durationUs ?? 0) ? c : a), mine[0]);
     assert.ok(longest, `no callback of request ${blockSeq}`);
     const ms = Number(longest.durationUs) / 1000;
-    assert.ok(ms >= waitedMs && ms <= waitedMs * 1.1, `the handler blocked ${waitedMs} ms, its callback took ${ms} ms`);
+    // The callback also runs the handler's logging and response: an absolute margin, for a busy machine.
+    assert.ok(ms >= waitedMs && ms <= waitedMs + 60, `the handler blocked ${waitedMs} ms, its callback took ${ms} ms`);
     // node:http runs a request's handler in the server's async resource for it.
     assert.equal(longest.type, 'HTTPServerAsyncResource', JSON.stringify(mine));
   });
@@ -237,9 +238,19 @@ describe('the flight recorder in a plain Node program (preload)', () => {
           const base = 'http://127.0.0.1:' + port;
           await fetch(base + '/refused-fetch').catch(() => {});
           await new Promise((resolve) => http.get(base + '/refused-http').on('error', resolve));
-          const ok = http.createServer((req, res) => res.end('ok')).listen(0, '127.0.0.1', async () => {
-            const url = 'http://127.0.0.1:' + ok.address().port + '/fine';
-            await new Promise((resolve) => http.get(url, (r) => { r.resume(); r.on('end', resolve); }));
+          const ok = http.createServer((req, res) => res.end('ok'));
+          // A WebSocket-style upgrade: a success that never publishes http.client.response.finish.
+          ok.on('upgrade', (req, socket) => {
+            socket.end('HTTP/1.1 101 Switching Protocols\\r\\nUpgrade: x\\r\\nConnection: Upgrade\\r\\n\\r\\n');
+          });
+          ok.listen(0, '127.0.0.1', async () => {
+            const base = 'http://127.0.0.1:' + ok.address().port;
+            await new Promise((resolve) => http.get(base + '/fine', (r) => { r.resume(); r.on('end', resolve); }));
+            await new Promise((resolve) => {
+              const upgrade = http.request(base + '/upgrade', { headers: { connection: 'Upgrade', upgrade: 'x' } });
+              upgrade.on('upgrade', (res, socket) => socket.on('close', resolve).resume());
+              upgrade.end();
+            });
             console.log(JSON.stringify({ refused: port, ok: ok.address().port }));
             ok.close();
           });
@@ -273,15 +284,27 @@ describe('the flight recorder in a plain Node program (preload)', () => {
         ],
         `DIAL9_TARGETS=${targets}`,
       );
-      const fine = starts.filter((s) => s.path === '/fine');
+      const fine = starts.filter((s) => s.path === '/fine' || s.path === '/upgrade');
       if (targets === 'error') {
-        assert.deepEqual(fine, [], 'a request that succeeded is left out when only errors are kept');
+        assert.deepEqual(fine, [], 'requests that succeeded are left out when only errors are kept');
       } else {
         assert.deepEqual(
-          fine.map((s) => s.origin),
-          [`http://127.0.0.1:${ports.ok}`],
+          fine.map((s) => [s.path, s.origin]),
+          [
+            ['/fine', `http://127.0.0.1:${ports.ok}`],
+            ['/upgrade', `http://127.0.0.1:${ports.ok}`],
+          ],
         );
-        assert.equal(ends.find((e) => e.request === fine[0]?.request)?.status, 200);
+        assert.deepEqual(
+          fine.map((s) => {
+            const end = ends.find((e) => e.request === s.request);
+            return [end?.status, end?.error];
+          }),
+          [
+            [200, ''],
+            [101, ''],
+          ],
+        );
       }
     }
   });
@@ -508,6 +531,17 @@ describe('the flight recorder in a plain Node program (preload)', () => {
       assert.ok(sealed.length >= 2, sealed.join(' '));
       assert.deepEqual(lines(run.stdout, 'sealed'), sealed);
       assert.deepEqual(lines(run.stdout, 'uploaded'), sealed);
+    });
+
+    it("when the loop runs dry beside another 'beforeExit' listener that starts nothing (pino's transports have one): the hook still finishes", async () => {
+      const dir = traceDir();
+      const run = await runToEnd(program(200, "process.on('beforeExit', () => {}); setTimeout(() => {}, 500);"), {
+        DIAL9_ENABLED: 'true',
+        DIAL9_TRACE_DIR: dir,
+      });
+      assert.equal(run.code, 0, run.stderr);
+      assert.deepEqual(lines(run.stdout, 'uploaded'), names(dir));
+      assert.deepEqual(names(dir), ['trace.0.bin.gz']);
     });
 
     it('on process.exit(): the last segment too (its synchronous part: nothing asynchronous runs in exit)', async () => {

@@ -163,6 +163,46 @@ describe('segment files', () => {
     assert.deepEqual([tags.length, new Set(tags)], [200, new Set([1, 3])]);
   });
 
+  it('never hands over a .gz cut short: a gzip the disk stops half-way leaves the plain segment', () => {
+    const dir = tempDir('dial9-short-gzip');
+    dirs.push(dir);
+    const url = (path: string) => new URL(path, import.meta.url).href;
+    // The file size limit is set 4 bytes under the .gz's size: its trailer is written short.
+    const program = `
+      import { execFileSync } from 'node:child_process';
+      import { mkdtempSync, statSync } from 'node:fs';
+      import { join } from 'node:path';
+      import { EVENTS, encodeHeader } from ${JSON.stringify(url('../../../src/profile/format/index.js'))};
+      import { gzipFileSync } from ${JSON.stringify(url('../../../src/profile/recorder/gzip-file.js'))};
+      import { SegmentFiles } from ${JSON.stringify(url('../../../src/profile/recorder/segments.js'))};
+      process.on('SIGXFSZ', () => {});
+      const header = () => encodeHeader({ format: 'dial9-node', version: 2, timeUnit: 'us', clock: 'test',
+        timeOriginMs: 0, segment: { index: 0, startWallMs: 0 }, process: { pid: 1, host: 'h', service: 's',
+        argv: Array.from({ length: 200 }, (_, i) => 'argument-' + i), node: 'v20' },
+        recording: { summary: '', on: [], off: {} }, config: {}, events: EVENTS });
+      const dir = process.env.SEGMENT_DIR;
+      const files = new SegmentFiles(dir, { rotationMs: 60_000, maxFileBytes: 1e9, maxDiskBytes: 1e9 });
+      files.write(new Uint8Array(0), header, () => {});
+      // What the .gz of this segment takes: gzip the same bytes elsewhere first.
+      const probe = mkdtempSync(join(dir, '..', 'probe-'));
+      gzipFileSync(join(dir, 'trace.0.bin.active'), join(probe, 'probe.gz'));
+      const gzBytes = statSync(join(probe, 'probe.gz')).size;
+      execFileSync('prlimit', ['--pid', String(process.pid), '--fsize=' + (gzBytes - 4) + ':']);
+      let sealed;
+      files.seal((s) => (sealed = s));
+      console.log(JSON.stringify(sealed));
+    `;
+    const child = spawnSync(process.execPath, ['--input-type=module', '-e', program], {
+      encoding: 'utf8',
+      env: { ...process.env, SEGMENT_DIR: join(dir, 'p') },
+    });
+    assert.equal(child.status, 0, child.stderr);
+    const sealed = JSON.parse(child.stdout) as SealedSegmentInfo;
+    assert.ok(sealed.path.endsWith('trace.0.bin'), `the plain segment is handed over: ${sealed.path}`);
+    assert.deepEqual(readdirSync(join(dir, 'p')), ['trace.0.bin'], 'no .gz cut short left beside it');
+    assert.equal(readSegments(join(dir, 'p'))[0]?.segment.truncated, false);
+  });
+
   it('keeps pinned segments (the active one, the one before and the next) past eviction', () => {
     const dir = tempDir('dial9-pinned');
     dirs.push(dir);

@@ -84,15 +84,22 @@ export function watchHttpClient(ring: EventRing, requests: RequestTracker, keepE
     ring.put(EV.httpOutEnd, performance.now(), seq, status.get(request) ?? 0, ring.intern(error));
   };
   /**
-   * node:http's client: `http.client.request.error` says why a request failed (Node 20.20 and later
-   * publish it); `close` ends the request too where no response came and nothing said why (older
-   * Nodes), so it does not stay open in the trace forever. A `close` listener changes nothing for the
-   * program, unlike an `error` one.
+   * node:http's client: `http.client.request.error` says why a request failed; `close` ends the
+   * request too where no response came and nothing said why, so it does not stay open in the trace
+   * forever. An upgrade (WebSocket) or CONNECT that succeeded gets its response without
+   * `http.client.response.finish`: ended at `close` with that status, not as an error. A `close`
+   * listener changes nothing for the program, unlike an `error` or `upgrade` one.
    */
   const nodeStart = (r: ClientRequest) => {
     start(r, 'http', r.method, nodeOrigin(r), r.path);
     r.once('close', () => {
-      if (!status.has(r)) end(r, 'ERR_CLOSED');
+      if (status.has(r)) return;
+      const response = (r as ClientRequest & { res?: IncomingMessage | null }).res;
+      const upgraded = (r as ClientRequest & { upgradeOrConnect?: boolean }).upgradeOrConnect === true;
+      if (upgraded || response != null) {
+        status.set(r, response?.statusCode ?? 0);
+        end(r, undefined);
+      } else end(r, 'ERR_CLOSED');
     });
   };
 
@@ -151,9 +158,15 @@ export function watchHttpClient(ring: EventRing, requests: RequestTracker, keepE
 
 /**
  * Where a node:http request goes: its protocol and the Host header Node wrote (`host:port`, the port
- * left out when it is the protocol's default). `request.host` alone has no port.
+ * left out when it is the protocol's default). `request.host` alone has no port. A Host header the
+ * program set for another name (a virtual host, a proxy) is not where the request went: then the
+ * host alone.
  */
 function nodeOrigin(r: ClientRequest): string {
-  const host = r.getHeader('host');
-  return `${r.protocol}//${typeof host === 'string' && host !== '' ? host : r.host}`;
+  const header = r.getHeader('host');
+  const host = typeof header === 'string' ? header : '';
+  const lower = host.toLowerCase();
+  const name = r.host.toLowerCase();
+  const ours = lower === name || lower.startsWith(`${name}:`) || lower.startsWith(`[${name}]:`);
+  return `${r.protocol}//${ours ? host : r.host}`;
 }

@@ -4,7 +4,8 @@
  * and clinic-flame captures. Each view's screenshot is saved (the folder is printed).
  */
 import assert from 'node:assert/strict';
-import { readdirSync, rmSync } from 'node:fs';
+import { cpSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import type { ProfileTool } from '../../../src/profile/sessions/capture-config.js';
@@ -317,6 +318,46 @@ describe('profile serve in a browser', () => {
       await page.close();
     });
   }
+});
+
+describe('profile serve in a browser, a damaged segment beside a good one', () => {
+  it('draws the trace from what the damaged .gz holds up to its cut, and says so in the findings title', async () => {
+    // The recorded trace's process directory copied, with a copy of its first segment cut short
+    // (a full disk or a kill while the recorder gzipped it).
+    const root = tempDir('viewer-damaged');
+    const processDir = readdirSync(trace.traceDir)[0] ?? assert.fail('no process directory');
+    const copy = join(root, 'traces', processDir);
+    cpSync(join(trace.traceDir, processDir), copy, { recursive: true });
+    const first = readdirSync(copy).find((n) => n.endsWith('.gz')) ?? assert.fail('no sealed segment');
+    const gz = readFileSync(join(copy, first));
+    writeFileSync(join(copy, first.replace(/^trace\.(\d+)/, 'trace.9$1')), gz.subarray(0, gz.length - 40));
+    const damaged = await startViewer([join(root, 'traces'), '--port', '0']);
+    try {
+      const page = await newPage(browser);
+      await page.goto(`${damaged.url}?trace=${encodeURIComponent(`traces/${processDir}`)}`);
+      await page.waitForFunction(
+        () =>
+          window.__viewer?.overviewDone === true &&
+          window.__viewer.firstViewMs !== undefined &&
+          window.__viewer.analysis,
+      );
+      await page.waitForTimeout(300);
+      assert.ok((await pixelsOf(page, 'non-background')) > 2000, 'the timeline drew');
+      assert.match(
+        (await page.locator('#navigator-source').textContent()) ?? '',
+        /^\(analysis; 1 damaged segment, see the tooltip\)$/,
+      );
+      assert.match(
+        (await page.locator('#navigator-source').getAttribute('title')) ?? '',
+        /trace\.9\d+\.bin\.gz is cut short/,
+      );
+      await screenshot(page, '10-damaged-segment');
+      await page.close();
+    } finally {
+      await damaged.stop();
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
 });
 
 /** "125.1 ms", "0 µs", "1.25 s" → ms. */

@@ -53,7 +53,17 @@ export async function fetchSegment(ref: SegmentRef, window: FetchWindow = {}): P
   const stopUs = window.stopAfterMs === undefined ? Number.POSITIVE_INFINITY : window.stopAfterMs * 1000;
   try {
     for (;;) {
-      const { done, value } = await reader.read();
+      let chunk: ReadableStreamReadResult<Uint8Array>;
+      try {
+        chunk = await reader.read();
+      } catch (err) {
+        // A .gz cut short (a full disk, a kill during the gzip) or damaged further on: what inflated
+        // before the damage is kept, as the CLI does (its complete blocks; `truncated` says so).
+        // Nothing to show without the header: the error stands.
+        if (segment.header === undefined) throw err;
+        break;
+      }
+      const { done, value } = chunk;
       if (value !== undefined) {
         const blocks = segment.push(value);
         if (blocks.some((b) => b.minUs > stopUs)) break;

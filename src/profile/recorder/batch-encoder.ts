@@ -73,11 +73,12 @@ export class BatchEncoder {
    * Of those, the ring's `dropped` events, and the events they say were dropped: should the block be
    * lost, its data events are counted lost and the drops it reported are carried to the next one.
    */
-  pendingDrops = { markers: 0, count: 0 };
+  readonly pendingDrops = { markers: 0, count: 0 };
 
   /** The block of everything encoded since the last call, as parts (see SegmentEncoder.takeBlockParts). */
   takeBlockParts(): readonly Uint8Array[] | undefined {
-    this.pendingDrops = { markers: 0, count: 0 };
+    this.pendingDrops.markers = 0;
+    this.pendingDrops.count = 0;
     return this.#encoder.takeBlockParts();
   }
 

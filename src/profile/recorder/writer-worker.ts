@@ -3,11 +3,10 @@
  * blocks into segment files (rotation, gzip, disk budget), with the watchdog beside it. Everything slow happens here, never on the thread
  * that serves requests.
  */
-import { mkdirSync } from 'node:fs';
-import { resolve, sep } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
 import { parentPort, workerData } from 'node:worker_threads';
+import { makeDir } from '../../make-dir.js';
 import { encodeHeader } from '../format/encoder.js';
 import { EV, type TraceHeader } from '../format/schema.js';
 import { BatchEncoder } from './batch-encoder.js';
@@ -90,8 +89,8 @@ function flushBlock(): void {
   }
   const events = encoder.pendingEvents;
   // `dropped` events in the block: the ring's, and this function's own for an earlier loss.
-  const drops = encoder.pendingDrops;
-  const markers = drops.markers + (unrecordedLoss > 0 ? 1 : 0);
+  const markers = encoder.pendingDrops.markers + (unrecordedLoss > 0 ? 1 : 0);
+  const ringDropped = encoder.pendingDrops.count;
   const block = encoder.takeBlockParts();
   if (block === undefined) return;
   try {
@@ -104,7 +103,7 @@ function flushBlock(): void {
     // thread's) go into the next `dropped` event instead, so the trace still adds up.
     const lostNow = events - markers;
     if (unrecordedLoss === 0) lossStartedUs = (performance.now() + toMainMs) * 1000;
-    unrecordedLoss += lostNow + drops.count;
+    unrecordedLoss += lostNow + ringDropped;
     lost += lostNow;
     // Later blocks may use strings and stacks this one defined: a segment holding blocks ends with
     // what it has (all of it decodes). One holding only its header stays open (sealing it would
@@ -147,25 +146,10 @@ function close(done: Int32Array | undefined): void {
   }
 }
 
-/**
- * mkdir -p, one level at a time. Not `mkdirSync(dir, { recursive: true })`: on Node 20 that loops
- * forever under /proc (ENOENT again and again), and a worker stuck in native code cannot even be
- * terminated, so the process would never exit.
- */
-function makeDirs(dir: string): void {
-  const parts = resolve(dir).split(sep);
-  for (let i = 2; i <= parts.length; i++) {
-    const path = parts.slice(0, i).join(sep);
-    try {
-      mkdirSync(path);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
-  }
-}
-
 try {
-  makeDirs(init.dir);
+  // One level at a time (make-dir.ts): Node 20's recursive mkdir loops forever under /proc, and a
+  // worker stuck in native code cannot even be terminated.
+  makeDir(init.dir);
 } catch (err) {
   reportError(`cannot create trace directory ${init.dir}: ${(err as Error).message}`);
 }

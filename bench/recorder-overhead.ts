@@ -11,7 +11,10 @@
  *   instead), so an idle recorder's timers do not steal from its neighbour. By default every
  *   round starts new servers (`--fresh-every 1`): two identical servers kept for a whole run
  *   differed by 4-6% all along (a process's JIT and memory layout settle once), which no number of
- *   rounds averages out; fresh ones sample that spread instead.
+ *   rounds averages out; fresh ones sample that spread instead. The servers of a generation start
+ *   (and warm) one after the other, in an order that rotates every generation: started in a fixed
+ *   order, later servers ran faster (see `startGeneration`). Give `--rounds` as a multiple of
+ *   `--fresh-every` times the number of variants and each variant starts in each place equally often.
  * - Many short rounds; in each, every variant runs once, in an order that rotates and reverses
  *   every other round (ABBA for two variants), so drift hits all alike.
  * - Each variant is compared with `off` of the same round: the report gives the median of those
@@ -277,9 +280,17 @@ const samples = new Map<string, Sample[]>(VARIANTS.map((v) => [v.name, []]));
 const sizes = new Map<string, ReturnType<typeof traceSize>>();
 let loadSeconds = 0;
 
-/** Starts one server per variant and warms each (the others sleeping). */
+let generation = 0;
+
+/**
+ * Starts one server per variant and warms each (the others sleeping). The order rotates from one
+ * generation to the next: five identical recorder-off servers started one after the other ran
+ * faster the later they started (1, 1.046, 1.034, 1.065 and 1.106 times the first, 16 rounds), so a
+ * fixed order favoured whichever variant came last. Rotated, each variant starts in each place.
+ */
 async function startGeneration(): Promise<void> {
-  for (const variant of VARIANTS) {
+  const turn = generation++ % VARIANTS.length;
+  for (const variant of [...VARIANTS.slice(turn), ...VARIANTS.slice(0, turn)]) {
     const server = await startServer(variant);
     servers.push(server);
     if (warmupS > 0) await measure(server, warmupS);
@@ -386,7 +397,7 @@ function spread(values: readonly number[], digits = 3): string {
 
 const placement = pin ? `wrk on CPU ${clientCpus}, server on CPU ${serverCpus}` : 'unpinned';
 console.log(
-  `\nservice run, GET /items/:key, wrk -t1 -c${connections}, ${placement}, files in ${FILES_ROOT}; ${rounds} rounds × ${durationS} s, every variant each round (rotating, alternating order)${freshEvery > 0 ? `, new servers every ${freshEvery} round(s)` : ''}${pooledRounds > 0 ? `; pooled with ${pooledRounds} earlier rounds from ${roundsFile} (ratios and CPU over all ${pooledRounds + rounds}; events and bytes this run's)` : ''}; node ${process.version}`,
+  `\nservice run, GET /items/:key, wrk -t1 -c${connections}, ${placement}, files in ${FILES_ROOT}; ${rounds} rounds × ${durationS} s, every variant each round (rotating, alternating order)${freshEvery > 0 ? `, new servers every ${freshEvery} round(s), started in an order that rotates each time` : ''}${pooledRounds > 0 ? `; pooled with ${pooledRounds} earlier rounds from ${roundsFile} (ratios and CPU over all ${pooledRounds + rounds}; events and bytes this run's)` : ''}; node ${process.version}`,
 );
 console.log(
   'Ratios: median of per-round ratios to `off` [interquartile range] (bootstrap 95% interval of the median).\n',

@@ -322,27 +322,23 @@ describe('profile serve in a browser', () => {
 
 describe('profile serve in a browser, a damaged segment beside a good one', () => {
   it('draws the trace from what the damaged .gz holds up to its cut, and says so in the findings title', async () => {
-    // The recorded trace's process directory copied, with a copy of its first segment cut short
-    // (a full disk or a kill while the recorder gzipped it).
+    // The recorded trace's process directory copied; then a copy of its first segment, cut short (a
+    // full disk or a kill while the recorder gzipped it), put beside it. The page is loaded before
+    // and after: the cut copy's blocks before the cut must add events to the first window.
     const root = tempDir('viewer-damaged');
     const processDir = readdirSync(trace.traceDir)[0] ?? assert.fail('no process directory');
     const copy = join(root, 'traces', processDir);
     cpSync(join(trace.traceDir, processDir), copy, { recursive: true });
+    const intact = await firstWindowEvents(root, processDir);
     const first = readdirSync(copy).find((n) => n.endsWith('.gz')) ?? assert.fail('no sealed segment');
     const gz = readFileSync(join(copy, first));
     writeFileSync(join(copy, first.replace(/^trace\.(\d+)/, 'trace.9$1')), gz.subarray(0, gz.length - 40));
     const damaged = await startViewer([join(root, 'traces'), '--port', '0']);
     try {
-      const page = await newPage(browser);
-      await page.goto(`${damaged.url}?trace=${encodeURIComponent(`traces/${processDir}`)}`);
-      await page.waitForFunction(
-        () =>
-          window.__viewer?.overviewDone === true &&
-          window.__viewer.firstViewMs !== undefined &&
-          window.__viewer.analysis,
-      );
-      await page.waitForTimeout(300);
+      const page = await openTrace(damaged.url, processDir);
       assert.ok((await pixelsOf(page, 'non-background')) > 2000, 'the timeline drew');
+      const events = await page.evaluate(() => window.__viewer?.windowLoads[0]?.events ?? 0);
+      assert.ok(events > intact, `the cut copy added events to the first window (${events} against ${intact})`);
       assert.match(
         (await page.locator('#navigator-source').textContent()) ?? '',
         /^\(analysis; 1 damaged segment, see the tooltip\)$/,
@@ -358,6 +354,32 @@ describe('profile serve in a browser, a damaged segment beside a good one', () =
       rmSync(root, { recursive: true, force: true });
     }
   });
+
+  /** The trace page of `processDir` under `<url>/traces`, once drawn and analysed. */
+  async function openTrace(url: string, processDir: string): Promise<Page> {
+    const page = await newPage(browser);
+    await page.goto(`${url}?trace=${encodeURIComponent(`traces/${processDir}`)}`);
+    await page.waitForFunction(
+      () =>
+        window.__viewer?.overviewDone === true && window.__viewer.firstViewMs !== undefined && window.__viewer.analysis,
+    );
+    await page.waitForTimeout(300);
+    return page;
+  }
+
+  /** Events decoded for the first view of the trace in `<root>/traces/<processDir>`. */
+  async function firstWindowEvents(root: string, processDir: string): Promise<number> {
+    const viewer = await startViewer([join(root, 'traces'), '--port', '0']);
+    try {
+      const page = await openTrace(viewer.url, processDir);
+      const events = await page.evaluate(() => window.__viewer?.windowLoads[0]?.events ?? 0);
+      await page.close();
+      assert.ok(events > 100, `events decoded in the first window of the intact copy (${events})`);
+      return events;
+    } finally {
+      await viewer.stop();
+    }
+  }
 });
 
 /** "125.1 ms", "0 µs", "1.25 s" → ms. */

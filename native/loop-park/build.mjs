@@ -5,7 +5,7 @@
  * failure it prints one line (the full node-gyp output with LOOP_PARK_VERBOSE=1).
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -68,4 +68,9 @@ for (const step of steps) {
 }
 if (!existsSync(built)) fail(`node-gyp finished but ${built} is missing`);
 mkdirSync(dirname(target), { recursive: true });
-copyFileSync(built, target);
+// Copied beside it, then renamed over it: a process running with the addon loaded has the file
+// mapped, and a copy in place (truncate, write) killed it with SIGBUS, e.g. a second `npm start`
+// from the same checkout rebuilding while the first one served. Renamed, it keeps the old file.
+const staging = `${target}.${process.pid}.tmp`;
+copyFileSync(built, staging);
+renameSync(staging, target);

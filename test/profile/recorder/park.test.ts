@@ -5,6 +5,7 @@
  * a missing addon leaves the recorder running and saying why.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -12,7 +13,7 @@ import { analyzeTracePath } from '../../../src/profile/analyze/load-node.js';
 import { exportTrace } from '../../../src/profile/export/export-node.js';
 import { type EventRow, eventRows } from '../../../src/profile/format/index.js';
 import { checkFields, checkNesting, type TraceEvent } from '../export/trace-event-checks.js';
-import { killAll, readSegments, runToEnd, tempDir } from '../trace-files.js';
+import { killAll, ROOT, readSegments, runProgram, runToEnd, tempDir } from '../trace-files.js';
 
 const dirs: string[] = [];
 after(() => {
@@ -234,5 +235,26 @@ describe('park/unpark (loop-park native addon)', () => {
     assert.equal(brokenRun.code, 0, brokenRun.stderr);
     assert.match(brokenRun.stderr, /off: .*park\/unpark \(native addon failed to load: [^)]*\)/);
     assert.ok(rows(join(broken, 'traces'), 'loop').length >= 1);
+  });
+});
+
+describe('rebuilding the addon while a recorded program runs', () => {
+  it('leaves the running program alone (the build renames the new file in; copied in place it was SIGBUS)', async () => {
+    const dir = traceDir();
+    const run = runProgram(
+      `console.log('ready');
+       const timer = setInterval(() => {}, 5);
+       setTimeout(() => clearInterval(timer), 4000);`,
+      { DIAL9_ENABLED: 'true', DIAL9_TRACE_DIR: dir },
+    );
+    const deadline = Date.now() + 20_000;
+    while (!run.stdout().includes('ready') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.match(run.stdout(), /ready/, 'the program started');
+    // What a second `npm start` (its prestart build) or `npm run build` does beside a running service.
+    const build = spawnSync(process.execPath, [join(ROOT, 'native', 'loop-park', 'build.mjs')], { encoding: 'utf8' });
+    assert.equal(build.status, 0, build.stderr);
+    const result = await run.exited;
+    assert.deepEqual({ code: result.code, signal: result.signal }, { code: 0, signal: null }, run.stderr());
+    assert.match(run.stderr(), /park\/unpark \(idle periods/, 'the addon was loaded in the program');
   });
 });

@@ -8,7 +8,10 @@
  *   and the load generator never competes with the server for it.
  * - Every variant runs in its own server, started and warmed together with the others'; while one
  *   is measured the others are stopped (SIGSTOP; `--idle park` moves them to the client's CPU
- *   instead), so an idle recorder's timers do not steal from its neighbour. By default every
+ *   instead), so an idle recorder's timers do not steal from its neighbour. A woken server gets
+ *   `--settle` seconds of unmeasured load before its window: what came due while it was stopped
+ *   runs then, not in the window (see `measure`). Each server is warmed for `--warmup` seconds
+ *   before it is first stopped, long enough for V8's start-up memory reducer (see `warmupS`). By default every
  *   round starts new servers (`--fresh-every 1`): two identical servers kept for a whole run
  *   differed by 4-6% all along (a process's JIT and memory layout settle once), which no number of
  *   rounds averages out; fresh ones sample that spread instead. The servers of a generation start
@@ -30,7 +33,7 @@
  *
  *   apt-get install wrk    # the load generator (Debian's package); taskset is in util-linux
  *   npm run build && node dist/bench/recorder-overhead.js [--rounds 20] [--duration 2] [--connections 50]
- *     [--variants off-again,dial9.env,cpu-99hz] [--extra 'name:DIAL9_X=1'] [--warmup 3] [--fresh-every 1] [--idle stop|park] [--no-pin] [--files-on-disk]
+ *     [--variants off-again,dial9.env,cpu-99hz] [--extra 'name:DIAL9_X=1'] [--warmup 10] [--settle 1] [--fresh-every 1] [--idle stop|park] [--no-pin] [--files-on-disk]
  *     [--rounds-file rounds.ndjson]
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
@@ -54,7 +57,9 @@ const { values } = parseArgs({
     duration: { type: 'string', default: '2' },
     connections: { type: 'string', default: '50' },
     /** Seconds of load each server gets once, before the first round. */
-    warmup: { type: 'string', default: '3' },
+    warmup: { type: 'string', default: '10' },
+    /** Seconds of unmeasured load a woken server gets before each measured window. */
+    settle: { type: 'string', default: '1' },
     /** Comma-separated, besides `off` (always measured). */
     variants: { type: 'string', default: 'off-again,dial9.env,cpu-99hz' },
     /** More variants, `name:VAR=value;VAR=value`, comma-separated: dial9.env plus those variables. */
@@ -82,7 +87,16 @@ const { values } = parseArgs({
 const rounds = Number(values.rounds);
 const durationS = Number(values.duration);
 const connections = Number(values.connections);
+/**
+ * Long enough for every V8 isolate's start-up memory reducer: ~8 s after an isolate starts it runs
+ * two full (Mark-Compact "reduce") collections. In a server stopped before then they came due while
+ * it slept and ran on its core in its measured window: 6 collections, ~150 ms of a 2 s window, for
+ * the three worker isolates of a recorder-off server with one idle worker added (`--trace-gc`).
+ * With a 3 s warmup each extra isolate (the recorder's writer, or a worker that does nothing at all)
+ * looked like a 2-3% cost that a running service pays once, at start-up.
+ */
 const warmupS = Number(values.warmup);
+const settleS = Number(values.settle);
 const freshEvery = Number(values['fresh-every']);
 const idle = values.idle;
 if (idle !== 'stop' && idle !== 'park') throw new Error(`--idle ${idle}: use stop or park`);
@@ -243,14 +257,19 @@ function wake(server: Server): void {
   else moveTo(server, serverCpus as string);
 }
 
-/** Wakes `server` (the others sleep), loads it for `seconds`, and puts it back to sleep. */
-async function measure(server: Server, seconds: number): Promise<Sample> {
+/**
+ * Wakes `server` (the others sleep), loads it for `settle` seconds unmeasured, then for `seconds`
+ * measured, and puts it back to sleep. The settle load is where the server catches up on what came
+ * due while it was stopped (its timers, V8's delayed GC tasks): a running service has no such
+ * backlog, and timers that wait on the wall clock fire in one burst after a stop. Throughput and CPU
+ * are both counted over the measured window only.
+ */
+async function measure(server: Server, seconds: number, settle = settleS): Promise<Sample> {
   const pid = server.child.pid;
-  // CPU is counted from waking to sleeping: what the woken recorder catches up on (late timers, a
-  // rotation and its gzip) is part of its cost; the load starts once that is done.
-  const cpuBefore = threadCpuSeconds(pid);
   wake(server);
   await pause(100);
+  if (settle > 0) await runWrk(server.url, connections, settle, { cpus: clientCpus });
+  const cpuBefore = threadCpuSeconds(pid);
   const result = await runWrk(server.url, connections, seconds, { cpus: clientCpus });
   sleep(server);
   await pause(10);
@@ -293,10 +312,11 @@ async function startGeneration(): Promise<void> {
   for (const variant of [...VARIANTS.slice(turn), ...VARIANTS.slice(0, turn)]) {
     const server = await startServer(variant);
     servers.push(server);
-    if (warmupS > 0) await measure(server, warmupS);
+    if (warmupS > 0) await measure(server, warmupS, 0);
     else sleep(server);
-    loadSeconds += warmupS;
   }
+  // Each server had this much load (once per generation, not once per server started).
+  loadSeconds += warmupS;
 }
 
 /** Stops every server, adds up its trace's size (when `keep`), and removes its files. */
@@ -355,7 +375,7 @@ try {
         roundsFile,
         `${JSON.stringify({ at: new Date().toISOString(), samples: kept } satisfies RoundLine)}\n`,
       );
-    loadSeconds += durationS;
+    loadSeconds += settleS + durationS;
     process.stderr.write(`round ${round + 1}/${rounds}: ${line.join('  ')}\n`);
     if (freshEvery > 0 && (round + 1) % freshEvery === 0 && round + 1 < rounds) await retireGeneration(true);
   }

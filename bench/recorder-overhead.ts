@@ -98,15 +98,15 @@ const connections = Number(values.connections);
 const warmupS = Number(values.warmup);
 const settleS = Number(values.settle);
 // wrk takes whole seconds only (`-d0.5s` is a usage error).
-for (const [flag, value, least] of [
-  ['--duration', durationS, 1],
-  ['--warmup', warmupS, 0],
-  ['--settle', settleS, 0],
-] as const)
-  if (!Number.isInteger(value) || value < least)
-    throw new Error(
-      `${flag} ${values[flag.slice(2) as 'duration' | 'warmup' | 'settle']}: whole seconds, at least ${least} (wrk's -d)`,
-    );
+for (const [name, least] of [
+  ['duration', 1],
+  ['warmup', 0],
+  ['settle', 0],
+] as const) {
+  const seconds = Number(values[name]);
+  if (!Number.isInteger(seconds) || seconds < least)
+    throw new Error(`--${name} ${values[name]}: whole seconds, at least ${least} (wrk's -d)`);
+}
 const freshEvery = Number(values['fresh-every']);
 const idle = values.idle;
 if (idle !== 'stop' && idle !== 'park') throw new Error(`--idle ${idle}: use stop or park`);

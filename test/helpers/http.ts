@@ -19,3 +19,21 @@ export async function call(
   const text = await res.body.text();
   return { status: res.statusCode, headers: res.headers, text };
 }
+
+/**
+ * `count` GETs of /items/k and /items/missing (every third: 404), `concurrency` at a time; each
+ * status is checked. Put `k` first.
+ */
+export async function getItems(url: string, count: number, concurrency: number): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < count) {
+      const i = next++;
+      const missing = i % 3 === 2;
+      const answer = await call(`${url}/items/${missing ? 'missing' : 'k'}`);
+      if (answer.status !== (missing ? 404 : 200))
+        throw new Error(`GET /items/${missing ? 'missing' : 'k'}: ${answer.status} ${answer.text}`);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+}

@@ -16,7 +16,7 @@ export function renderText(report: AnalysisReport, request?: RequestBreakdown | 
   const wall = (ms: number) => new Date(t.timeOriginMs + ms).toISOString();
   const spanS = ((t.endMs - t.startMs) / 1000).toFixed(1);
   lines.push(
-    `trace: ${t.processes} process${t.processes === 1 ? '' : 'es'}, ${t.segments} segment${t.segments === 1 ? '' : 's'}, ${n(t.events)} events over ${spanS} s from ${t.processes > 0 ? wall(t.startMs) : '-'}; ${n(t.requests ?? 0)} requests, ${n(t.cpuSamples ?? 0)} CPU samples${t.truncated ? '; the last segment was cut short (truncated)' : ''}${(t.droppedEvents ?? 0) > 0 ? `; ${n(t.droppedEvents ?? 0)} events dropped` : ''}`,
+    `trace: ${t.processes} process${t.processes === 1 ? '' : 'es'}, ${t.segments} segment${t.segments === 1 ? '' : 's'}, ${n(t.events)} events over ${spanS} s from ${t.processes > 0 ? wall(t.startMs) : '-'}; ${n(t.requests ?? 0)} requests${(t.requestsCounted ?? 0) > 0 ? ` (${n(t.requestsCounted ?? 0)} fast ones only counted)` : ''}, ${n(t.cpuSamples ?? 0)} CPU samples${t.truncated ? '; the last segment was cut short (truncated)' : ''}${(t.droppedEvents ?? 0) > 0 ? `; ${n(t.droppedEvents ?? 0)} events dropped` : ''}`,
   );
   const recording = t.recording as { summary?: string } | undefined;
   if (typeof recording?.summary === 'string') lines.push(`recording: ${recording.summary}`);

@@ -68,6 +68,8 @@ export class ProcessState {
     this.segments++;
     for (const columns of Object.values(segment.events)) this.events += columns.count;
     this.callbackEvents += segment.events.callback?.count ?? 0;
+    const skipped = segment.events.requestsSkipped?.fields.count;
+    if (skipped !== undefined) for (const count of skipped) this.requests.skippedCount += count;
     if (segment.truncated) this.truncated = true;
     this.stacks.addSamples(segment);
     this.timeline.add(segment);

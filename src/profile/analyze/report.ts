@@ -42,6 +42,7 @@ export function buildReport(processes: readonly ProcessState[]): AnalysisReport 
   let segments = 0;
   let events = 0;
   let requests = 0;
+  let requestsCounted = 0;
   let samples = 0;
   let dropped = 0;
   for (const process of processes) {
@@ -76,7 +77,8 @@ export function buildReport(processes: readonly ProcessState[]): AnalysisReport 
     }
     segments += process.segments;
     events += process.events;
-    requests += process.requests.closedCount;
+    requests += process.requests.closedCount + process.requests.skippedCount;
+    requestsCounted += process.requests.skippedCount;
     samples += process.stacks.sampleCount;
     dropped += process.timeline.droppedTotal;
   }
@@ -98,6 +100,7 @@ export function buildReport(processes: readonly ProcessState[]): AnalysisReport 
       truncated: processes.some((p) => p.truncated),
       recording: first.header.recording,
       requests,
+      requestsCounted,
       cpuSamples: samples,
       droppedEvents: dropped,
     },

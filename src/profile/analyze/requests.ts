@@ -28,6 +28,8 @@ export class RequestModel {
   readonly #byOperation = new Map<string, Reservoir>();
   closedCount = 0;
   openedCount = 0;
+  /** Requests served but only counted (`requestsSkipped`): fast and successful, past the recorder's rate. */
+  skippedCount = 0;
 
   constructor(recent: number, slowest: number, wanted: readonly string[]) {
     this.#recent = new Array<Req | undefined>(Math.max(1, recent));

@@ -112,7 +112,13 @@ export interface TraceSummary {
   timeOriginMs: number;
   truncated: boolean;
   recording: unknown;
+  /** Requests served, those only counted included. */
   requests?: number;
+  /**
+   * Of `requests`, those the recorder counted instead of writing one by one (fast and successful,
+   * past DIAL9_REQUEST_EVENTS_PER_SEC): in no finding, list or percentile.
+   */
+  requestsCounted?: number;
   cpuSamples?: number;
   droppedEvents?: number;
 }

@@ -1,4 +1,7 @@
-/** Process resources (every 100 ms) and pending operations by type (every second) as counters. */
+/**
+ * Process resources (every 100 ms), requests only counted, and pending operations by type (every
+ * second) as counters.
+ */
 import type { DecodedSegment } from '../format/index.js';
 import { BATCH_EVENTS, type ExportClock, type TraceEvent } from './chrome-tracks.js';
 import { field } from './columns.js';
@@ -32,6 +35,23 @@ export class ResourceCounters {
         counter('heap used (MB)', { heap: mb(field(res, 'heapUsedKb', i)) });
         counter('active handles', { handles: field(res, 'handles', i) });
         counter('libuv requests', { requests: field(res, 'requests', i) });
+      }
+    // Requests the recorder counted instead of writing (fast, successful, past its rate): each run
+    // of them as a count, so the request tracks' gaps at full load read as sampled, not idle.
+    const skipped = seg.events.requestsSkipped;
+    if (skipped !== undefined)
+      for (const i of timeOrder(skipped.time)) {
+        if (out.length >= BATCH_EVENTS) {
+          yield out;
+          out = [];
+        }
+        out.push({
+          ph: 'C',
+          name: 'requests only counted (fast, successful)',
+          pid,
+          ts: ts(skipped.time[i] as number),
+          args: { requests: field(skipped, 'count', i) },
+        });
       }
     const pending = seg.events.pending;
     if (pending !== undefined) {

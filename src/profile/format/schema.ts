@@ -92,6 +92,7 @@ export const EV = {
   pendingOrigin: 25,
   idle: 26,
   parks: 27,
+  requestsSkipped: 28,
 } as const;
 
 /** Most fields any event has: the recorder's ring reserves this many slots per record. */
@@ -233,6 +234,12 @@ export const EVENTS: readonly EventSpec[] = [
     name: 'parks',
     fields: [u('parks'), u('waitUs'), u('idlePeriods'), u('dropped'), u('periodUs')],
     doc: 'every 100 ms: loop polls (parks) over the period, kernel wait in them, idle events written and dropped (native addon)',
+  },
+  {
+    id: EV.requestsSkipped,
+    name: 'requestsSkipped',
+    fields: [u('count'), u('spanUs'), u('maxDurationUs'), u('totalDurationUs'), u('errors')],
+    doc: 'requests served but not written one by one (fast, not failed, over DIAL9_REQUEST_EVENTS_PER_SEC), from this time (the first one closed) over spanUs: how many, the slowest and total duration, how many had status >= 400',
   },
 ];
 

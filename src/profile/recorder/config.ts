@@ -27,6 +27,11 @@ export interface RecorderConfig {
   readonly serviceName: string;
   /** Main-thread work longer than this is recorded as a stall. */
   readonly stallThresholdMs: number;
+  /**
+   * Requests that were fast (under the stall threshold) and did not fail are written one by one up
+   * to this many a second; past it they are counted instead (`requestsSkipped`). 0: every request.
+   */
+  readonly requestEventsPerSec: number;
   /** Per-callback tracking through async_hooks (costly; opt-in). */
   readonly callbackTracking: boolean;
   /** When > 0, callback tracking turns itself off after this many seconds (a burst). */
@@ -175,6 +180,7 @@ export function recorderConfigFromEnv(env: Env = process.env): ParsedRecorderCon
     resourceUsage: r.bool('DIAL9_PROCESS_RESOURCE_USAGE_ENABLED', true),
     serviceName: r.fileName('DIAL9_SERVICE_NAME', safeServiceName(env.SERVICE_NAME)),
     stallThresholdMs: r.number('DIAL9_STALL_THRESHOLD_MS', 20, 1, 60_000),
+    requestEventsPerSec: r.number('DIAL9_REQUEST_EVENTS_PER_SEC', 0, 0, 1_000_000_000, true),
     callbackTracking: r.bool('DIAL9_CALLBACK_TRACKING_ENABLED', false),
     callbackTrackingSecs: r.number('DIAL9_CALLBACK_TRACKING_SECS', 0, 0, 7 * 24 * 3600),
     triggerLoopDelayMs: r.number('DIAL9_TRIGGER_LOOP_DELAY_MS', undefined, 1, 3_600_000),
@@ -260,7 +266,11 @@ export interface RecordingSummary {
  * are; the recorder knows only once it tried to load the addon.
  */
 export function describeRecording(config: RecorderConfig, dir: string, parkOff?: string): RecordingSummary {
-  const on = [`stalls over ${config.stallThresholdMs} ms`, 'event loop', 'GC', 'HTTP in and out'];
+  const http =
+    config.requestEventsPerSec === 0
+      ? 'HTTP in and out (every request served)'
+      : `HTTP in and out (requests served: past ${config.requestEventsPerSec}/s, the fast and successful ones counted, not written one by one)`;
+  const on = [`stalls over ${config.stallThresholdMs} ms`, 'event loop', 'GC', http];
   const off: Record<string, string> = {};
   if (parkOff === undefined && config.parkEnabled)
     on.push(`park/unpark (idle periods of ${config.idleThresholdMs} ms and more)`);

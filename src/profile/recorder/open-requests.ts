@@ -8,6 +8,9 @@
  * A request still open when a later one takes its slot (one open across TABLE_SIZE newer requests)
  * moves to the Map, as do requests with ids this process did not generate. Every entry is an open
  * request, so memory is bounded by what is in flight.
+ *
+ * Beside its number, each request keeps a mark of the caller's (the request event queue's number
+ * for its opening), given back by `close` in `closedMark`.
  */
 const TABLE_SIZE = 4096;
 const MASK = TABLE_SIZE - 1;
@@ -15,34 +18,50 @@ const MASK = TABLE_SIZE - 1;
 export class OpenRequests {
   readonly #numbers = new Float64Array(TABLE_SIZE);
   readonly #seqs = new Float64Array(TABLE_SIZE);
-  readonly #others = new Map<number | string, number>();
+  readonly #marks = new Float64Array(TABLE_SIZE);
+  /** [seq, mark] by key. */
+  readonly #others = new Map<number | string, [number, number]>();
+  /** The mark of the request the last `close` found (-1 when it found none). */
+  closedMark = -1;
 
-  /** `key`: a generated id's number (> 0) or the request id. `seq`: the recorder's number (> 0). */
-  open(key: number | string, seq: number): void {
+  /**
+   * `key`: a generated id's number (> 0) or the request id. `seq`: the recorder's number (> 0).
+   * `mark`: the caller's, given back at the close.
+   */
+  open(key: number | string, seq: number, mark = 0): void {
     if (typeof key === 'string') {
-      this.#others.set(key, seq);
+      this.#others.set(key, [seq, mark]);
       return;
     }
     const slot = key & MASK;
     const previous = this.#numbers[slot] as number;
-    if (previous !== 0) this.#others.set(previous, this.#seqs[slot] as number);
+    if (previous !== 0) this.#others.set(previous, [this.#seqs[slot] as number, this.#marks[slot] as number]);
     this.#numbers[slot] = key;
     this.#seqs[slot] = seq;
+    this.#marks[slot] = mark;
   }
 
-  /** The recorder's number for `key`, forgotten as it is returned; 0 when it was never opened. */
+  /**
+   * The recorder's number for `key`, forgotten as it is returned; 0 when it was never opened. Its
+   * mark goes into `closedMark`.
+   */
   close(key: number | string): number {
     if (typeof key === 'number') {
       const slot = key & MASK;
       if (this.#numbers[slot] === key) {
         this.#numbers[slot] = 0;
+        this.closedMark = this.#marks[slot] as number;
         return this.#seqs[slot] as number;
       }
     }
-    const seq = this.#others.get(key);
-    if (seq === undefined) return 0;
+    const entry = this.#others.get(key);
+    if (entry === undefined) {
+      this.closedMark = -1;
+      return 0;
+    }
     this.#others.delete(key);
-    return seq;
+    this.closedMark = entry[1];
+    return entry[0];
   }
 
   /** Requests open (for tests). */

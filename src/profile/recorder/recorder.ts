@@ -237,7 +237,14 @@ export class Recorder {
       }
     }
     this.#stops.push(watchGc(this.ring));
-    this.#stops.push(watchHttpServer(this.ring, this.requests, serviceChannelsOnly));
+    this.#stops.push(
+      watchHttpServer(
+        this.ring,
+        this.requests,
+        { perSec: config.requestEventsPerSec, slowMs: config.stallThresholdMs },
+        serviceChannelsOnly,
+      ),
+    );
     const clientLevel = Math.max(this.#level('undici'), this.#level('http'));
     if (clientLevel <= LOG_LEVELS.indexOf('error'))
       this.#stops.push(watchHttpClient(this.ring, this.requests, clientLevel > LOG_LEVELS.indexOf('info')));

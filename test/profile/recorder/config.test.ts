@@ -143,3 +143,28 @@ describe('DIAL9_* park/unpark settings', () => {
     assert.match(missing.summary, /off: .*park\/unpark \(native addon not built: no x\)/);
   });
 });
+
+describe('DIAL9_REQUEST_EVENTS_PER_SEC', () => {
+  it('writes every request by default; a rate counts the fast ones past it, and the start-up line says which', () => {
+    const byDefault = recorderConfigFromEnv({ DIAL9_ENABLED: 'true' });
+    assert.equal(byDefault.config.requestEventsPerSec, 0);
+    assert.ok(describeRecording(byDefault.config, '/traces/p').on.includes('HTTP in and out (every request served)'));
+    const rated = recorderConfigFromEnv({ DIAL9_ENABLED: 'true', DIAL9_REQUEST_EVENTS_PER_SEC: '1000' });
+    assert.deepEqual(rated.warnings, []);
+    assert.equal(rated.config.requestEventsPerSec, 1000);
+    assert.match(
+      describeRecording(rated.config, '/traces/p').summary,
+      /HTTP in and out \(requests served: past 1000\/s, the fast and successful ones counted, not written one by one\)/,
+    );
+  });
+
+  it('warns about a value that is not a whole number of requests and keeps the default', () => {
+    for (const value of ['-5', '2.5', 'lots']) {
+      const bad = recorderConfigFromEnv({ DIAL9_ENABLED: 'true', DIAL9_REQUEST_EVENTS_PER_SEC: value });
+      assert.deepEqual(bad.warnings, [
+        `DIAL9_REQUEST_EVENTS_PER_SEC=${JSON.stringify(value)} is not valid (allowed: an integer from 0 to 1000000000); treated as unset`,
+      ]);
+      assert.equal(bad.config.requestEventsPerSec, 0);
+    }
+  });
+});

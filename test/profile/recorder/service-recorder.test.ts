@@ -1,9 +1,13 @@
 /** `service run` with the flight recorder: lenient DIAL9_* config, the start-up line, sealing on SIGTERM. */
 import assert from 'node:assert/strict';
-import { readdirSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
+import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { analyzeTracePath } from '../../../src/profile/analyze/load-node.js';
+import { exportTrace } from '../../../src/profile/export/export-node.js';
 import { eventRows } from '../../../src/profile/format/index.js';
+import { getItems } from '../../helpers/http.js';
 import { type MetricLine, parseLines } from '../../helpers/ndjson.js';
 import { startService, stopAll } from '../../helpers/service-process.js';
 import { waitFor } from '../../helpers/wait.js';
@@ -22,6 +26,23 @@ after(async () => {
   await stopAll();
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
+
+/** A PUT whose client gives up `afterMs` after sending its headers (the service records a 499). */
+function abandonedPutTo(url: string, key: string, afterMs: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const request = http.request(`${url}/items/${key}`, {
+      method: 'PUT',
+      agent: false,
+      headers: { 'content-length': '4' },
+    });
+    request.on('error', () => resolve());
+    request.flushHeaders();
+    setTimeout(() => {
+      request.destroy();
+      resolve();
+    }, afterMs);
+  });
+}
 
 /** A PUT whose body arrives `delayMs` after its headers: the service sees a request that long. */
 function slowPutTo(url: string, key: string, delayMs: number): Promise<number> {
@@ -205,6 +226,87 @@ describe('service run with DIAL9_* variables', () => {
     const pinned = files.filter((f) => f.name.includes('.pinned.'));
     const slow = pinned.flatMap((f) => eventRows(f.segment, 'requestClose')).filter((r) => r.status === 204);
     assert.equal(slow.length, 3, files.map((f) => f.name).join(' '));
+  });
+
+  it('past DIAL9_REQUEST_EVENTS_PER_SEC counts fast requests, writes slow and failed ones, and the counts add up', async () => {
+    const dir = tempDir('dial9-sampled');
+    dirs.push(dir);
+    const service = await startService([], {
+      DIAL9_ENABLED: 'true',
+      DIAL9_TRACE_DIR: dir,
+      DIAL9_REQUEST_EVENTS_PER_SEC: '2',
+      DIAL9_STALL_THRESHOLD_MS: '100',
+    });
+    assert.equal((await fetch(`${service.url}/items/k`, { method: 'PUT', body: 'v' })).status, 204);
+    const slow = slowPutTo(service.url, 'slow', 300);
+    await getItems(service.url, 400, 2);
+    assert.equal(await slow, 204);
+    await abandonedPutTo(service.url, 'gone', 30);
+    const wide = await waitFor("the abandoned request's wide event", () => {
+      const lines = parseLines<MetricLine>(service.stdout()).filter((l) => l.properties?.Operation !== undefined);
+      return lines.some((l) => l.properties?.StatusCode === '499') ? lines : undefined;
+    });
+    assert.equal(await service.stop('SIGTERM'), 0);
+    assert.equal(wide.length, 403);
+
+    const segments = readSegments(dir).map((f) => f.segment);
+    const opens = segments.flatMap((s) => eventRows(s, 'requestOpen'));
+    const closes = segments.flatMap((s) => eventRows(s, 'requestClose'));
+    const skipped = segments.flatMap((s) => eventRows(s, 'requestsSkipped'));
+    const counted = skipped.reduce((sum, r) => sum + Number(r.count), 0);
+    // Every request served is either written (opening and close) or counted, never both, never lost.
+    assert.equal(opens.length, closes.length);
+    assert.equal(opens.length + counted, wide.length, `${opens.length} written, ${counted} counted`);
+    // At 2 a second, most of the 400 quick GETs are counted (each tick still writes the two in flight).
+    assert.ok(counted >= 200, `${counted} counted`);
+    const ids = new Set(opens.map((r) => r.requestId));
+    assert.equal(ids.size, opens.length);
+    for (const id of ids)
+      assert.ok(
+        wide.some((l) => l.properties?.RequestId === id),
+        `${id} is a request served`,
+      );
+    // The slow request and the one its client gave up on are written whatever the rate.
+    const statusOf = (id: unknown) => closes.find((c) => c.request === opens.find((o) => o.requestId === id)?.request);
+    const slowId = wide.find((l) => l.properties?.Path === '/items/slow')?.properties?.RequestId;
+    assert.ok(Number(statusOf(slowId)?.durationUs) >= 250_000, JSON.stringify(statusOf(slowId)));
+    const goneId = wide.find((l) => l.properties?.StatusCode === '499')?.properties?.RequestId;
+    assert.equal(statusOf(goneId)?.status, 499);
+    // Counted requests are all fast; their 404s are counted too.
+    for (const r of skipped) assert.ok(Number(r.maxDurationUs) < 100_000, JSON.stringify(r));
+    const notFound = wide.filter((l) => l.properties?.StatusCode === '404').length;
+    const writtenNotFound = closes.filter((c) => c.status === 404).length;
+    assert.equal(skipped.reduce((sum, r) => sum + Number(r.errors), 0) + writtenNotFound, notFound);
+
+    const { report } = await analyzeTracePath(dir);
+    assert.equal(report.trace.requests, wide.length);
+    assert.equal(report.trace.requestsCounted, counted);
+    // The export gives them as a counter beside the request tracks.
+    const output = join(dir, 'export.trace.json');
+    await exportTrace({ path: dir, format: 'chrome', output });
+    const exported = JSON.parse(readFileSync(output, 'utf8')) as {
+      traceEvents: { ph: string; name: string; args?: { requests?: number } }[];
+    };
+    const countedInExport = exported.traceEvents
+      .filter((e) => e.ph === 'C' && e.name === 'requests only counted (fast, successful)')
+      .reduce((sum, e) => sum + Number(e.args?.requests), 0);
+    assert.equal(countedInExport, counted);
+  });
+
+  it('without DIAL9_REQUEST_EVENTS_PER_SEC (or at 0) writes every request', async () => {
+    const dir = tempDir('dial9-every');
+    dirs.push(dir);
+    const service = await startService([], {
+      DIAL9_ENABLED: 'true',
+      DIAL9_TRACE_DIR: dir,
+    });
+    assert.equal((await fetch(`${service.url}/items/k`, { method: 'PUT', body: 'v' })).status, 204);
+    await getItems(service.url, 300, 2);
+    assert.equal(await service.stop('SIGTERM'), 0);
+    const segments = readSegments(dir).map((f) => f.segment);
+    assert.equal(segments.flatMap((s) => eventRows(s, 'requestOpen')).length, 301);
+    assert.equal(segments.flatMap((s) => eventRows(s, 'requestClose')).length, 301);
+    assert.equal(segments.flatMap((s) => eventRows(s, 'requestsSkipped')).length, 0);
   });
 
   it('without DIAL9_ENABLED: no recorder line, no trace, the runtime record as before', async () => {

@@ -8,8 +8,13 @@ import { cpSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
+import { eventRows } from '../../../src/profile/format/index.js';
 import type { ProfileTool } from '../../../src/profile/sessions/capture-config.js';
+import { call, getItems } from '../../helpers/http.js';
+import { type MetricLine, parseLines } from '../../helpers/ndjson.js';
+import { startService, stopAll } from '../../helpers/service-process.js';
 import { record, tempDir } from '../sessions/capture-helpers.js';
+import { readSegments } from '../trace-files.js';
 import { closeBrowsers, launchBrowser, newPage, screenshot } from './browser.js';
 import {
   PLANTED_FUNCTION,
@@ -30,6 +35,7 @@ declare const window: {
   readonly devicePixelRatio: number;
   readonly __viewer?: {
     overviewDone: boolean;
+    overviewRequests: number;
     analysis: boolean;
     firstViewMs?: number;
     points: number;
@@ -69,6 +75,7 @@ before(async () => {
 });
 
 after(async () => {
+  await stopAll();
   await closeBrowsers();
   await viewer?.stop();
   killViewers();
@@ -335,7 +342,7 @@ describe('profile serve in a browser, a damaged segment beside a good one', () =
     writeFileSync(join(copy, first.replace(/^trace\.(\d+)/, 'trace.9$1')), gz.subarray(0, gz.length - 40));
     const damaged = await startViewer([join(root, 'traces'), '--port', '0']);
     try {
-      const page = await openTrace(damaged.url, processDir);
+      const page = await openTraceAt(damaged.url, processDir);
       assert.ok((await pixelsOf(page, 'non-background')) > 2000, 'the timeline drew');
       const events = await page.evaluate(() => window.__viewer?.windowLoads[0]?.events ?? 0);
       assert.ok(events > intact, `the cut copy added events to the first window (${events} against ${intact})`);
@@ -355,23 +362,11 @@ describe('profile serve in a browser, a damaged segment beside a good one', () =
     }
   });
 
-  /** The trace page of `processDir` under `<url>/traces`, once drawn and analysed. */
-  async function openTrace(url: string, processDir: string): Promise<Page> {
-    const page = await newPage(browser);
-    await page.goto(`${url}?trace=${encodeURIComponent(`traces/${processDir}`)}`);
-    await page.waitForFunction(
-      () =>
-        window.__viewer?.overviewDone === true && window.__viewer.firstViewMs !== undefined && window.__viewer.analysis,
-    );
-    await page.waitForTimeout(300);
-    return page;
-  }
-
   /** Events decoded for the first view of the trace in `<root>/traces/<processDir>`. */
   async function firstWindowEvents(root: string, processDir: string): Promise<number> {
     const viewer = await startViewer([join(root, 'traces'), '--port', '0']);
     try {
-      const page = await openTrace(viewer.url, processDir);
+      const page = await openTraceAt(viewer.url, processDir);
       const events = await page.evaluate(() => window.__viewer?.windowLoads[0]?.events ?? 0);
       await page.close();
       assert.ok(events > 100, `events decoded in the first window of the intact copy (${events})`);
@@ -381,6 +376,61 @@ describe('profile serve in a browser, a damaged segment beside a good one', () =
     }
   }
 });
+
+describe('profile serve in a browser, a busy trace whose fast requests were only counted', () => {
+  it('counts them in the requests a second and says so over the in-flight line', async () => {
+    const root = tempDir('viewer-counted');
+    try {
+      const service = await startService([], {
+        DIAL9_ENABLED: 'true',
+        DIAL9_TRACE_DIR: join(root, 'traces'),
+        DIAL9_REQUEST_EVENTS_PER_SEC: '2',
+      });
+      assert.equal((await call(`${service.url}/items/k`, { method: 'PUT', body: 'v' })).status, 204);
+      await getItems(service.url, 300, 2);
+      assert.equal(await service.stop('SIGTERM'), 0);
+      const served = parseLines<MetricLine>(service.stdout()).filter((l) => l.properties?.Operation !== undefined);
+      assert.equal(served.length, 301);
+      const segments = readSegments(join(root, 'traces')).map((f) => f.segment);
+      const counted = segments
+        .flatMap((seg) => eventRows(seg, 'requestsSkipped'))
+        .reduce((sum, r) => sum + Number(r.count), 0);
+      assert.ok(counted >= 150, `${counted} of 301 counted`);
+
+      const processDir = readdirSync(join(root, 'traces'))[0] ?? assert.fail('no process directory');
+      const counting = await startViewer([join(root, 'traces'), '--port', '0']);
+      try {
+        const page = await openTraceAt(counting.url, processDir);
+        // Every request served is in the requests-a-second bars, written or only counted.
+        assert.equal(await page.evaluate(() => window.__viewer?.overviewRequests), served.length);
+        const label = page.locator('[data-counter="requests in flight"] .counter-label');
+        assert.equal(await label.textContent(), 'requests in flight (written only)');
+        assert.match(
+          (await label.getAttribute('title')) ?? '',
+          /^[\d,]+ fast requests in this window were only counted \(DIAL9_REQUEST_EVENTS_PER_SEC\)/,
+        );
+        await screenshot(page, '11-counted-requests');
+        await page.close();
+      } finally {
+        await counting.stop();
+      }
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
+
+/** The trace page of `processDir` under `<url>/traces`, once drawn and analysed. */
+async function openTraceAt(url: string, processDir: string): Promise<Page> {
+  const page = await newPage(browser);
+  await page.goto(`${url}?trace=${encodeURIComponent(`traces/${processDir}`)}`);
+  await page.waitForFunction(
+    () =>
+      window.__viewer?.overviewDone === true && window.__viewer.firstViewMs !== undefined && window.__viewer.analysis,
+  );
+  await page.waitForTimeout(300);
+  return page;
+}
 
 /** "125.1 ms", "0 µs", "1.25 s" → ms. */
 function toMs(text: string): number {

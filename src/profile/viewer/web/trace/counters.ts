@@ -83,6 +83,17 @@ export class Counters {
   }
 
   setData(data: WindowData | undefined, overview: OverviewData | undefined, view: View): void {
+    // With DIAL9_REQUEST_EVENTS_PER_SEC set, a busy service's fast requests are counted, not
+    // written: the in-flight line shows the written ones only, and says so.
+    const counted = data?.requestsCounted ?? 0;
+    const inFlightLabel = this.#root.querySelector<HTMLElement>('[data-counter="requests in flight"] .counter-label');
+    if (inFlightLabel !== null) {
+      inFlightLabel.textContent = counted > 0 ? 'requests in flight (written only)' : 'requests in flight';
+      inFlightLabel.title =
+        counted > 0
+          ? `${counted.toLocaleString('en-US')} fast requests in this window were only counted (DIAL9_REQUEST_EVENTS_PER_SEC): they are in no lane and not in this line`
+          : '';
+    }
     COUNTERS.forEach((counter, i) => {
       const [x, y] = counter.series(data, overview);
       const chart = this.#charts[i] as uPlot;

@@ -81,6 +81,16 @@ export class OverviewBuilder {
       this.#slow.sort((a, b) => b.durationMs - a.durationMs);
       this.#slow.length = Math.min(this.#slow.length, SLOWEST_KEPT);
     }
+    // Requests the recorder only counted (fast, successful, past its rate): in the rate, not in the lists.
+    const skipped = seg.events.requestsSkipped;
+    if (skipped !== undefined) {
+      const { count, maxDurMs } = this.#perSecond;
+      for (let i = 0; i < skipped.count; i++) {
+        const s = second((skipped.time[i] as number) / 1000);
+        count[s] = (count[s] ?? 0) + (skipped.fields.count?.[i] as number);
+        maxDurMs[s] = Math.max(maxDurMs[s] ?? 0, (skipped.fields.maxDurationUs?.[i] as number) / 1000);
+      }
+    }
     const stall = seg.events.stall;
     if (stall !== undefined)
       for (let i = 0; i < stall.count; i++)

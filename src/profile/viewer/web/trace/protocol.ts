@@ -40,7 +40,10 @@ export interface WindowData {
   readonly fnNames: string[];
   readonly loop: { time: Float64Array; elu: Float64Array; delayMs: Float64Array };
   readonly res: { time: Float64Array; rssMb: Float64Array; heapMb: Float64Array };
+  /** Of those written one by one (`reqIn`). */
   readonly inflight: { time: Float64Array; count: Float64Array };
+  /** Requests in the window the recorder counted instead of writing (`requestsSkipped`): in no list or lane. */
+  readonly requestsCounted: number;
 }
 
 export interface FrameInfo {

@@ -24,6 +24,8 @@ export interface ViewerStats {
   openedMs?: number;
   windowLoads: { fromMs: number; toMs: number; events: number; decodeMs: number; totalMs: number }[];
   overviewDone: boolean;
+  /** Requests in the overview's per-second counts (those only counted included), once it is done. */
+  overviewRequests: number;
   frameTimes: number[];
   points: number;
   analysis: boolean;
@@ -64,6 +66,7 @@ export async function openTrace(root: HTMLElement, state: UrlState): Promise<voi
     firstViewMs: undefined,
     windowLoads: [],
     overviewDone: false,
+    overviewRequests: 0,
     frameTimes: [],
     points: 0,
     analysis: false,
@@ -660,6 +663,7 @@ export async function openTrace(root: HTMLElement, state: UrlState): Promise<voi
     drawMinimap(minimap, overview, timeline.bounds, timeline.view);
     renderNavigator();
     if (done) {
+      stats.overviewRequests = overview.perSecond.count.reduce((sum, c) => sum + c, 0);
       stats.overviewDone = true;
       // A short trace is shown whole, unless the link said otherwise.
       if (!explicitView && overview.endMs - overview.startMs <= FIRST_SPAN_MS) {

@@ -215,6 +215,10 @@ export function buildWindow(
   };
   sortByTime(loop);
   sortByTime(res);
+  // Requests the recorder only counted (fast, successful, past its rate): not among `reqIn`.
+  let requestsCounted = 0;
+  for (const { cols, i } of inWindow(segments, 'requestsSkipped', fromMs, toMs))
+    requestsCounted += cols.fields.count?.[i] as number;
 
   return {
     fromMs,
@@ -239,6 +243,7 @@ export function buildWindow(
     loop: { time: f64(loop.time), elu: f64(loop.elu), delayMs: f64(loop.delayMs) },
     res: { time: f64(res.time), rssMb: f64(res.rssMb), heapMb: f64(res.heapMb) },
     inflight: inFlight(reqs, fromMs, toMs),
+    requestsCounted,
   };
 }
 

@@ -9,36 +9,45 @@
  * moves to the Map, as do requests with ids this process did not generate. Every entry is an open
  * request, so memory is bounded by what is in flight.
  *
- * Beside its number, each request keeps a mark of the caller's (the request event queue's number
- * for its opening), given back by `close` in `closedMark`.
+ * Beside its number, a request may keep a mark of the caller's (the request event queue's number
+ * for its opening, when it counts fast requests), given back by `close` in `closedMark`. Without
+ * one nothing more is stored: the Map path allocates no pair per request.
  */
 const TABLE_SIZE = 4096;
 const MASK = TABLE_SIZE - 1;
+/** No mark. */
+const NONE = -1;
 
 export class OpenRequests {
   readonly #numbers = new Float64Array(TABLE_SIZE);
   readonly #seqs = new Float64Array(TABLE_SIZE);
   readonly #marks = new Float64Array(TABLE_SIZE);
-  /** [seq, mark] by key. */
-  readonly #others = new Map<number | string, [number, number]>();
-  /** The mark of the request the last `close` found (-1 when it found none). */
-  closedMark = -1;
+  readonly #others = new Map<number | string, number>();
+  /** Marks of the requests in `#others` that have one. */
+  readonly #otherMarks = new Map<number | string, number>();
+  /** The mark of the request the last `close` found (-1: none, or no such request). */
+  closedMark = NONE;
 
   /**
    * `key`: a generated id's number (> 0) or the request id. `seq`: the recorder's number (> 0).
-   * `mark`: the caller's, given back at the close.
+   * `mark`: the caller's (≥ 0), given back at the close; -1 for none.
    */
-  open(key: number | string, seq: number, mark = 0): void {
+  open(key: number | string, seq: number, mark = NONE): void {
     if (typeof key === 'string') {
-      this.#others.set(key, [seq, mark]);
+      this.#other(key, seq, mark);
       return;
     }
     const slot = key & MASK;
     const previous = this.#numbers[slot] as number;
-    if (previous !== 0) this.#others.set(previous, [this.#seqs[slot] as number, this.#marks[slot] as number]);
+    if (previous !== 0) this.#other(previous, this.#seqs[slot] as number, this.#marks[slot] as number);
     this.#numbers[slot] = key;
     this.#seqs[slot] = seq;
     this.#marks[slot] = mark;
+  }
+
+  #other(key: number | string, seq: number, mark: number): void {
+    this.#others.set(key, seq);
+    if (mark !== NONE) this.#otherMarks.set(key, mark);
   }
 
   /**
@@ -54,14 +63,15 @@ export class OpenRequests {
         return this.#seqs[slot] as number;
       }
     }
-    const entry = this.#others.get(key);
-    if (entry === undefined) {
-      this.closedMark = -1;
-      return 0;
-    }
+    const seq = this.#others.get(key);
+    this.closedMark = NONE;
+    if (seq === undefined) return 0;
     this.#others.delete(key);
-    this.closedMark = entry[1];
-    return entry[0];
+    if (this.#otherMarks.size > 0) {
+      this.closedMark = this.#otherMarks.get(key) ?? NONE;
+      this.#otherMarks.delete(key);
+    }
+    return seq;
   }
 
   /** Requests open (for tests). */

@@ -38,4 +38,22 @@ describe('open requests', () => {
     assert.equal(open.close(big), 5);
     assert.equal(open.size, 0);
   });
+
+  test("gives back each request's mark at its close, in its slot, moved out of it, or by a request id", () => {
+    const open = new OpenRequests();
+    open.open(1, 10, 100);
+    open.open('client-id', 11, 101);
+    open.open(2, 12);
+    open.open(1 + 4096, 13, 103); // takes number 1's slot: 1 moves to the Map with its mark
+    assert.equal(open.close(2), 12);
+    assert.equal(open.closedMark, -1, 'opened without a mark');
+    assert.equal(open.close(1), 10);
+    assert.equal(open.closedMark, 100);
+    assert.equal(open.close('client-id'), 11);
+    assert.equal(open.closedMark, 101);
+    assert.equal(open.close(1 + 4096), 13);
+    assert.equal(open.closedMark, 103);
+    assert.equal(open.close('never'), 0);
+    assert.equal(open.closedMark, -1);
+  });
 });

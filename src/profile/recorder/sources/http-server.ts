@@ -98,7 +98,7 @@ class RequestEventQueue {
     this.#allowanceAtMs = performance.now();
   }
 
-  /** Queues a request's opening; returns the event's number (for `closed`). */
+  /** Queues a request's opening; returns the event's number for `closed` (-1 when nothing is counted). */
   opened(m: RequestOpenedMessage, seq: number, idNumber: number): number {
     if (this.#queued === this.#capacity) this.flush();
     const i = this.#queued++;
@@ -114,7 +114,8 @@ class RequestEventQueue {
     this.#strings[s + 3] = m.method;
     this.#strings[s + 4] = m.path;
     this.#struck[i] = 0;
-    return this.#numbered++;
+    const number = this.#numbered++;
+    return this.#perSec > 0 ? number : -1;
   }
 
   /** `openedNumber`: what `opened` returned for this request (-1: its opening was not seen). */

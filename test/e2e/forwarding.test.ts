@@ -87,11 +87,16 @@ describe('forwarding to a downstream instance', () => {
       ],
     );
 
-    // Logs go to application.log, not stderr; stderr only says where things are.
-    const logs = parseLines<{ msg: string; target: string; level: string }>(
-      readFileSync(join(dir, 'application.log'), 'utf8'),
-    );
-    assert.ok(logs.some((l) => l.msg.startsWith('listening on http://127.0.0.1:') && l.target === 'service'));
+    // Logs go to application.log, not stderr; stderr only says where things are. The log writer
+    // never blocks, so on a busy machine its lines reach the file a moment after the requests.
+    const logs = await waitFor('the start-up lines in application.log', () => {
+      const lines = parseLines<{ msg: string; target: string; level: string }>(
+        readFileSync(join(dir, 'application.log'), 'utf8'),
+      );
+      return lines.some((l) => l.msg.startsWith('listening on http://127.0.0.1:') && l.target === 'service')
+        ? lines
+        : undefined;
+    });
     assert.ok(logs.some((l) => l.msg === 'downstream health probe passed'));
     assert.ok(
       logs.some((l) => l.target === 'undici' && l.msg === 'connected'),
